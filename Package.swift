@@ -1,0 +1,77 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sfdest",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sfdest", targets: ["sfdest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure domain: no I/O, Foundation only.
+        .target(name: "Activation"),
+        // The Salesforce client. Knows nothing of profiles or storage.
+        .target(
+            name: "SalesforceAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // A local Salesforce org over real HTTP. Shares no code with the client.
+        .target(
+            name: "SalesforceEmulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // A typed client for the emulator's admin API (seed, fields, faults, stats).
+        .target(
+            name: "EmulatorAdminClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // `sfdest bench` scenarios.
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "SalesforceEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "sfdest",
+            dependencies: [
+                "SalesforceEmulator",
+                "EmulatorAdminClient",
+                "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "ActivationTests", dependencies: ["Activation"]),
+        .testTarget(
+            name: "SalesforceAPITests",
+            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation"]
+        ),
+        .testTarget(
+            name: "SalesforceEmulatorTests",
+            dependencies: [
+                "SalesforceEmulator",
+                "EmulatorAdminClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The emulator driven by an independent client (simple-salesforce, Python) and the CLI.
+        .testTarget(
+            name: "CompatibilityTests",
+            dependencies: ["SalesforceEmulator", "EmulatorAdminClient", "Benchmarks"]
+        ),
+    ]
+)

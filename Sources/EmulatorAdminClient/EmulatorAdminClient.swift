@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A client for the emulator's admin API (`/emulator/...`), used by the CLI, the benchmark and tests
+/// to seed records, add fields, inject faults and read counters over real HTTP.
+///
+/// It speaks only the admin API, never Salesforce's wire format: that is the job of `SalesforceAPI`.
+public struct EmulatorAdminClient: Sendable {
+    /// What went wrong talking to the admin API.
+    public struct Failure: Error, CustomStringConvertible {
+        public let status: Int
+        public let body: String
+        public let request: String
+        public var description: String { "emulator admin \(self.request) answered \(self.status): \(self.body)" }
+    }
+
+    public let baseURL: String
+    private let httpClient: HTTPClient
+    private let timeout: TimeAmount
+
+    public init(baseURL: String, httpClient: HTTPClient = .shared, timeout: TimeAmount = .seconds(60)) {
+        self.baseURL = baseURL
+        self.httpClient = httpClient
+        self.timeout = timeout
+    }
+
+    /// Creates a Long Text Area custom field on each object type.
+    public func addLongTextAreaFields(_ names: [String], to objectTypes: [String], length: Int = 32768) async throws {
+        for objectType in objectTypes {
+            for name in names {
+                try await self.addField(objectType: objectType, name: name, fieldType: "textarea", length: length)
+            }
+        }
+    }
+
+    /// Creates a custom field (`textarea`, `string`, `email`, `boolean`).
+    public func addField(objectType: String, name: String, fieldType: String, length: Int? = nil, externalId: Bool = false) async throws {
+        var body: [String: Any] = ["type": objectType, "name": name, "fieldType": fieldType]
+        if let length { body["length"] = length }
+        if externalId { body["externalId"] = true }
+        _ = try await self.send(.POST, "/emulator/fields", json: body)
+    }
+
+    /// Removes a custom field, as when an admin deletes it in the org.
+    public func deleteField(objectType: String, name: String) async throws {
+        _ = try await self.send(.DELETE, "/emulator/fields/\(objectType)/\(name)")
+    }
+
+    /// Creates records and returns their 18-character Ids in order.
+    public func createRecords(objectType: String, records: [[String: Any]]) async throws -> [String] {
+        let answer = try await self.send(.POST, "/emulator/records", json: ["type": objectType, "records": records])
+        return (answer as? [String: Any])?["ids"] as? [String] ?? []
+    }
+
+    /// Generates `count` plausible records and returns their Ids in order.
+    public func createRecords(objectType: String, count: Int) async throws -> [String] {
+        let answer = try await self.send(.POST, "/emulator/records", json: ["type": objectType, "count": count])
+        return (answer as? [String: Any])?["ids"] as? [String] ?? []
+    }
+
+    /// One record with every field, or nil when the org has no such record.
+    public func record(_ id: String) async throws -> [String: Any]? {
+        do {
+            return try await self.send(.GET, "/emulator/records/\(id)") as? [String: Any]
+        } catch let failure as Failure where failure.status == 404 {
+            return nil
+        }
+    }
+
+    /// Deletes a record: later updates answer `ENTITY_IS_DELETED`.
+    public func deleteRecord(_ id: String) async throws {
+        _ = try await self.send(.DELETE, "/emulator/records/\(id)")
+    }
+
+    /// Sets fault injection (partial: only the keys given change).
+    public func setFaults(_ faults: [String: Any]) async throws {
+        _ = try await self.send(.POST, "/emulator/faults", json: faults)
+    }
+
+    /// Invalidates every issued access token.
+    public func expireSessions() async throws {
+        _ = try await self.send(.POST, "/emulator/sessions/expire")
+    }
+
+    /// The org's counters.
+    public func stats() async throws -> EmulatorStats {
+        let object = try await self.send(.GET, "/emulator/stats") as? [String: Any] ?? [:]
+        return EmulatorStats(object)
+    }
+
+    /// Sends one admin request and returns the decoded JSON answer (nil for an empty body).
+    @discardableResult
+    public func send(_ method: HTTPMethod, _ path: String, json: Any? = nil) async throws -> Any? {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        let response = try await self.httpClient.execute(request, timeout: self.timeout)
+        let body = try await response.body.collect(upTo: 64 << 20)
+        let text = String(buffer: body)
+        guard (200..<300).contains(response.status.code) else {
+            throw Failure(status: Int(response.status.code), body: text, request: "\(method.rawValue) \(path)")
+        }
+        guard body.readableBytes > 0 else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+    }
+}
+
+/// The emulator's counters (`GET /emulator/stats`).
+public struct EmulatorStats: Sendable, Equatable {
+    public var apiCalls: Int
+    public var callsByEndpoint: [String: Int]
+    public var recordsWritten: Int
+    public var apiUsed: Int
+    public var apiMax: Int
+    public var tokensIssued: Int
+    public var tokenRequests: Int
+
+    init(_ object: [String: Any]) {
+        self.apiCalls = object["apiCalls"] as? Int ?? 0
+        self.callsByEndpoint = object["callsByEndpoint"] as? [String: Int] ?? [:]
+        self.recordsWritten = object["recordsWritten"] as? Int ?? 0
+        let usage = object["apiUsage"] as? [String: Any] ?? [:]
+        self.apiUsed = usage["used"] as? Int ?? 0
+        self.apiMax = usage["max"] as? Int ?? 0
+        self.tokensIssued = object["tokensIssued"] as? Int ?? 0
+        self.tokenRequests = object["tokenRequests"] as? Int ?? 0
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `sfdest` executable: a thin shell over the library targets.
+@main
+struct SfdestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sfdest",
+        abstract: "A self-hosted Salesforce CRM destination: keeps Contact and Lead records current with profiles and audience statuses.",
+        subcommands: [EmulatorCommand.self, BenchCommand.self]
+    )
+}

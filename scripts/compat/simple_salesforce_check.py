@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Drive the sfdest Salesforce emulator with simple-salesforce, an independent Salesforce client.
+
+simple-salesforce always speaks https:// to *.salesforce.com; a requests adapter rewrites every
+request to the emulator's plain-HTTP loopback address, so the library runs unmodified.
+
+Usage: simple_salesforce_check.py --base-url http://127.0.0.1:PORT --contact-id 003... [credentials]
+Prints one JSON object with what it saw; exits non-zero on the first mismatch.
+"""
+import argparse
+import json
+import sys
+import urllib.parse
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+
+class LoopbackAdapter(HTTPAdapter):
+    """Sends every https request to the emulator instead, keeping path and query."""
+
+    def __init__(self, base_url, seen):
+        super().__init__()
+        self.base = urllib.parse.urlsplit(base_url)
+        self.seen = seen
+
+    def send(self, request, **kwargs):
+        original = urllib.parse.urlsplit(request.url)
+        self.seen.append(f"{request.method} {original.netloc}{original.path}")
+        request.url = urllib.parse.urlunsplit(
+            (self.base.scheme, self.base.netloc, original.path, original.query, original.fragment))
+        return super().send(request, **kwargs)
+
+
+def fail(message):
+    print(f"MISMATCH: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--contact-id", required=True)
+    parser.add_argument("--username", default="integration@emulator.sfdest")
+    parser.add_argument("--password", default="emulator-pw")
+    parser.add_argument("--security-token", default="TOKEN123")
+    parser.add_argument("--consumer-key", default="sfdest-emulator-consumer-key")
+    parser.add_argument("--consumer-secret", default="sfdest-emulator-consumer-secret")
+    parser.add_argument("--domain", default="emulator-dev-ed.my")
+    args = parser.parse_args()
+
+    seen = []
+    session = requests.Session()
+    session.mount("https://", LoopbackAdapter(args.base_url, seen))
+
+    # A wrong password must be refused with Salesforce's OAuth error.
+    try:
+        Salesforce(username=args.username, password="wrong", security_token=args.security_token,
+                   consumer_key=args.consumer_key, consumer_secret=args.consumer_secret,
+                   domain=args.domain, session=session, version="66.0")
+        fail("a wrong password was accepted")
+    except SalesforceAuthenticationFailed as error:
+        refused = str(error)
+        if "invalid_grant" not in refused or "authentication failure" not in refused:
+            fail(f"unexpected refusal: {refused}")
+
+    # OAuth username-password flow with consumer key and secret, password + security token.
+    sf = Salesforce(username=args.username, password=args.password, security_token=args.security_token,
+                    consumer_key=args.consumer_key, consumer_secret=args.consumer_secret,
+                    domain=args.domain, session=session, version="66.0")
+    if not seen or not seen[0].endswith("/services/oauth2/token"):
+        fail(f"login did not go to the token endpoint: {seen}")
+
+    body = {"allOrNone": False, "records": [
+        {"attributes": {"type": "Contact"}, "id": args.contact_id,
+         "FirstName": "Grace", "LastName": "Hopper", "crm_1_seg__c": "realized"},
+        {"attributes": {"type": "Contact"}, "id": "003xx000004TmiQAAA", "LastName": "Bad checksum"},
+    ]}
+    results = sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body),
+                         headers={"Content-Type": "application/json"})
+    if not isinstance(results, list) or len(results) != 2:
+        fail(f"collections answer is not a list of 2 results: {results!r}")
+    if results[0].get("success") is not True or results[0].get("errors") != []:
+        fail(f"first record was not updated: {results[0]!r}")
+    if results[1].get("success") is not False or results[1]["errors"][0]["statusCode"] != "MALFORMED_ID":
+        fail(f"bad Id was not refused with MALFORMED_ID: {results[1]!r}")
+
+    usage = sf.api_usage.get("api-usage")
+    if usage is None or usage.total <= 0 or usage.used <= 0:
+        fail(f"api_usage not parsed from Sforce-Limit-Info: {sf.api_usage!r}")
+
+    limits = sf.limits()
+    daily = limits.get("DailyApiRequests", {})
+    if "Max" not in daily or "Remaining" not in daily:
+        fail(f"limits() lacks DailyApiRequests: {limits!r}")
+
+    record = sf.Contact.get(args.contact_id)
+    if record.get("FirstName") != "Grace" or record.get("crm_1_seg__c") != "realized":
+        fail(f"the record does not hold what was sent: {record!r}")
+
+    print(json.dumps({
+        "loginRefused": refused,
+        "results": results,
+        "apiUsage": {"used": usage.used, "total": usage.total},
+        "dailyApiRequests": daily,
+        "record": {k: record.get(k) for k in ("Id", "FirstName", "LastName", "crm_1_seg__c")},
+        "requests": seen,
+    }))
+
+
+if __name__ == "__main__":
+    main()
