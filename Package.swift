@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // Pure domain: no I/O, Foundation only.
@@ -28,6 +30,15 @@ let package = Package(
             name: "SalesforceEmulator",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // Persistence: configuration with sealed secrets, profiles, pending records, runs, failures.
+        .target(
+            name: "Store",
+            dependencies: [
+                "Activation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
@@ -56,6 +67,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ActivationTests", dependencies: ["Activation"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Activation"]),
         .testTarget(
             name: "SalesforceAPITests",
             dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation"]

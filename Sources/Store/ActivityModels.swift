@@ -1,0 +1,114 @@
+import Activation
+import Foundation
+
+/// What happened to the profiles of one ingest or backfill, per destination.
+public struct OutcomeCounts: Sendable, Hashable, Codable {
+    public var received = 0
+    public var unchanged = 0
+    public var excluded = 0
+    public var queued = 0
+
+    public init() {}
+
+    public static func += (lhs: inout OutcomeCounts, rhs: OutcomeCounts) {
+        lhs.received += rhs.received
+        lhs.unchanged += rhs.unchanged
+        lhs.excluded += rhs.excluded
+        lhs.queued += rhs.queued
+    }
+}
+
+/// The result of one durable ingest transaction.
+public struct IngestSummary: Sendable, Hashable {
+    public var profiles = 0
+    public var perDestination: [String: OutcomeCounts] = [:]
+    public init() {}
+}
+
+/// How far a backfill got.
+public struct BackfillProgress: Sendable, Hashable {
+    /// Continue after this profile; nil when every stored profile was evaluated.
+    public var nextAfter: Int64?
+    public var counts: OutcomeCounts
+}
+
+/// A record taken for sending: nobody else sends it until it is completed or its lease expires.
+public struct ClaimedRecord: Sendable, Hashable {
+    public var recordId: String
+    public var fields: [String: FieldValue]
+    /// Earlier attempts that failed transiently.
+    public var attempts: Int
+    /// When this change was first queued (for the retention window and latency).
+    public var queuedAt: Date
+}
+
+/// What Salesforce said about one record of a request.
+public enum DeliveryResult: Sendable, Hashable {
+    case acknowledged
+    /// Transient: send it again from `at` on.
+    case retry(code: String, message: String, at: Date)
+    /// A person must fix something; kept for replay.
+    case failed(code: String, message: String, fields: [String])
+}
+
+/// A destination's queue.
+public struct Backlog: Sendable, Hashable, Codable {
+    /// Records waiting to be sent for the first time or again.
+    public var pending = 0
+    public var inFlight = 0
+    /// Records waiting after a transient failure.
+    public var retrying = 0
+    public var failed = 0
+    public init() {}
+}
+
+/// An hourly window of a destination's activity.
+public struct DataflowRun: Sendable, Hashable {
+    public var start: Date
+    public var end: Date
+    public var received: Int
+    public var activated: Int
+    public var unchanged: Int
+    public var excluded: Int
+    public var failed: Int
+    /// Received profiles not resolved yet: the run is processing while there are any.
+    public var unresolved: Int { max(0, self.received - self.activated - self.unchanged - self.excluded - self.failed) }
+}
+
+/// Failed or excluded identities sharing one code.
+public struct FailureGroup: Sendable, Hashable {
+    public var kind: String
+    public var code: String
+    public var count: Int
+    public var message: String
+    public var fields: [String]
+    public var sampleRecordIds: [String]
+}
+
+/// Everything known about one record of a destination.
+public struct RecordState: Sendable, Hashable {
+    public var recordId: String
+    public var acknowledged: [String: FieldValue]
+    public var pending: [String: FieldValue]
+    public var inFlight: [String: FieldValue]?
+    public var attempts: Int
+    public var lastError: RecordError?
+    public var acknowledgedAt: Date?
+}
+
+/// The last failure or exclusion of a record.
+public struct RecordError: Sendable, Hashable {
+    public var kind: String
+    public var code: String
+    public var message: String
+    public var fields: [String]
+    public var at: Date
+}
+
+/// How many stored profiles hold each status of an audience.
+public struct AudienceCounts: Sendable, Hashable {
+    public var realized = 0
+    public var existing = 0
+    public var exited = 0
+    public init() {}
+}

@@ -1,0 +1,149 @@
+import Activation
+import Foundation
+
+/// The secrets of a connection. They exist in plain text only in memory: the store seals them
+/// with the master key before they reach the disk, and the API never returns them.
+public struct ConnectionSecrets: Sendable, Hashable, Codable {
+    public var password: String?
+    public var securityToken: String?
+    public var clientSecret: String?
+    public var privateKeyPem: String?
+
+    public init(password: String? = nil, securityToken: String? = nil, clientSecret: String? = nil, privateKeyPem: String? = nil) {
+        self.password = password
+        self.securityToken = securityToken
+        self.clientSecret = clientSecret
+        self.privateKeyPem = privateKeyPem
+    }
+
+    /// Every non-empty secret, for tests and log scrubbing.
+    public var all: [String] {
+        [self.password, self.securityToken, self.clientSecret, self.privateKeyPem].compactMap { $0 }.filter { !$0.isEmpty }
+    }
+}
+
+/// A saved Salesforce connection.
+public struct Connection: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// `customDomain` (the My Domain prefix) or `loginUrl` (a full URL).
+    public var loginKind: String
+    public var loginValue: String
+    public var apiVersion: String
+    /// `password`, `clientCredentials` or `jwtBearer`.
+    public var authType: String
+    public var username: String?
+    public var clientId: String
+    public var secrets: ConnectionSecrets
+    /// `connected` or `authentication_failed`.
+    public var status: String
+    public var statusMessage: String?
+    public var instanceUrl: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, name: String, loginKind: String, loginValue: String, apiVersion: String, authType: String,
+        username: String?, clientId: String, secrets: ConnectionSecrets, status: String, statusMessage: String? = nil,
+        instanceUrl: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.loginKind = loginKind
+        self.loginValue = loginValue
+        self.apiVersion = apiVersion
+        self.authType = authType
+        self.username = username
+        self.clientId = clientId
+        self.secrets = secrets
+        self.status = status
+        self.statusMessage = statusMessage
+        self.instanceUrl = instanceUrl
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A mapping line as the user wrote it.
+public struct MappingSetting: Sendable, Hashable, Codable {
+    public var source: String
+    public var target: String
+
+    public init(source: String, target: String) {
+        self.source = source
+        self.target = target
+    }
+}
+
+/// An audience schedule as the user wrote it.
+public struct SegmentSetting: Sendable, Hashable, Codable {
+    public var segmentId: String
+    public var mappingId: String
+    public var startDate: String?
+    public var endDate: String?
+
+    public init(segmentId: String, mappingId: String, startDate: String? = nil, endDate: String? = nil) {
+        self.segmentId = segmentId
+        self.mappingId = mappingId
+        self.startDate = startDate
+        self.endDate = endDate
+    }
+}
+
+/// Whether a destination sends.
+public enum DestinationStatus: String, Sendable, Hashable, Codable {
+    case draft, enabled, disabled
+}
+
+/// A destination: one Salesforce object of one connection, with its mappings and audiences.
+public struct Destination: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var connectionId: String
+    public var objectType: SalesforceObjectType
+    public var status: DestinationStatus
+    public var mappings: [MappingSetting]
+    public var segments: [SegmentSetting]
+    /// Set when delivery stopped for a reason a person must fix (e.g. the org lost a field).
+    public var deliveryError: String?
+    public var lastDeliveryAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, name: String, description: String, connectionId: String, objectType: SalesforceObjectType,
+        status: DestinationStatus = .draft, mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
+        deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.connectionId = connectionId
+        self.objectType = objectType
+        self.status = status
+        self.mappings = mappings
+        self.segments = segments
+        self.deliveryError = deliveryError
+        self.lastDeliveryAt = lastDeliveryAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A destination whose plan is compiled, ready to receive profiles.
+public struct ActiveDestination: Sendable {
+    public var id: String
+    public var plan: ActivationPlan
+
+    public init(id: String, plan: ActivationPlan) {
+        self.id = id
+        self.plan = plan
+    }
+}
+
+/// A store operation refused because of the state of things (maps to HTTP 409).
+public struct StoreConflict: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,137 @@
+import Activation
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
+        try await self.pool.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            let seconds = now.timeIntervalSince1970
+            // Due records not in flight, and in-flight records whose claim expired (a crashed or
+            // stuck sender): those go back under any newer change and are sent again.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM records WHERE destination_id = ? AND pending IS NOT NULL
+                      AND ((in_flight = 0 AND due_at <= ?) OR (in_flight = 1 AND claimed_until <= ?))
+                    ORDER BY due_at LIMIT ?
+                    """,
+                arguments: [destinationId, seconds, seconds, limit]
+            )
+            var claimed: [ClaimedRecord] = []
+            for row in rows {
+                var record = QueueWriter.recordRow(from: row)
+                guard var entry = record.pending else { continue }
+                if entry.inFlight != nil { entry.retry() }
+                guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
+                for (hour, count) in claim.alreadyHeld {
+                    writer.count(destinationId, hour: hour) { $0.activated += count }
+                }
+                record.pending = entry.isSettled ? nil : entry
+                record.claimedUntil = now.addingTimeInterval(lease)
+                try writer.saveRecord(record)
+                if !claim.fields.isEmpty {
+                    claimed.append(ClaimedRecord(
+                        recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
+                        queuedAt: record.queuedAt ?? now
+                    ))
+                }
+            }
+            try writer.flushRuns()
+            return claimed
+        }
+    }
+
+    public func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws {
+        try await self.pool.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            var delivered = false
+            for (recordId, result) in results {
+                var record = try writer.loadRecord(destinationId, recordId)
+                guard var entry = record.pending, entry.inFlight != nil else { continue }
+                switch result {
+                case .acknowledged:
+                    let (sent, activated) = entry.succeeded()
+                    record.acknowledged.merge(sent) { _, new in new }
+                    record.acknowledgedAt = now
+                    record.attempts = 0
+                    record.lastErrorCode = nil
+                    record.lastErrorMessage = nil
+                    for (hour, count) in activated { writer.count(destinationId, hour: hour) { $0.activated += count } }
+                    try db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?")
+                        .execute(arguments: [destinationId, recordId])
+                    record.dueAt = now
+                    delivered = true
+                case .retry(let code, let message, let at):
+                    entry.retry()
+                    record.attempts += 1
+                    record.lastErrorCode = code
+                    record.lastErrorMessage = message
+                    record.dueAt = at
+                case .failed(let code, let message, let fields):
+                    let (sent, failed) = entry.failed()
+                    for (hour, count) in failed { writer.count(destinationId, hour: hour) { $0.failed += count } }
+                    try writer.recordFailure(
+                        destinationId: destinationId, recordKey: recordId, kind: "failed", code: code, message: message,
+                        fields: fields, sent: sent
+                    )
+                    record.attempts = 0
+                    record.lastErrorCode = code
+                    record.lastErrorMessage = message
+                    record.dueAt = now
+                }
+                record.pending = entry.isSettled ? nil : entry
+                if record.pending == nil { record.queuedAt = nil } else if result == .acknowledged { record.queuedAt = now }
+                try writer.saveRecord(record)
+            }
+            if delivered {
+                try db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
+            }
+            try writer.flushRuns()
+        }
+    }
+
+    public func nextDue(destinationId: String) async throws -> Date? {
+        try await self.pool.read { db in
+            let pending = try Double.fetchOne(
+                db, sql: "SELECT MIN(due_at) FROM records WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0",
+                arguments: [destinationId]
+            )
+            let expired = try Double.fetchOne(
+                db, sql: "SELECT MIN(claimed_until) FROM records WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1",
+                arguments: [destinationId]
+            )
+            return [pending, expired].compactMap { $0 }.min().map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func retryFailures(destinationId: String, codes: [String]?, recordIds: [String]?, now: Date) async throws -> Int {
+        try await self.pool.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            var rows = try Row.fetchAll(
+                db, sql: "SELECT record_key, code, sent FROM failures WHERE destination_id = ? AND kind = 'failed'",
+                arguments: [destinationId]
+            )
+            if let codes { rows = rows.filter { codes.contains($0["code"] as String) } }
+            if let recordIds {
+                let wanted = Set(recordIds.map { (try? SalesforceRecordID($0))?.value ?? $0 })
+                rows = rows.filter { wanted.contains($0["record_key"] as String) }
+            }
+            for row in rows {
+                let recordId: String = row["record_key"]
+                var record = try writer.loadRecord(destinationId, recordId)
+                var entry = record.pending ?? PendingRecord()
+                let sent = StoredJSON.decodeFields(row["sent"])
+                entry.fields = sent.merging(entry.fields) { _, newer in newer }
+                entry.waiting[writer.hour, default: 0] += 1
+                writer.count(destinationId, hour: writer.hour) { $0.received += 1 }
+                if record.pending == nil { record.queuedAt = now; record.dueAt = now }
+                record.pending = entry
+                try writer.saveRecord(record)
+                try db.execute(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, recordId])
+            }
+            try writer.flushRuns()
+            return rows.count
+        }
+    }
+}

@@ -1,0 +1,250 @@
+import Activation
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary {
+        try await self.pool.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            var summary = IngestSummary()
+            for fragment in fragments {
+                let (profileId, merged) = try writer.mergeProfile(fragment)
+                summary.profiles += 1
+                for destination in destinations {
+                    let counts = try writer.fanOut(merged, profileId: profileId, to: destination)
+                    if counts.received > 0 { summary.perDestination[destination.id, default: OutcomeCounts()] += counts }
+                }
+            }
+            try writer.flushRuns()
+            return summary
+        }
+    }
+
+    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
+        try await self.pool.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            var counts = OutcomeCounts()
+            var last: Int64?
+            let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM profiles WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, limit])
+            for row in rows {
+                let id: Int64 = row["id"]
+                let body: String = row["body"]
+                counts += try writer.fanOut(StoredJSON.decodeProfile(body), profileId: id, to: destination)
+                last = id
+            }
+            try writer.flushRuns()
+            return BackfillProgress(nextAfter: rows.count < limit ? nil : last, counts: counts)
+        }
+    }
+}
+
+/// The writes of one transaction that touches profiles and queues, with prepared statements and
+/// run counters added up in memory until the end.
+struct QueueWriter {
+    let db: Database
+    let now: Date
+    let hour: Int64
+    private var runs: [RunKey: RunDelta] = [:]
+
+    struct RunKey: Hashable {
+        var destinationId: String
+        var hour: Int64
+    }
+
+    struct RunDelta {
+        var received = 0, activated = 0, unchanged = 0, excluded = 0, failed = 0
+    }
+
+    init(db: Database, now: Date) {
+        self.db = db
+        self.now = now
+        self.hour = hourStart(now)
+    }
+
+    // MARK: profiles
+
+    /// Finds the stored profile of any of the fragment's identities, merges, and saves.
+    mutating func mergeProfile(_ fragment: Profile) throws -> (Int64, Profile) {
+        let lookup = try self.db.cachedStatement(sql: "SELECT profile_id FROM identities WHERE namespace = ? AND value = ?")
+        var profileId: Int64?
+        search: for (namespace, ids) in fragment.identities.sorted(by: { $0.key < $1.key }) {
+            for id in ids {
+                if let found = try Int64.fetchOne(lookup, arguments: [namespace, id]) {
+                    profileId = found
+                    break search
+                }
+            }
+        }
+        var stored = Profile()
+        if let profileId {
+            let load = try self.db.cachedStatement(sql: "SELECT body FROM profiles WHERE id = ?")
+            if let body = try String.fetchOne(load, arguments: [profileId]) {
+                stored = StoredJSON.decodeProfile(body)
+            }
+        }
+        let merged = stored.merging(fragment)
+        let body = StoredJSON.encodeProfile(merged)
+        let id: Int64
+        if let profileId {
+            try self.db.cachedStatement(sql: "UPDATE profiles SET body = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [body, self.now.timeIntervalSince1970, profileId])
+            id = profileId
+        } else {
+            try self.db.cachedStatement(sql: "INSERT INTO profiles (body, updated_at) VALUES (?, ?)")
+                .execute(arguments: [body, self.now.timeIntervalSince1970])
+            id = self.db.lastInsertedRowID
+        }
+        let link = try self.db.cachedStatement(sql: "INSERT OR IGNORE INTO identities (namespace, value, profile_id) VALUES (?, ?, ?)")
+        for (namespace, ids) in fragment.identities {
+            for value in ids { try link.execute(arguments: [namespace, value, id]) }
+        }
+        try self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
+        return (id, merged)
+    }
+
+    private func countMemberships(before: Profile, after: Profile, changed: Dictionary<String, AudienceMembership>.Keys) throws {
+        let add = try self.db.cachedStatement(sql: """
+            INSERT INTO audience_counts (segment_id, status, count) VALUES (?, ?, ?)
+            ON CONFLICT(segment_id, status) DO UPDATE SET count = count + excluded.count
+            """)
+        for segment in changed {
+            let old = before.memberships[segment]?.status
+            let new = after.memberships[segment]?.status
+            guard old != new else { continue }
+            if let old { try add.execute(arguments: [segment, old.rawValue, -1]) }
+            if let new { try add.execute(arguments: [segment, new.rawValue, 1]) }
+        }
+    }
+
+    // MARK: queues
+
+    /// Evaluates a profile for one destination and queues what changed.
+    mutating func fanOut(_ profile: Profile, profileId: Int64, to destination: ActiveDestination) throws -> OutcomeCounts {
+        var counts = OutcomeCounts()
+        switch destination.plan.evaluate(profile) {
+        case .notReceived:
+            return counts
+        case .excluded(let exclusion):
+            counts.received = 1
+            counts.excluded = 1
+            self.count(destination.id, hour: self.hour) { $0.received += 1; $0.excluded += 1 }
+            try self.recordFailure(
+                destinationId: destination.id, recordKey: exclusion.recordId ?? "profile:\(profileId)", kind: "excluded",
+                code: exclusion.code.rawValue, message: exclusion.message, fields: exclusion.field.map { [$0] } ?? [], sent: nil
+            )
+        case .record(let desired):
+            counts.received = 1
+            self.count(destination.id, hour: self.hour) { $0.received += 1 }
+            var row = try self.loadRecord(destination.id, desired.id.value)
+            var entry = row.pending ?? PendingRecord()
+            let outcome = entry.receive(desired, acknowledged: row.acknowledged, hour: self.hour)
+            if outcome.changed {
+                counts.queued = 1
+            } else {
+                counts.unchanged = 1
+                self.count(destination.id, hour: self.hour) { $0.unchanged += 1 }
+            }
+            for (hour, resolved) in outcome.resolvedUnchanged {
+                self.count(destination.id, hour: hour) { $0.unchanged += resolved }
+            }
+            if row.pending == nil && !entry.isSettled { row.queuedAt = self.now }
+            row.pending = entry.isSettled ? nil : entry
+            if row.dueAt == nil || row.pending == nil { row.dueAt = row.pending == nil ? nil : self.now }
+            try self.saveRecord(row)
+            try self.db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ? AND kind = 'excluded'")
+                .execute(arguments: [destination.id, desired.id.value])
+        }
+        return counts
+    }
+
+    mutating func count(_ destinationId: String, hour: Int64, _ change: (inout RunDelta) -> Void) {
+        change(&self.runs[RunKey(destinationId: destinationId, hour: hour), default: RunDelta()])
+    }
+
+    mutating func flushRuns() throws {
+        let upsert = try self.db.cachedStatement(sql: """
+            INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(destination_id, hour_start) DO UPDATE SET received = received + excluded.received,
+                activated = activated + excluded.activated, unchanged = unchanged + excluded.unchanged,
+                excluded = excluded + excluded.excluded, failed = failed + excluded.failed
+            """)
+        for (key, delta) in self.runs {
+            try upsert.execute(arguments: [key.destinationId, key.hour, delta.received, delta.activated, delta.unchanged, delta.excluded, delta.failed])
+        }
+        self.runs = [:]
+    }
+
+    func recordFailure(destinationId: String, recordKey: String, kind: String, code: String, message: String, fields: [String], sent: [String: FieldValue]?) throws {
+        try self.db.cachedStatement(sql: """
+            INSERT INTO failures (destination_id, record_key, kind, code, message, fields, sent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(destination_id, record_key) DO UPDATE SET kind = excluded.kind, code = excluded.code,
+                message = excluded.message, fields = excluded.fields, sent = excluded.sent, at = excluded.at
+            """).execute(arguments: [
+                destinationId, recordKey, kind, code, message, StoredJSON.encode(fields), sent.map(StoredJSON.encodeFields),
+                self.now.timeIntervalSince1970,
+            ])
+    }
+
+    // MARK: record rows
+
+    struct RecordRow {
+        var destinationId: String
+        var recordId: String
+        var acknowledged: [String: FieldValue] = [:]
+        var acknowledgedAt: Date?
+        var pending: PendingRecord?
+        var dueAt: Date?
+        var claimedUntil: Date?
+        var queuedAt: Date?
+        var attempts = 0
+        var lastErrorCode: String?
+        var lastErrorMessage: String?
+    }
+
+    func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
+        let statement = try self.db.cachedStatement(sql: "SELECT * FROM records WHERE destination_id = ? AND record_id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [destinationId, recordId]) else {
+            return RecordRow(destinationId: destinationId, recordId: recordId)
+        }
+        return Self.recordRow(from: row)
+    }
+
+    static func recordRow(from row: Row) -> RecordRow {
+        RecordRow(
+            destinationId: row["destination_id"],
+            recordId: row["record_id"],
+            acknowledged: StoredJSON.decodeFields(row["acknowledged"]),
+            acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            pending: StoredJSON.decodePending(row["pending"]),
+            dueAt: (row["due_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            claimedUntil: (row["claimed_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            queuedAt: (row["queued_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            attempts: row["attempts"],
+            lastErrorCode: row["last_error_code"],
+            lastErrorMessage: row["last_error_message"]
+        )
+    }
+
+    func saveRecord(_ row: RecordRow) throws {
+        try self.db.cachedStatement(sql: """
+            INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at,
+                claimed_until, queued_at, attempts, last_error_code, last_error_message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(destination_id, record_id) DO UPDATE SET acknowledged = excluded.acknowledged,
+                acknowledged_at = excluded.acknowledged_at, pending = excluded.pending, in_flight = excluded.in_flight,
+                due_at = excluded.due_at, claimed_until = excluded.claimed_until, queued_at = excluded.queued_at,
+                attempts = excluded.attempts, last_error_code = excluded.last_error_code,
+                last_error_message = excluded.last_error_message
+            """).execute(arguments: [
+                row.destinationId, row.recordId,
+                row.acknowledged.isEmpty ? nil : StoredJSON.encodeFields(row.acknowledged),
+                row.acknowledgedAt?.timeIntervalSince1970,
+                row.pending.map(StoredJSON.encodePending),
+                row.pending?.inFlight == nil ? 0 : 1,
+                row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970,
+                row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970,
+                row.pending == nil ? nil : row.queuedAt?.timeIntervalSince1970,
+                row.attempts, row.lastErrorCode, row.lastErrorMessage,
+            ])
+    }
+}

@@ -1,0 +1,110 @@
+import Activation
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func backlog(destinationId: String) async throws -> Backlog {
+        try await self.pool.read { db in
+            var backlog = Backlog()
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT SUM(in_flight = 0 AND attempts = 0) AS pending, SUM(in_flight = 1) AS in_flight,
+                           SUM(in_flight = 0 AND attempts > 0) AS retrying
+                    FROM records WHERE destination_id = ? AND pending IS NOT NULL
+                    """,
+                arguments: [destinationId]
+            )
+            backlog.pending = row?["pending"] ?? 0
+            backlog.inFlight = row?["in_flight"] ?? 0
+            backlog.retrying = row?["retrying"] ?? 0
+            backlog.failed = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM failures WHERE destination_id = ? AND kind = 'failed'", arguments: [destinationId]
+            ) ?? 0
+            return backlog
+        }
+    }
+
+    public func runs(destinationId: String, limit: Int) async throws -> [DataflowRun] {
+        try await self.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM runs WHERE destination_id = ? ORDER BY hour_start DESC LIMIT ?", arguments: [destinationId, limit]
+            ).map { row in
+                let start: Int64 = row["hour_start"]
+                return DataflowRun(
+                    start: Date(timeIntervalSince1970: Double(start) / 1000),
+                    end: Date(timeIntervalSince1970: Double(start + 3_600_000) / 1000),
+                    received: row["received"], activated: row["activated"], unchanged: row["unchanged"],
+                    excluded: row["excluded"], failed: row["failed"]
+                )
+            }
+        }
+    }
+
+    public func failures(destinationId: String) async throws -> [FailureGroup] {
+        try await self.pool.read { db in
+            let groups = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, code, COUNT(*) AS count, MAX(message) AS message, MAX(fields) AS fields
+                    FROM failures WHERE destination_id = ? GROUP BY kind, code ORDER BY count DESC, code
+                    """,
+                arguments: [destinationId]
+            )
+            return try groups.map { group in
+                let kind: String = group["kind"]
+                let code: String = group["code"]
+                let samples = try String.fetchAll(
+                    db, sql: "SELECT record_key FROM failures WHERE destination_id = ? AND kind = ? AND code = ? ORDER BY at DESC LIMIT 5",
+                    arguments: [destinationId, kind, code]
+                )
+                let fields = (StoredJSON.decode(group["fields"] as String) as? [String]) ?? []
+                return FailureGroup(kind: kind, code: code, count: group["count"], message: group["message"], fields: fields, sampleRecordIds: samples)
+            }
+        }
+    }
+
+    public func recordState(destinationId: String, recordId: String) async throws -> RecordState? {
+        let key = (try? SalesforceRecordID(recordId))?.value ?? recordId
+        return try await self.pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM records WHERE destination_id = ? AND record_id = ?", arguments: [destinationId, key])
+            let failure = try Row.fetchOne(db, sql: "SELECT * FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, key])
+            guard row != nil || failure != nil else { return nil }
+            let record = row.map(QueueWriter.recordRow(from:))
+            let lastError: RecordError? = failure.map { failure in
+                RecordError(
+                    kind: failure["kind"], code: failure["code"], message: failure["message"],
+                    fields: (StoredJSON.decode(failure["fields"] as String) as? [String]) ?? [],
+                    at: Date(timeIntervalSince1970: failure["at"])
+                )
+            } ?? record.flatMap { record in
+                guard let code = record.lastErrorCode else { return nil }
+                return RecordError(kind: "retrying", code: code, message: record.lastErrorMessage ?? "", fields: [], at: record.dueAt ?? Date())
+            }
+            return RecordState(
+                recordId: key, acknowledged: record?.acknowledged ?? [:], pending: record?.pending?.fields ?? [:],
+                inFlight: record?.pending?.inFlight, attempts: record?.attempts ?? 0, lastError: lastError,
+                acknowledgedAt: record?.acknowledgedAt
+            )
+        }
+    }
+
+    public func audienceCounts(segmentIds: [String]) async throws -> [String: AudienceCounts] {
+        try await self.pool.read { db in
+            var result: [String: AudienceCounts] = [:]
+            for segment in segmentIds {
+                var counts = AudienceCounts()
+                for row in try Row.fetchAll(db, sql: "SELECT status, count FROM audience_counts WHERE segment_id = ?", arguments: [segment]) {
+                    let count: Int = row["count"]
+                    switch row["status"] as String {
+                    case AudienceStatus.realized.rawValue: counts.realized = count
+                    case AudienceStatus.existing.rawValue: counts.existing = count
+                    default: counts.exited = count
+                    }
+                }
+                result[segment] = counts
+            }
+            return result
+        }
+    }
+}

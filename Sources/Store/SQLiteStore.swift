@@ -1,0 +1,190 @@
+import Activation
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in WAL mode. Writes are serialized by SQLite's single
+/// writer; each commit is fsynced (`synchronous=FULL`), so what a transaction wrote survives a
+/// crash the moment it returns. Callers batch their writes (group commit) to share that cost.
+public final class SQLiteStore: SfdestStore {
+    let pool: DatabasePool
+    let secrets: SecretBox
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String, secrets: SecretBox) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.secrets = secrets
+        try Self.migrator.migrate(self.pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, login_kind TEXT NOT NULL, login_value TEXT NOT NULL,
+                    api_version TEXT NOT NULL, auth_type TEXT NOT NULL, username TEXT, client_id TEXT NOT NULL,
+                    sealed_secrets BLOB NOT NULL, status TEXT NOT NULL, status_message TEXT, instance_url TEXT,
+                    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+                CREATE TABLE destinations (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL,
+                    connection_id TEXT NOT NULL REFERENCES connections(id), object_type TEXT NOT NULL,
+                    status TEXT NOT NULL, mappings TEXT NOT NULL, segments TEXT NOT NULL, delivery_error TEXT,
+                    last_delivery_at REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+                CREATE TABLE profiles (id INTEGER PRIMARY KEY, body TEXT NOT NULL, updated_at REAL NOT NULL);
+                CREATE TABLE identities (
+                    namespace TEXT NOT NULL, value TEXT NOT NULL, profile_id INTEGER NOT NULL,
+                    PRIMARY KEY (namespace, value)) WITHOUT ROWID;
+                CREATE TABLE records (
+                    destination_id TEXT NOT NULL, record_id TEXT NOT NULL,
+                    acknowledged TEXT, acknowledged_at REAL,
+                    pending TEXT, in_flight INTEGER NOT NULL DEFAULT 0, due_at REAL, claimed_until REAL,
+                    queued_at REAL, attempts INTEGER NOT NULL DEFAULT 0, last_error_code TEXT, last_error_message TEXT,
+                    PRIMARY KEY (destination_id, record_id)) WITHOUT ROWID;
+                CREATE INDEX records_due ON records(destination_id, in_flight, due_at) WHERE pending IS NOT NULL;
+                CREATE TABLE failures (
+                    destination_id TEXT NOT NULL, record_key TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
+                    message TEXT NOT NULL, fields TEXT NOT NULL, sent TEXT, at REAL NOT NULL,
+                    PRIMARY KEY (destination_id, record_key)) WITHOUT ROWID;
+                CREATE INDEX failures_code ON failures(destination_id, kind, code);
+                CREATE TABLE runs (
+                    destination_id TEXT NOT NULL, hour_start INTEGER NOT NULL,
+                    received INTEGER NOT NULL DEFAULT 0, activated INTEGER NOT NULL DEFAULT 0,
+                    unchanged INTEGER NOT NULL DEFAULT 0, excluded INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (destination_id, hour_start)) WITHOUT ROWID;
+                CREATE TABLE audience_counts (
+                    segment_id TEXT NOT NULL, status TEXT NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (segment_id, status)) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: configuration
+
+    public func saveConnection(_ connection: Connection) async throws {
+        let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets))
+        try await self.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO connections (id, name, login_kind, login_value, api_version, auth_type, username, client_id,
+                        sealed_secrets, status, status_message, instance_url, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, login_kind = excluded.login_kind,
+                        login_value = excluded.login_value, api_version = excluded.api_version, auth_type = excluded.auth_type,
+                        username = excluded.username, client_id = excluded.client_id, sealed_secrets = excluded.sealed_secrets,
+                        status = excluded.status, status_message = excluded.status_message, instance_url = excluded.instance_url,
+                        updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    connection.id, connection.name, connection.loginKind, connection.loginValue, connection.apiVersion,
+                    connection.authType, connection.username, connection.clientId, sealed, connection.status,
+                    connection.statusMessage, connection.instanceUrl, connection.createdAt.timeIntervalSince1970,
+                    connection.updatedAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func connection(id: String) async throws -> Connection? {
+        try await self.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id]).map(self.connection(from:))
+        }
+    }
+
+    public func connections() async throws -> [Connection] {
+        try await self.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM connections ORDER BY created_at, id").map(self.connection(from:))
+        }
+    }
+
+    public func deleteConnection(id: String) async throws -> Bool {
+        try await self.pool.write { db in
+            let users = try String.fetchAll(db, sql: "SELECT id FROM destinations WHERE connection_id = ?", arguments: [id])
+            guard users.isEmpty else {
+                throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
+            }
+            try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    private func connection(from row: Row) throws -> Connection {
+        let sealed: Data = row["sealed_secrets"]
+        let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed))
+        return Connection(
+            id: row["id"], name: row["name"], loginKind: row["login_kind"], loginValue: row["login_value"],
+            apiVersion: row["api_version"], authType: row["auth_type"], username: row["username"], clientId: row["client_id"],
+            secrets: secrets, status: row["status"], statusMessage: row["status_message"], instanceUrl: row["instance_url"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+        )
+    }
+
+    public func saveDestination(_ destination: Destination) async throws {
+        let mappings = String(decoding: try JSONEncoder().encode(destination.mappings), as: UTF8.self)
+        let segments = String(decoding: try JSONEncoder().encode(destination.segments), as: UTF8.self)
+        try await self.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
+                        delivery_error, last_delivery_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
+                        connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
+                        mappings = excluded.mappings, segments = excluded.segments, delivery_error = excluded.delivery_error,
+                        updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    destination.id, destination.name, destination.description, destination.connectionId,
+                    destination.objectType.rawValue, destination.status.rawValue, mappings, segments,
+                    destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
+                    destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func destination(id: String) async throws -> Destination? {
+        try await self.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM destinations WHERE id = ?", arguments: [id]).map(Self.destination(from:))
+        }
+    }
+
+    public func destinations() async throws -> [Destination] {
+        try await self.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM destinations ORDER BY created_at, id").map(Self.destination(from:))
+        }
+    }
+
+    private static func destination(from row: Row) throws -> Destination {
+        let mappings: String = row["mappings"]
+        let segments: String = row["segments"]
+        let objectType: String = row["object_type"]
+        let status: String = row["status"]
+        return Destination(
+            id: row["id"], name: row["name"], description: row["description"], connectionId: row["connection_id"],
+            objectType: SalesforceObjectType(rawValue: objectType) ?? .contact,
+            status: DestinationStatus(rawValue: status) ?? .draft,
+            mappings: try JSONDecoder().decode([MappingSetting].self, from: Data(mappings.utf8)),
+            segments: try JSONDecoder().decode([SegmentSetting].self, from: Data(segments.utf8)),
+            deliveryError: row["delivery_error"],
+            lastDeliveryAt: (row["last_delivery_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+        )
+    }
+
+    public func profileCount() async throws -> Int {
+        try await self.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM profiles") ?? 0 }
+    }
+}
+
+/// The start of the UTC hour a moment falls in, in milliseconds since 1970: the key of a run window.
+func hourStart(_ date: Date) -> Int64 {
+    let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    return milliseconds - milliseconds % 3_600_000
+}

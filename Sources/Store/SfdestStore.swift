@@ -1,0 +1,43 @@
+import Activation
+import Foundation
+
+/// Everything sfdest keeps. SQLite is the embedded default; a PostgreSQL store implements the same
+/// protocol for scale-out. The store keeps data and applies the domain's rules inside its
+/// transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
+public protocol SfdestStore: Sendable {
+    // MARK: configuration
+    func saveConnection(_ connection: Connection) async throws
+    func connection(id: String) async throws -> Connection?
+    func connections() async throws -> [Connection]
+    /// Throws `StoreConflict` while a destination uses the connection.
+    func deleteConnection(id: String) async throws -> Bool
+    func saveDestination(_ destination: Destination) async throws
+    func destination(id: String) async throws -> Destination?
+    func destinations() async throws -> [Destination]
+
+    // MARK: the way in
+    /// Merges profile fragments into the stored profiles and queues what each destination must send,
+    /// in one durable transaction.
+    func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary
+    /// Evaluates stored profiles (after `after`, at most `limit`) for one destination.
+    func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress
+
+    // MARK: the way out
+    /// Takes up to `limit` due records of a destination that are not in flight.
+    func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord]
+    /// Applies Salesforce's answer for each claimed record.
+    func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws
+    /// When the next queued record of a destination is due (nil: nothing queued).
+    func nextDue(destinationId: String) async throws -> Date?
+
+    // MARK: monitoring
+    func backlog(destinationId: String) async throws -> Backlog
+    func runs(destinationId: String, limit: Int) async throws -> [DataflowRun]
+    func failures(destinationId: String) async throws -> [FailureGroup]
+    /// Queues failed records again (all, or those with the given codes or record Ids).
+    func retryFailures(destinationId: String, codes: [String]?, recordIds: [String]?, now: Date) async throws -> Int
+    func recordState(destinationId: String, recordId: String) async throws -> RecordState?
+    func audienceCounts(segmentIds: [String]) async throws -> [String: AudienceCounts]
+    /// Profiles stored.
+    func profileCount() async throws -> Int
+}

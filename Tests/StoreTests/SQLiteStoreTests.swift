@@ -1,0 +1,186 @@
+import Activation
+import Foundation
+import Testing
+@testable import Store
+
+/// A fresh SQLite file in a temporary directory per test.
+struct TemporaryStore {
+    let directory: URL
+    let store: SQLiteStore
+    let key = SecretBox.generateKey()
+
+    init() throws {
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        self.store = try SQLiteStore(path: self.directory.appendingPathComponent("sfdest.sqlite").path, secrets: try SecretBox(base64Key: self.key))
+    }
+
+    /// Every byte the store wrote to disk.
+    func bytesOnDisk() throws -> Data {
+        var all = Data()
+        for name in try FileManager.default.contentsOfDirectory(atPath: self.directory.path) {
+            all += try Data(contentsOf: self.directory.appendingPathComponent(name))
+        }
+        return all
+    }
+}
+
+let contact1 = "003xx000004TmiQAAS"
+let t0 = Date(timeIntervalSince1970: 1_795_168_800) // 2026-11-20T10:00:00Z
+
+func fragment(_ id: String, lastName: String, status: AudienceStatus = .realized, time: String = "2026-11-20T10:00:00Z") -> Profile {
+    Profile(
+        identities: ["crmID": [id]],
+        attributes: ["person.name.lastName": .string(lastName)],
+        memberships: ["seg-gold": AudienceMembership(status: status, lastQualificationTime: Timestamp.parseMilliseconds(time)!)]
+    )
+}
+
+func contactDestination(id: String = "dest-1") throws -> ActiveDestination {
+    ActiveDestination(id: id, plan: try ActivationPlan(
+        objectType: .contact,
+        mappings: [
+            try Mapping(source: "identityMap:crmID", target: "identity:SalesforceId"),
+            try Mapping(source: "xdm:person.name.lastName", target: "attribute:LastName"),
+        ],
+        audiences: [try AudienceSchedule(segmentId: "seg-gold", mappingId: "crm_1_seg")],
+        fields: [SalesforceField(name: "LastName", type: "string", length: 80, updateable: true, nillable: false, custom: false)]
+    ))
+}
+
+@Suite("SQLite store on a real file")
+struct SQLiteStoreTests {
+    @Test func secretsAreSealedAtRestAndRoundTrip() async throws {
+        let temp = try TemporaryStore()
+        let secrets = ConnectionSecrets(password: "hunter2-very-secret", securityToken: "TOKENXYZ123", clientSecret: "consumer-secret-4242")
+        let connection = Connection(
+            id: "c1", name: "Acme", loginKind: "customDomain", loginValue: "acme", apiVersion: "v66.0", authType: "password",
+            username: "ops@acme.com", clientId: "3MVG9", secrets: secrets, status: "connected", instanceUrl: "https://acme.my.salesforce.com",
+            createdAt: t0, updatedAt: t0
+        )
+        try await temp.store.saveConnection(connection)
+        #expect(try await temp.store.connection(id: "c1") == connection)
+        let disk = try temp.bytesOnDisk()
+        for secret in secrets.all {
+            #expect(disk.range(of: Data(secret.utf8)) == nil, "\(secret) is on disk in plain text")
+        }
+        // Another master key cannot open them.
+        let other = try SQLiteStore(path: temp.directory.appendingPathComponent("sfdest.sqlite").path, secrets: try SecretBox(base64Key: SecretBox.generateKey()))
+        await #expect(throws: SecretBoxError.self) { try await other.connection(id: "c1") }
+    }
+
+    @Test func aConnectionInUseCannotBeDeleted() async throws {
+        let temp = try TemporaryStore()
+        try await temp.store.saveConnection(Connection(id: "c1", name: "A", loginKind: "loginUrl", loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: "clientCredentials", username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: "connected", instanceUrl: nil, createdAt: t0, updatedAt: t0))
+        try await temp.store.saveDestination(Destination(id: "d1", name: "D", description: "", connectionId: "c1", objectType: .contact, createdAt: t0, updatedAt: t0))
+        await #expect(throws: StoreConflict.self) { try await temp.store.deleteConnection(id: "c1") }
+        #expect(try await temp.store.destination(id: "d1")?.objectType == .contact)
+    }
+
+    @Test func ingestQueuesClaimSendsAndAcknowledgementCompletesTheRun() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        let summary = try await temp.store.ingest([fragment(contact1, lastName: "Lovelace")], into: [destination], at: t0)
+        #expect(summary.perDestination["dest-1"]?.queued == 1)
+        #expect(try await temp.store.backlog(destinationId: "dest-1").pending == 1)
+
+        let claimed = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        #expect(claimed.map(\.recordId) == [contact1])
+        #expect(claimed.first?.fields == ["LastName": .string("Lovelace"), "crm_1_seg__c": .string("realized")])
+        // In flight: never claimed twice.
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).isEmpty)
+        #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 1)
+
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        let state = try #require(try await temp.store.recordState(destinationId: "dest-1", recordId: "003xx000004TmiQ"))
+        #expect(state.acknowledged == ["LastName": .string("Lovelace"), "crm_1_seg__c": .string("realized")])
+        #expect(state.pending.isEmpty)
+        let run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 10).first)
+        #expect((run.received, run.activated, run.unchanged, run.excluded, run.failed) == (1, 1, 0, 0, 0))
+        #expect(run.unresolved == 0)
+
+        // The same profile again: unchanged, nothing queued.
+        let again = try await temp.store.ingest([fragment(contact1, lastName: "Lovelace")], into: [destination], at: t0)
+        #expect(again.perDestination["dest-1"]?.unchanged == 1)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).isEmpty)
+        // A partial change: only the changed field is sent.
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "Byron")], into: [destination], at: t0)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).first?.fields == ["LastName": .string("Byron")])
+    }
+
+    @Test func fragmentsOfOneIdentityMergeIntoOneProfile() async throws {
+        let temp = try TemporaryStore()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A"), fragment(contact1, lastName: "B")], into: [], at: t0)
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "C", status: .exited, time: "2026-11-21T10:00:00Z")], into: [], at: t0)
+        #expect(try await temp.store.profileCount() == 1)
+        let counts = try await temp.store.audienceCounts(segmentIds: ["seg-gold"])
+        #expect(counts["seg-gold"] == { var c = AudienceCounts(); c.exited = 1; return c }())
+    }
+
+    @Test func expiredClaimsAreTakenAgain() async throws {
+        let temp = try TemporaryStore()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0).count == 1)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0.addingTimeInterval(29)).isEmpty)
+        let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0.addingTimeInterval(31))
+        #expect(again.first?.fields == ["LastName": .string("A"), "crm_1_seg__c": .string("realized")])
+    }
+
+    @Test func transientFailuresWaitForTheirRetryTime() async throws {
+        let temp = try TemporaryStore()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
+        #expect(try await temp.store.backlog(destinationId: "dest-1").retrying == 1)
+        #expect(try await temp.store.nextDue(destinationId: "dest-1") == t0.addingTimeInterval(10))
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0.addingTimeInterval(5)).isEmpty)
+        let retried = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0.addingTimeInterval(10))
+        #expect(retried.first?.attempts == 1)
+        #expect(try await temp.store.recordState(destinationId: "dest-1", recordId: contact1)?.attempts == 1)
+    }
+
+    @Test func permanentFailuresAreGroupedAndCanBeReplayed() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_CROSS_REFERENCE_KEY", message: "invalid cross reference id", fields: [])], now: t0)
+        let groups = try await temp.store.failures(destinationId: "dest-1")
+        #expect(groups.map(\.code) == ["INVALID_CROSS_REFERENCE_KEY"])
+        #expect(groups.first?.sampleRecordIds == [contact1])
+        #expect(try await temp.store.backlog(destinationId: "dest-1").failed == 1)
+        var run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 1).first)
+        #expect((run.received, run.failed) == (1, 1))
+
+        #expect(try await temp.store.retryFailures(destinationId: "dest-1", codes: ["OTHER"], recordIds: nil, now: t0) == 0)
+        #expect(try await temp.store.retryFailures(destinationId: "dest-1", codes: nil, recordIds: ["003xx000004TmiQ"], now: t0) == 1)
+        let replay = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        #expect(replay.first?.fields == ["LastName": .string("A"), "crm_1_seg__c": .string("realized")])
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 1).first)
+        #expect(run.received == run.activated + run.unchanged + run.excluded + run.failed)
+        #expect(try await temp.store.failures(destinationId: "dest-1").isEmpty)
+    }
+
+    @Test func exclusionsAreCountedAndListed() async throws {
+        let temp = try TemporaryStore()
+        let result = try await temp.store.ingest([fragment("00Qxx000001abcDEAQ", lastName: "A"), fragment("garbage", lastName: "B")], into: [try contactDestination()], at: t0)
+        #expect(result.perDestination["dest-1"]?.excluded == 2)
+        let codes = try await temp.store.failures(destinationId: "dest-1").map(\.code).sorted()
+        #expect(codes == ["ID_OF_OTHER_OBJECT", "MALFORMED_ID"])
+        #expect(try await temp.store.backlog(destinationId: "dest-1").failed == 0)
+    }
+
+    @Test func backfillEvaluatesStoredProfilesInPages() async throws {
+        let temp = try TemporaryStore()
+        let ids = ["003xx000004TmiQ", "003xx000004TmiR", "003xx000004TmiS"]
+        _ = try await temp.store.ingest(ids.map { fragment($0, lastName: "N") }, into: [], at: t0)
+        let destination = try contactDestination()
+        let first = try await temp.store.backfill(destination, after: 0, limit: 2, at: t0)
+        #expect(first.counts.queued == 2)
+        let second = try await temp.store.backfill(destination, after: try #require(first.nextAfter), limit: 2, at: t0)
+        #expect(second.counts.queued == 1)
+        #expect(second.nextAfter == nil)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).count == 3)
+    }
+}
