@@ -41,6 +41,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The way in: body decoding, group commit, fan-out, backfills.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Activation", "Store",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The way out: claim, batch, send, classify, retry.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "Activation", "Store", "SalesforceAPI",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
         .target(
             name: "EmulatorAdminClient",
@@ -68,6 +84,7 @@ let package = Package(
         ),
         .testTarget(name: "ActivationTests", dependencies: ["Activation"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Activation"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
         .testTarget(
             name: "SalesforceAPITests",
             dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation"]

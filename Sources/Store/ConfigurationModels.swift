@@ -105,6 +105,8 @@ public struct Destination: Sendable, Hashable {
     public var status: DestinationStatus
     public var mappings: [MappingSetting]
     public var segments: [SegmentSetting]
+    /// The org's describe of the mapped and Mapping ID fields, taken when the destination was enabled.
+    public var orgFields: [SalesforceField]
     /// Set when delivery stopped for a reason a person must fix (e.g. the org lost a field).
     public var deliveryError: String?
     public var lastDeliveryAt: Date?
@@ -114,7 +116,7 @@ public struct Destination: Sendable, Hashable {
     public init(
         id: String, name: String, description: String, connectionId: String, objectType: SalesforceObjectType,
         status: DestinationStatus = .draft, mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
-        deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date
+        orgFields: [SalesforceField] = [], deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -124,6 +126,7 @@ public struct Destination: Sendable, Hashable {
         self.status = status
         self.mappings = mappings
         self.segments = segments
+        self.orgFields = orgFields
         self.deliveryError = deliveryError
         self.lastDeliveryAt = lastDeliveryAt
         self.createdAt = createdAt

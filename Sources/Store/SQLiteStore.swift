@@ -33,7 +33,7 @@ public final class SQLiteStore: SfdestStore {
                 CREATE TABLE destinations (
                     id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL,
                     connection_id TEXT NOT NULL REFERENCES connections(id), object_type TEXT NOT NULL,
-                    status TEXT NOT NULL, mappings TEXT NOT NULL, segments TEXT NOT NULL, delivery_error TEXT,
+                    status TEXT NOT NULL, mappings TEXT NOT NULL, segments TEXT NOT NULL, org_fields TEXT NOT NULL, delivery_error TEXT,
                     last_delivery_at REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
                 CREATE TABLE profiles (id INTEGER PRIMARY KEY, body TEXT NOT NULL, updated_at REAL NOT NULL);
                 CREATE TABLE identities (
@@ -128,20 +128,22 @@ public final class SQLiteStore: SfdestStore {
     public func saveDestination(_ destination: Destination) async throws {
         let mappings = String(decoding: try JSONEncoder().encode(destination.mappings), as: UTF8.self)
         let segments = String(decoding: try JSONEncoder().encode(destination.segments), as: UTF8.self)
+        let orgFields = String(decoding: try JSONEncoder().encode(destination.orgFields), as: UTF8.self)
         try await self.pool.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
-                        delivery_error, last_delivery_at, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        org_fields, delivery_error, last_delivery_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
                         connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
-                        mappings = excluded.mappings, segments = excluded.segments, delivery_error = excluded.delivery_error,
+                        mappings = excluded.mappings, segments = excluded.segments, org_fields = excluded.org_fields,
+                        delivery_error = excluded.delivery_error,
                         updated_at = excluded.updated_at
                     """,
                 arguments: [
                     destination.id, destination.name, destination.description, destination.connectionId,
-                    destination.objectType.rawValue, destination.status.rawValue, mappings, segments,
+                    destination.objectType.rawValue, destination.status.rawValue, mappings, segments, orgFields,
                     destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
                     destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
                 ]
@@ -164,6 +166,7 @@ public final class SQLiteStore: SfdestStore {
     private static func destination(from row: Row) throws -> Destination {
         let mappings: String = row["mappings"]
         let segments: String = row["segments"]
+        let orgFields: String = row["org_fields"]
         let objectType: String = row["object_type"]
         let status: String = row["status"]
         return Destination(
@@ -172,6 +175,7 @@ public final class SQLiteStore: SfdestStore {
             status: DestinationStatus(rawValue: status) ?? .draft,
             mappings: try JSONDecoder().decode([MappingSetting].self, from: Data(mappings.utf8)),
             segments: try JSONDecoder().decode([SegmentSetting].self, from: Data(segments.utf8)),
+            orgFields: try JSONDecoder().decode([SalesforceField].self, from: Data(orgFields.utf8)),
             deliveryError: row["delivery_error"],
             lastDeliveryAt: (row["last_delivery_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])

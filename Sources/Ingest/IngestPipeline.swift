@@ -1,0 +1,144 @@
+import Activation
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// The way in: profiles from many concurrent requests are committed together (group commit), so
+/// one fsync serves them all; a request is answered only after its profiles are durable. Backfills
+/// of stored profiles go through the same single writer, after waiting requests.
+public actor IngestPipeline: Service {
+    /// The store cannot take more now: the caller should answer 503 with Retry-After.
+    public struct Overloaded: Error, CustomStringConvertible {
+        public let description = "the service is busy storing earlier profiles: retry shortly"
+    }
+
+    /// The pipeline stopped (shutdown) before the profiles were stored.
+    public struct Stopped: Error, CustomStringConvertible {
+        public let description = "the service is shutting down: retry against the restarted service"
+    }
+
+    private struct Submission {
+        var profiles: [Profile]
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+
+    private let store: any SfdestStore
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let maxBatchProfiles: Int
+    private let maxWaitingProfiles: Int
+    private var active: [ActiveDestination] = []
+    private var waiting: [Submission] = []
+    private var waitingProfiles = 0
+    private var backfills: [String: Int64] = [:]
+    private var stopped = false
+    private let wakeStream: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private var committed: @Sendable ([String]) -> Void = { _ in }
+
+    public init(
+        store: any SfdestStore,
+        logger: Logger,
+        maxBatchProfiles: Int = 5_000,
+        maxWaitingProfiles: Int = 200_000,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.logger = logger
+        self.now = now
+        self.maxBatchProfiles = maxBatchProfiles
+        self.maxWaitingProfiles = maxWaitingProfiles
+        (self.wakeStream, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Called after each commit with the destinations that got new work (to wake delivery).
+    public func onCommit(_ handler: @escaping @Sendable ([String]) -> Void) {
+        self.committed = handler
+    }
+
+    /// Stores the profiles durably and queues their changes; returns once committed.
+    public func submit(_ profiles: [Profile]) async throws -> Int {
+        guard !profiles.isEmpty else { return 0 }
+        guard !self.stopped else { throw Stopped() }
+        guard self.waitingProfiles + profiles.count <= self.maxWaitingProfiles else { throw Overloaded() }
+        return try await withCheckedThrowingContinuation { continuation in
+            self.waiting.append(Submission(profiles: profiles, continuation: continuation))
+            self.waitingProfiles += profiles.count
+            self.wake.yield()
+        }
+    }
+
+    /// Re-reads the enabled destinations and compiles their plans.
+    public func reloadDestinations() async throws {
+        var active: [ActiveDestination] = []
+        for destination in try await self.store.destinations() where destination.status == .enabled {
+            do {
+                active.append(ActiveDestination(id: destination.id, plan: try destination.activationPlan()))
+            } catch {
+                self.logger.error("destination cannot be compiled, it receives nothing", metadata: ["destination": "\(destination.id)", "problems": "\(error)"])
+            }
+        }
+        self.active = active
+        self.backfills = self.backfills.filter { id, _ in active.contains { $0.id == id } }
+    }
+
+    /// Re-evaluates every stored profile for a destination, in pages, after waiting requests.
+    public func startBackfill(destinationId: String) {
+        self.backfills[destinationId] = 0
+        self.wake.yield()
+    }
+
+    /// Destinations with a backfill still running.
+    public var backfillsRunning: [String] { Array(self.backfills.keys) }
+
+    public func run() async throws {
+        try await self.reloadDestinations()
+        for await _ in self.wakeStream.cancelOnGracefulShutdown() {
+            while try await self.commitNext() {}
+        }
+        self.stop()
+    }
+
+    /// Commits one batch of waiting profiles, or one backfill page. False when idle.
+    private func commitNext() async throws -> Bool {
+        if !self.waiting.isEmpty {
+            var batch: [Submission] = []
+            var count = 0
+            while let next = self.waiting.first, batch.isEmpty || count + next.profiles.count <= self.maxBatchProfiles {
+                batch.append(self.waiting.removeFirst())
+                count += next.profiles.count
+            }
+            self.waitingProfiles -= count
+            do {
+                let summary = try await self.store.ingest(batch.flatMap(\.profiles), into: self.active, at: self.now())
+                for submission in batch { submission.continuation.resume(returning: submission.profiles.count) }
+                let touched = summary.perDestination.filter { $0.value.queued > 0 }.map(\.key)
+                if !touched.isEmpty { self.committed(touched) }
+            } catch {
+                self.logger.error("storing profiles failed", metadata: ["profiles": "\(count)", "error": "\(error)"])
+                for submission in batch { submission.continuation.resume(throwing: error) }
+            }
+            return true
+        }
+        guard let (destinationId, after) = self.backfills.first,
+              let destination = self.active.first(where: { $0.id == destinationId })
+        else { return false }
+        let progress = try await self.store.backfill(destination, after: after, limit: 2_000, at: self.now())
+        if let next = progress.nextAfter, self.backfills[destinationId] != nil {
+            self.backfills[destinationId] = next
+        } else {
+            self.backfills[destinationId] = nil
+            self.logger.info("backfill finished", metadata: ["destination": "\(destinationId)"])
+        }
+        if progress.counts.queued > 0 { self.committed([destinationId]) }
+        return true
+    }
+
+    private func stop() {
+        self.stopped = true
+        for submission in self.waiting { submission.continuation.resume(throwing: Stopped()) }
+        self.waiting = []
+        self.waitingProfiles = 0
+    }
+}
