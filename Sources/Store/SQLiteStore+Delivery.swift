@@ -91,6 +91,15 @@ extension SQLiteStore {
         }
     }
 
+    public func reschedule(destinationId: String, at: Date) async throws {
+        try await self.pool.write { db in
+            try db.execute(
+                sql: "UPDATE records SET due_at = ? WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0",
+                arguments: [at.timeIntervalSince1970, destinationId]
+            )
+        }
+    }
+
     public func nextDue(destinationId: String) async throws -> Date? {
         try await self.pool.read { db in
             let pending = try Double.fetchOne(

@@ -27,6 +27,8 @@ public protocol SfdestStore: Sendable {
     func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord]
     /// Applies Salesforce's answer for each claimed record.
     func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws
+    /// Makes every queued record of a destination due at `at` (e.g. now, after a fix).
+    func reschedule(destinationId: String, at: Date) async throws
     /// When the next queued record of a destination is due (nil: nothing queued).
     func nextDue(destinationId: String) async throws -> Date?
 

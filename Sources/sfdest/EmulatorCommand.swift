@@ -81,7 +81,9 @@ struct EmulatorCommand: AsyncParsableCommand {
             await emulator.stop()
             throw error
         }
-        print(EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text)
+        // Written unbuffered: whoever started the emulator waits for this to know where it listens.
+        let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text
+        FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {

@@ -55,9 +55,11 @@ def main():
     session = requests.Session()
     session.mount("https://", LoopbackAdapter(args.base_url, seen))
 
+    # simple-salesforce logs in through SOAP when given security_token separately; for the OAuth
+    # username-password flow it takes the password with the token appended and no security_token.
     # A wrong password must be refused with Salesforce's OAuth error.
     try:
-        Salesforce(username=args.username, password="wrong", security_token=args.security_token,
+        Salesforce(username=args.username, password="wrong" + args.security_token,
                    consumer_key=args.consumer_key, consumer_secret=args.consumer_secret,
                    domain=args.domain, session=session, version="66.0")
         fail("a wrong password was accepted")
@@ -67,7 +69,7 @@ def main():
             fail(f"unexpected refusal: {refused}")
 
     # OAuth username-password flow with consumer key and secret, password + security token.
-    sf = Salesforce(username=args.username, password=args.password, security_token=args.security_token,
+    sf = Salesforce(username=args.username, password=args.password + args.security_token,
                     consumer_key=args.consumer_key, consumer_secret=args.consumer_secret,
                     domain=args.domain, session=session, version="66.0")
     if not seen or not seen[0].endswith("/services/oauth2/token"):

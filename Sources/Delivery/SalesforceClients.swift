@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import SalesforceAPI
+import Store
+
+/// One Salesforce client per connection (its token cache lives there), built from the stored
+/// connection and rebuilt when the connection changes.
+public actor SalesforceClients {
+    private let store: any SfdestStore
+    private let httpClient: HTTPClient
+    private let logger: Logger
+    private let requestTimeout: Duration
+    private var clients: [String: (updatedAt: Date, client: SalesforceClient)] = [:]
+
+    public init(store: any SfdestStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30)) {
+        self.store = store
+        self.httpClient = httpClient
+        self.logger = logger
+        self.requestTimeout = requestTimeout
+    }
+
+    /// The client of a connection, current with its stored settings.
+    public func client(connectionId: String) async throws -> SalesforceClient {
+        guard let connection = try await self.store.connection(id: connectionId) else {
+            throw SalesforceError(kind: .configuration, disposition: .permanent, code: "CONNECTION_NOT_FOUND", message: "connection \(connectionId) no longer exists")
+        }
+        if let cached = self.clients[connectionId], cached.updatedAt == connection.updatedAt {
+            return cached.client
+        }
+        let client = try SalesforceClient(configuration: Self.configuration(for: connection, timeout: self.requestTimeout), httpClient: self.httpClient, logger: self.logger)
+        self.clients[connectionId] = (connection.updatedAt, client)
+        return client
+    }
+
+    /// Forgets a connection's client (its credentials changed or it was deleted).
+    public func invalidate(connectionId: String) {
+        self.clients[connectionId] = nil
+    }
+
+    /// The client configuration a stored connection describes.
+    public static func configuration(for connection: Connection, timeout: Duration = .seconds(30)) throws -> SalesforceConnectionConfiguration {
+        let login: SalesforceLoginHost = connection.loginKind == "customDomain" ? .customDomain(connection.loginValue) : .loginURL(connection.loginValue)
+        let credentials: SalesforceCredentials
+        switch connection.authType {
+        case "password":
+            credentials = .password(
+                username: connection.username ?? "", password: connection.secrets.password ?? "",
+                securityToken: connection.secrets.securityToken, clientId: connection.clientId,
+                clientSecret: connection.secrets.clientSecret ?? ""
+            )
+        case "clientCredentials":
+            credentials = .clientCredentials(clientId: connection.clientId, clientSecret: connection.secrets.clientSecret ?? "")
+        default:
+            throw SalesforceError(kind: .configuration, disposition: .permanent, code: "UNSUPPORTED_AUTH_TYPE", message: "auth type \(connection.authType) is not supported yet: use password or clientCredentials")
+        }
+        return SalesforceConnectionConfiguration(login: login, credentials: credentials, apiVersion: connection.apiVersion, requestTimeout: timeout)
+    }
+}

@@ -1,0 +1,109 @@
+/// Trouble the emulated org can be told to cause, set through `/emulator/faults`.
+struct Faults: Sendable {
+    /// Fraction of REST calls answered 503 SERVER_UNAVAILABLE.
+    var serverUnavailableRate = 0.0
+    /// Fraction of otherwise valid record updates answered UNABLE_TO_LOCK_ROW.
+    var lockRowRate = 0.0
+    /// Sessions expire this long after they were issued; nil means never.
+    var tokenTtlSeconds: Double?
+    /// Delay added to every REST call.
+    var latencyMs = 0
+    /// Fraction of REST calls delayed by `latencySpikeMs` more.
+    var latencySpikeRate = 0.0
+    var latencySpikeMs = 0
+    /// The token endpoint refuses every grant with "ip restricted".
+    var ipRestricted = false
+    /// Fraction of REST calls whose connection is closed without an answer.
+    var dropConnectionRate = 0.0
+    /// The password grant fails as in orgs that block the flow.
+    var passwordFlowDisabled = false
+}
+
+/// Calls used against the org's daily allowance.
+struct APIUsage: Sendable {
+    var used = 0
+    var max = 15_000
+}
+
+extension Faults {
+    static let keys: Set<String> = [
+        "serverUnavailableRate", "lockRowRate", "tokenTtlSeconds", "latencyMs", "latencySpikeRate",
+        "latencySpikeMs", "apiLimit", "apiUsed", "ipRestricted", "dropConnectionRate", "passwordFlowDisabled",
+    ]
+
+    /// Every fault with its current value, plus the API allowance.
+    func json(usage: APIUsage) -> JSONValue {
+        .object([
+            ("serverUnavailableRate", .double(self.serverUnavailableRate)),
+            ("lockRowRate", .double(self.lockRowRate)),
+            ("tokenTtlSeconds", self.tokenTtlSeconds.map(JSONValue.double) ?? .null),
+            ("latencyMs", .int(self.latencyMs)),
+            ("latencySpikeRate", .double(self.latencySpikeRate)),
+            ("latencySpikeMs", .int(self.latencySpikeMs)),
+            ("apiLimit", .int(usage.max)),
+            ("apiUsed", .int(usage.used)),
+            ("ipRestricted", .bool(self.ipRestricted)),
+            ("dropConnectionRate", .double(self.dropConnectionRate)),
+            ("passwordFlowDisabled", .bool(self.passwordFlowDisabled)),
+        ])
+    }
+
+    /// Applies a partial update; nothing changes unless every key and value is valid.
+    static func applying(
+        _ patch: [(String, JSONValue)], to faults: Faults, usage: APIUsage
+    ) throws(AdminFailure) -> (Faults, APIUsage) {
+        var faults = faults
+        var usage = usage
+        for (key, value) in patch {
+            switch key {
+            case "serverUnavailableRate": faults.serverUnavailableRate = try Self.rate(value, key)
+            case "lockRowRate": faults.lockRowRate = try Self.rate(value, key)
+            case "latencySpikeRate": faults.latencySpikeRate = try Self.rate(value, key)
+            case "dropConnectionRate": faults.dropConnectionRate = try Self.rate(value, key)
+            case "tokenTtlSeconds":
+                if value.isNull {
+                    faults.tokenTtlSeconds = nil
+                } else {
+                    guard let seconds = value.numberValue, seconds >= 0 else {
+                        throw .badRequest("tokenTtlSeconds must be a non-negative number of seconds, or null")
+                    }
+                    faults.tokenTtlSeconds = seconds
+                }
+            case "latencyMs": faults.latencyMs = try Self.required(Self.count(value, key), key)
+            case "latencySpikeMs": faults.latencySpikeMs = try Self.required(Self.count(value, key), key)
+            case "apiLimit": usage.max = try Self.required(Self.count(value, key), key)
+            case "apiUsed": usage.used = try Self.required(Self.count(value, key), key)
+            case "ipRestricted": faults.ipRestricted = try Self.flag(value, key)
+            case "passwordFlowDisabled": faults.passwordFlowDisabled = try Self.flag(value, key)
+            default:
+                throw .badRequest("unknown fault '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
+            }
+        }
+        return (faults, usage)
+    }
+
+    private static func rate(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Double {
+        guard let number = value.numberValue, number >= 0, number <= 1 else {
+            throw .badRequest("\(key) must be a number from 0 to 1")
+        }
+        return number
+    }
+
+    /// A non-negative whole number, or nil for a fractional one.
+    private static func count(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Int? {
+        guard let number = value.numberValue, number >= 0 else {
+            throw .badRequest("\(key) must be a non-negative number")
+        }
+        return number.rounded() == number ? Int(number) : nil
+    }
+
+    private static func required(_ value: Int?, _ key: String) throws(AdminFailure) -> Int {
+        guard let value else { throw .badRequest("\(key) must be a whole number") }
+        return value
+    }
+
+    private static func flag(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Bool {
+        guard let flag = value.boolValue else { throw .badRequest("\(key) must be true or false") }
+        return flag
+    }
+}

@@ -1,0 +1,49 @@
+/// A refused token request, answered 400 as `{"error": ..., "error_description": ...}`.
+struct OAuthFailure: Error, Sendable, Equatable {
+    let error: String
+    let description: String
+
+    static let authenticationFailure = OAuthFailure(error: "invalid_grant", description: "authentication failure")
+    static let invalidClientId = OAuthFailure(error: "invalid_client_id", description: "client identifier invalid")
+    static let invalidClient = OAuthFailure(error: "invalid_client", description: "invalid client credentials")
+    static let unsupportedGrant = OAuthFailure(error: "unsupported_grant_type", description: "grant type not supported")
+    static let ipRestricted = OAuthFailure(error: "invalid_grant", description: "ip restricted")
+
+    var json: JSONValue {
+        .object([("error", .string(self.error)), ("error_description", .string(self.description))])
+    }
+}
+
+extension OrgAccess {
+    /// Runs the OAuth 2.0 password or client-credentials grant; on success returns a new access token.
+    ///
+    /// - Parameters:
+    ///   - form: the decoded `application/x-www-form-urlencoded` body.
+    ///   - basic: client id and secret from an HTTP Basic `Authorization` header, if any.
+    ///   - tokenPrefix: the org Id's 15 characters, which real access tokens start with.
+    mutating func grant(
+        form: [String: String], basic: (id: String, secret: String)?, tokenPrefix: String, now: ContinuousClock.Instant
+    ) -> Result<String, OAuthFailure> {
+        let clientId = form["client_id"] ?? basic?.id
+        let clientSecret = form["client_secret"] ?? basic?.secret
+        switch form["grant_type"] {
+        case "password":
+            guard clientId == self.credentials.clientId else { return .failure(.invalidClientId) }
+            guard clientSecret == self.credentials.clientSecret else { return .failure(.invalidClient) }
+            guard form["username"] == self.credentials.username, form["password"] == self.credentials.password,
+                  !self.faults.passwordFlowDisabled
+            else { return .failure(.authenticationFailure) }
+        case "client_credentials":
+            guard clientId == self.credentials.clientId else { return .failure(.invalidClientId) }
+            guard clientSecret == self.credentials.clientSecret else { return .failure(.invalidClient) }
+        default:
+            return .failure(.unsupportedGrant)
+        }
+        if self.faults.ipRestricted {
+            return .failure(.ipRestricted)
+        }
+        let token = "\(tokenPrefix)!AQ4AQ" + RecordID.randomCharacters(48) + "." + RecordID.randomCharacters(48)
+        self.sessions[token] = now
+        return .success(token)
+    }
+}

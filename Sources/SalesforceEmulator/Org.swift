@@ -1,0 +1,36 @@
+import Synchronization
+
+/// The emulated Salesforce org: its data, who may call it, and what it has been asked.
+///
+/// Each part sits behind its own lock so a collection write never waits on token checks or
+/// counters; no lock is held across a suspension point.
+final class Org: Sendable {
+    let store = Mutex(RecordStore())
+    let access: Mutex<OrgAccess>
+    let stats = Mutex(EmulatorStats())
+    /// The org's 18-character Id (`00D...`).
+    let organizationId: String
+    /// The integration user's 18-character Id (`005...`).
+    let userId: String
+    private let baseURLStorage = Mutex("")
+
+    init(credentials: Credentials) {
+        self.access = Mutex(OrgAccess(credentials: credentials))
+        self.organizationId = RecordID.normalized("00D" + RecordID.randomCharacters(12))!
+        self.userId = RecordID.normalized("005" + RecordID.randomCharacters(12))!
+    }
+
+    /// Where the org is reached: login URL and instance URL alike. Set once the socket is bound.
+    var baseURL: String {
+        get { self.baseURLStorage.withLock { $0 } }
+        set { self.baseURLStorage.withLock { $0 = newValue } }
+    }
+
+    /// Counts one authenticated REST call under its endpoint key.
+    func recordCall(endpoint: String) {
+        self.stats.withLock { stats in
+            stats.apiCalls += 1
+            stats.callsByEndpoint[endpoint, default: 0] += 1
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/// The connected app's and the integration user's credentials.
+struct Credentials: Sendable {
+    var clientId: String
+    var clientSecret: String
+    var username: String
+    /// Password with the security token appended, as the password grant sends it.
+    var password: String
+}
+
+/// Who may call the org and how much: credentials, live sessions, faults and the API allowance.
+struct OrgAccess: Sendable {
+    var credentials: Credentials
+    /// Issue time of every live access token.
+    var sessions: [String: ContinuousClock.Instant] = [:]
+    var faults = Faults()
+    var usage = APIUsage()
+
+    init(credentials: Credentials) {
+        self.credentials = credentials
+    }
+
+    /// Whether `token` names a live session under the current TTL.
+    func isLive(_ token: String, now: ContinuousClock.Instant) -> Bool {
+        guard let issued = self.sessions[token] else { return false }
+        if let ttl = self.faults.tokenTtlSeconds, now - issued >= .milliseconds(Int64(ttl * 1000)) {
+            return false
+        }
+        return true
+    }
+
+    /// Decides how a REST call carrying `token` is answered, counting it against the allowance
+    /// when the org serves it.
+    mutating func admit(token: String?, now: ContinuousClock.Instant) -> RESTAdmission {
+        let delay = self.delayMilliseconds()
+        guard let token, self.isLive(token, now: now) else {
+            return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage)
+        }
+        if self.faults.dropConnectionRate > 0, Double.random(in: 0..<1) < self.faults.dropConnectionRate {
+            return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage)
+        }
+        if self.faults.serverUnavailableRate > 0, Double.random(in: 0..<1) < self.faults.serverUnavailableRate {
+            return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage)
+        }
+        if self.usage.used >= self.usage.max {
+            return RESTAdmission(verdict: .limitExceeded, delayMilliseconds: delay, usage: self.usage)
+        }
+        self.usage.used += 1
+        return RESTAdmission(
+            verdict: .serve(lockRowRate: self.faults.lockRowRate), delayMilliseconds: delay, usage: self.usage
+        )
+    }
+
+    private func delayMilliseconds() -> Int {
+        var delay = self.faults.latencyMs
+        if self.faults.latencySpikeRate > 0, Double.random(in: 0..<1) < self.faults.latencySpikeRate {
+            delay += self.faults.latencySpikeMs
+        }
+        return delay
+    }
+
+    /// Ends every session: the next REST call with an old token answers 401.
+    mutating func expireSessions() {
+        self.sessions.removeAll()
+    }
+}
+
+/// How the org answers one REST call, decided under the access lock.
+struct RESTAdmission: Sendable {
+    enum Verdict: Sendable {
+        case invalidSession
+        case dropConnection
+        case serverUnavailable
+        case limitExceeded
+        case serve(lockRowRate: Double)
+    }
+
+    let verdict: Verdict
+    let delayMilliseconds: Int
+    /// The allowance after this call, for `Sforce-Limit-Info`.
+    let usage: APIUsage
+
+    /// Whether the call carried a live session (and so shows in the stats).
+    var isAuthenticated: Bool {
+        if case .invalidSession = self.verdict { return false }
+        return true
+    }
+}

@@ -1,0 +1,32 @@
+import Testing
+@testable import SalesforceEmulator
+
+@Suite("Record Ids")
+struct RecordIDTests {
+    @Test("checksums match Salesforce's documented examples", arguments: [
+        "001xx000003DGb2AAG", "003xx000004TmiQAAS", "001D000000K0fXOIAZ",
+    ])
+    func documentedChecksums(id: String) {
+        #expect(RecordID.normalized(String(id.prefix(15))) == id)
+        #expect(RecordID.normalized(id) == id)
+    }
+
+    @Test("malformed Ids are refused")
+    func malformed() {
+        #expect(RecordID.normalized("001xx000003DGb2AAA") == nil)
+        #expect(RecordID.normalized("001xx000003DGb") == nil)
+        #expect(RecordID.normalized("001xx000003DGb-") == nil)
+        #expect(RecordID.normalized("") == nil)
+    }
+
+    @Test("new Ids carry the key prefix and a valid checksum, and never repeat")
+    func newIds() {
+        let ids = (1...1000).map { RecordID.make(keyPrefix: "003", instance: "8d", sequence: UInt64(900_000 + $0)) }
+        #expect(Set(ids).count == 1000)
+        for id in ids {
+            #expect(id.count == 18)
+            #expect(id.hasPrefix("003"))
+            #expect(RecordID.normalized(id) == id)
+        }
+    }
+}
