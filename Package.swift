@@ -57,6 +57,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTTP API (Hummingbird): `buildApplication`, API keys, the contract's routes.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The whole service in one process (serve, demo, end-to-end tests): data dir, keys, services.
+        .target(
+            name: "SfdestRuntime",
+            dependencies: [
+                "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
         .target(
             name: "EmulatorAdminClient",
@@ -78,6 +98,7 @@ let package = Package(
                 "SalesforceEmulator",
                 "EmulatorAdminClient",
                 "Benchmarks",
+                "SfdestRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -85,6 +106,14 @@ let package = Package(
         .testTarget(name: "ActivationTests", dependencies: ["Activation"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Activation"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "SalesforceAPITests",
             dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation"]
@@ -94,6 +123,14 @@ let package = Package(
             dependencies: [
                 "SalesforceEmulator",
                 "EmulatorAdminClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The real service against the real emulator on loopback, through the contract.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

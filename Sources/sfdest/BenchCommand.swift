@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Logging
+import SfdestRuntime
 
 /// `sfdest bench`: measured figures, not tests. Build with `-c release` for real numbers.
 struct BenchCommand: AsyncParsableCommand {

@@ -6,6 +6,6 @@ struct SfdestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sfdest",
         abstract: "A self-hosted Salesforce CRM destination: keeps Contact and Lead records current with profiles and audience statuses.",
-        subcommands: [EmulatorCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, EmulatorCommand.self, BenchCommand.self, KeyCommand.self]
     )
 }

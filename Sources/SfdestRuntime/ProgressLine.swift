@@ -2,17 +2,17 @@ import Foundation
 import Synchronization
 
 /// A one-line progress display on standard error, redrawn at most a few times a second.
-final class ProgressLine: Sendable {
+public final class ProgressLine: Sendable {
     private let label: String
     private let enabled: Bool
     private let lastDraw = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(label: String, enabled: Bool = true) {
+    public init(label: String, enabled: Bool = true) {
         self.label = label
         self.enabled = enabled
     }
 
-    func update(done: Int, total: Int) {
+    public func update(done: Int, total: Int) {
         guard self.enabled else { return }
         let now = ContinuousClock.now
         let due = self.lastDraw.withLock { last -> Bool in
@@ -29,7 +29,7 @@ final class ProgressLine: Sendable {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    func finish() {
+    public func finish() {
         guard self.enabled else { return }
         FileHandle.standardError.write(Data("\n".utf8))
     }

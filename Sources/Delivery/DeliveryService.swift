@@ -1,0 +1,285 @@
+import Activation
+import Foundation
+import Logging
+import SalesforceAPI
+import ServiceLifecycle
+import Store
+
+/// Tuning of delivery.
+public struct DeliveryOptions: Sendable {
+    /// Records per sObject Collections request (Salesforce's maximum is 200).
+    public var batchSize = 200
+    /// Requests in flight at once per destination.
+    public var concurrentRequests = 4
+    /// How long a lone change waits for company before it is sent, so load fills batches.
+    public var linger: Duration = .milliseconds(25)
+    /// How long a claim lasts before a crashed or stuck send is taken again.
+    public var lease: TimeInterval = 120
+    /// How often due retries are looked for when nothing wakes delivery.
+    public var pollInterval: Duration = .milliseconds(250)
+    /// Backoff after a transient failure: base * 2^(attempt-1), capped, with ±20% jitter.
+    public var backoffBase: TimeInterval = 1
+    public var backoffCap: TimeInterval = 300
+    /// How long to wait after Salesforce says the API allowance is used up.
+    public var throttlePause: TimeInterval = 60
+    /// How long to wait before trying credentials Salesforce refused (they may be fixed meanwhile).
+    public var authenticationPause: TimeInterval = 60
+    public init() {}
+
+    /// The wait before attempt number `attempt` (1 = the first retry).
+    public func backoff(attempt: Int) -> TimeInterval {
+        let exponential = self.backoffBase * pow(2, Double(max(0, min(attempt - 1, 30))))
+        return min(self.backoffCap, exponential) * Double.random(in: 0.8...1.2)
+    }
+}
+
+/// The way out: for each enabled destination, claims due records (never one already in flight),
+/// sends them in sObject Collections requests of up to 200 with `allOrNone:false`, and applies
+/// every record's result. A few requests per destination are in flight at once.
+public actor DeliveryService: Service {
+    let store: any SfdestStore
+    let clients: SalesforceClients
+    let logger: Logger
+    let options: DeliveryOptions
+    private var workers: [String: Int] = [:]
+    private var statuses: [String: DeliveryStatus] = [:]
+    /// Destination-level pauses after request-level trouble, until the given time.
+    private var pausedUntil: [String: Date] = [:]
+    private var consecutiveFailures: [String: Int] = [:]
+    /// Destinations whose sender just claimed a full batch: more is waiting, another sender may start.
+    private var busy: Set<String> = []
+    private let wakeStream: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(store: any SfdestStore, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions()) {
+        self.store = store
+        self.clients = clients
+        self.logger = logger
+        self.options = options
+        (self.wakeStream, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// New changes were queued for these destinations.
+    public nonisolated func nudge(_ destinationIds: [String]) {
+        self.wake.yield()
+    }
+
+    /// A destination or its connection changed (enabled, mappings fixed, new credentials): clear its
+    /// pauses and send what waits now.
+    public func destinationChanged(_ destinationId: String) async {
+        self.pausedUntil[destinationId] = nil
+        self.consecutiveFailures[destinationId] = nil
+        self.statuses[destinationId] = nil
+        do {
+            try await self.store.reschedule(destinationId: destinationId, at: Date())
+        } catch {
+            self.logger.error("could not reschedule queued records", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
+        }
+        self.wake.yield()
+    }
+
+    /// What delivery is doing for a destination.
+    public func status(of destinationId: String) -> DeliveryStatus {
+        if let status = self.statuses[destinationId] { return status }
+        return (self.workers[destinationId] ?? 0) > 0 ? .delivering : .idle
+    }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [wake, options] in
+                while !Task.isCancelled {
+                    try await Task.sleep(for: options.pollInterval)
+                    wake.yield()
+                }
+            }
+            for await _ in self.wakeStream.cancelOnGracefulShutdown() {
+                for destination in await self.destinationsWithDueWork() {
+                    self.workers[destination.id, default: 0] += 1
+                    group.addTask { await self.work(destination) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Enabled destinations that may send now and have room for another request in flight.
+    private func destinationsWithDueWork() async -> [Destination] {
+        let now = Date()
+        var ready: [Destination] = []
+        do {
+            for destination in try await self.store.destinations() where destination.status == .enabled {
+                if let error = destination.deliveryError {
+                    self.statuses[destination.id] = .failed(reason: error)
+                    continue
+                }
+                if let until = self.pausedUntil[destination.id], until > now { continue }
+                let running = self.workers[destination.id] ?? 0
+                guard running < self.options.concurrentRequests else { continue }
+                // One sender per destination, more while senders keep finding full batches.
+                if running > 0 && !self.busy.contains(destination.id) { continue }
+                self.busy.remove(destination.id)
+                guard let due = try await self.store.nextDue(destinationId: destination.id) else {
+                    if running == 0 { self.statuses[destination.id] = nil }
+                    continue
+                }
+                if due <= now { ready.append(destination) }
+            }
+        } catch {
+            self.logger.error("could not read the queues", metadata: ["error": "\(error)"])
+        }
+        return ready
+    }
+
+    /// One sender for a destination: claims and sends until nothing is due or trouble stops it.
+    private func work(_ destination: Destination) async {
+        defer {
+            self.workers[destination.id, default: 1] -= 1
+            self.wake.yield()
+        }
+        try? await Task.sleep(for: self.options.linger)
+        while !Task.isCancelled {
+            if let until = self.pausedUntil[destination.id], until > Date() { return }
+            let claimed: [ClaimedRecord]
+            do {
+                claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.options.lease, now: Date())
+            } catch {
+                self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+                return
+            }
+            guard !claimed.isEmpty else { return }
+            // A full batch means more may be waiting: let another sender start beside this one.
+            if claimed.count == self.options.batchSize {
+                self.busy.insert(destination.id)
+                self.wake.yield()
+            }
+            guard await self.send(claimed, for: destination) else { return }
+        }
+    }
+
+    /// Sends one batch and applies the answer; false when the destination must stop for now.
+    private func send(_ claimed: [ClaimedRecord], for destination: Destination) async -> Bool {
+        let now = Date()
+        do {
+            let client = try await self.clients.client(connectionId: destination.connectionId)
+            let records = claimed.map { record in
+                SObjectRecord(
+                    objectType: destination.objectType.rawValue, id: record.recordId,
+                    fields: record.fields.sorted { $0.key < $1.key }.map { SObjectRecord.Field($0.key, Self.wireValue($0.value)) }
+                )
+            }
+            let results = try await client.updateRecords(records, allOrNone: false)
+            guard results.count == claimed.count else {
+                throw SalesforceError(
+                    kind: .invalidResponse, disposition: .retryLater, code: "INVALID_RESPONSE",
+                    message: "Salesforce answered \(results.count) results for \(claimed.count) records"
+                )
+            }
+            var outcomes: [String: DeliveryResult] = [:]
+            for (record, result) in zip(claimed, results) {
+                outcomes[record.recordId] = self.outcome(of: result, for: record)
+            }
+            try await self.store.complete(destinationId: destination.id, results: outcomes, now: Date())
+            self.consecutiveFailures[destination.id] = nil
+            self.pausedUntil[destination.id] = nil
+            self.statuses[destination.id] = nil
+            return true
+        } catch let error as SalesforceError {
+            await self.handle(error, claimed: claimed, destination: destination, at: now)
+            return false
+        } catch {
+            self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+            await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1))
+            return false
+        }
+    }
+
+    private func outcome(of result: RecordResult, for record: ClaimedRecord) -> DeliveryResult {
+        if result.success { return .acknowledged }
+        let error = result.errors.first
+        let code = error?.statusCode ?? "UNKNOWN_ERROR"
+        let message = error?.message ?? "Salesforce did not say why"
+        if result.disposition == .retryLater {
+            return .retry(code: code, message: message, at: Date().addingTimeInterval(self.options.backoff(attempt: record.attempts + 1)))
+        }
+        return .failed(code: code, message: message, fields: error?.fields ?? [])
+    }
+
+    /// A request-level failure: nothing of the batch was written. The records go back to the queue;
+    /// the destination pauses as the failure requires.
+    private func handle(_ error: SalesforceError, claimed: [ClaimedRecord], destination: Destination, at now: Date) async {
+        let reason = [error.code, error.message, error.hint].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        switch (error.kind, error.disposition) {
+        case (.authentication, _), (_, .reauthenticate):
+            self.logger.warning("Salesforce refused the connection's credentials", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
+            self.statuses[destination.id] = .authenticationFailed(reason: reason)
+            await self.markConnection(destination.connectionId, failed: reason)
+            await self.pause(destination.id, for: self.options.authenticationPause)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.authenticationPause)
+        case (_, .throttled):
+            self.logger.warning("Salesforce API allowance used up", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
+            self.statuses[destination.id] = .pausedAPILimit(reason: reason)
+            await self.pause(destination.id, for: self.options.throttlePause)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.throttlePause)
+        case (_, .retryLater):
+            let failures = (self.consecutiveFailures[destination.id] ?? 0) + 1
+            self.consecutiveFailures[destination.id] = failures
+            let wait = self.options.backoff(attempt: failures)
+            self.logger.notice("Salesforce call failed, retrying later", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "waitSeconds": "\(Int(wait))"])
+            self.statuses[destination.id] = .backingOff(until: .now + .seconds(wait), reason: reason)
+            await self.pause(destination.id, for: wait)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: wait)
+        case (_, .permanent):
+            // The request as a whole is wrong (e.g. INVALID_FIELD: the org lost a mapped field).
+            // Stop this destination loudly; its changes stay queued for after the fix.
+            let message = "Salesforce refused every request of this destination: \(reason). Fix it, then enable the destination again (POST /v1/destinations/\(destination.id)/enable); queued changes are kept."
+            self.logger.error("destination stopped", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
+            self.statuses[destination.id] = .failed(reason: message)
+            do {
+                if var stored = try await self.store.destination(id: destination.id) {
+                    stored.deliveryError = message
+                    try await self.store.saveDestination(stored)
+                }
+            } catch {
+                self.logger.error("could not save the destination's error", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+            }
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: 0)
+        }
+    }
+
+    private func pause(_ destinationId: String, for seconds: TimeInterval) async {
+        self.pausedUntil[destinationId] = Date().addingTimeInterval(seconds)
+    }
+
+    /// Puts a whole batch back in the queue, due after `after` seconds.
+    private func requeue(_ claimed: [ClaimedRecord], destination: Destination, code: String, message: String, after: TimeInterval) async {
+        let at = Date().addingTimeInterval(after)
+        let results = Dictionary(uniqueKeysWithValues: claimed.map { ($0.recordId, DeliveryResult.retry(code: code, message: message, at: at)) })
+        do {
+            try await self.store.complete(destinationId: destination.id, results: results, now: Date())
+        } catch {
+            // The claims expire after their lease and are taken again: nothing is lost.
+            self.logger.error("could not requeue a batch; it is retried after its lease", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+        }
+    }
+
+    private func markConnection(_ connectionId: String, failed reason: String) async {
+        do {
+            guard var connection = try await self.store.connection(id: connectionId), connection.status != "authentication_failed" || connection.statusMessage != reason else { return }
+            connection.status = "authentication_failed"
+            connection.statusMessage = reason
+            try await self.store.saveConnection(connection)
+        } catch {
+            self.logger.error("could not save the connection's status", metadata: ["connection": "\(connectionId)", "error": "\(error)"])
+        }
+    }
+
+    static func wireValue(_ value: Activation.FieldValue) -> SalesforceAPI.FieldValue {
+        switch value {
+        case .string(let text): return .string(text)
+        case .integer(let number): return .integer(Int(number))
+        case .double(let number): return .number(number)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Activation
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+import Store
+
+/// `PUT /v1/destinations/{id}/mappings` and `/segments`: what a destination sends. Every problem is
+/// reported at once; an enabled destination is checked against the org before the change is saved.
+struct ActivationSettingsRoutes: Sendable {
+    let destinations: DestinationRoutes
+
+    /// One line of the mappings body.
+    struct MappingItem: Decodable, Sendable {
+        var source: String?
+        var target: String?
+    }
+
+    /// One audience of the segments body.
+    struct SegmentItem: Decodable, Sendable {
+        var segmentId: String?
+        var mappingId: String?
+        var startDate: String?
+        var endDate: String?
+    }
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        group.put("destinations/{id}/mappings") { request, context in
+            try await self.replaceMappings(context.parameters.require("id"), request)
+        }
+        group.put("destinations/{id}/segments") { request, context in
+            try await self.replaceSegments(context.parameters.require("id"), request)
+        }
+    }
+
+    func replaceMappings(_ id: String, _ request: Request) async throws -> Response {
+        var destination = try await self.destinations.load(id)
+        let items = try await RequestJSON.decode([MappingItem].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+        var problems: [ConfigurationProblem] = []
+        var settings: [MappingSetting] = []
+        var parsed: [Mapping] = []
+        for (index, item) in items.enumerated() {
+            if item.source == nil { problems.append(ConfigurationProblem(field: "source", message: "required, such as xdm:person.name.lastName").at(index: index)) }
+            if item.target == nil { problems.append(ConfigurationProblem(field: "target", message: "required, such as attribute:LastName").at(index: index)) }
+            guard let source = item.source, let target = item.target else { continue }
+            settings.append(MappingSetting(source: source, target: target))
+            do {
+                parsed.append(try Mapping(source: source, target: target))
+            } catch {
+                problems += error.problems.map { $0.at(index: index) }
+            }
+        }
+        if problems.isEmpty {
+            // Duplicates and identity misuse; missing required mappings are the enable check's business.
+            let audiences = (try? destination.parsedAudiences()) ?? []
+            problems += Self.planProblems(destination.objectType, parsed, audiences).filter {
+                $0.field.hasPrefix("[") && ($0.field.hasSuffix(".source") || $0.field.hasSuffix(".target"))
+            }
+        }
+        guard problems.isEmpty else {
+            throw APIError.problems(problems, code: "validation_failed", summary: "the mappings are not valid")
+        }
+        destination.mappings = settings
+        try await self.save(destination)
+        return mappingsJSON(destination.mappings).response()
+    }
+
+    func replaceSegments(_ id: String, _ request: Request) async throws -> Response {
+        var destination = try await self.destinations.load(id)
+        let items = try await RequestJSON.decode([SegmentItem].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+        var problems: [ConfigurationProblem] = []
+        var settings: [SegmentSetting] = []
+        var parsed: [AudienceSchedule] = []
+        for (index, item) in items.enumerated() {
+            if item.segmentId == nil { problems.append(ConfigurationProblem(field: "segmentId", message: "required: the audience's id").at(index: index)) }
+            if item.mappingId == nil {
+                problems.append(ConfigurationProblem(field: "mappingId", message: "required: the Text Area (Long) custom field the status goes to, such as crm_1_seg").at(index: index))
+            }
+            guard let segmentId = item.segmentId, let mappingId = item.mappingId else { continue }
+            settings.append(SegmentSetting(segmentId: segmentId, mappingId: mappingId, startDate: item.startDate, endDate: item.endDate))
+            do {
+                parsed.append(try AudienceSchedule(segmentId: segmentId, mappingId: mappingId, startDate: item.startDate, endDate: item.endDate))
+            } catch {
+                problems += error.problems.map { $0.at(index: index) }
+            }
+        }
+        let fieldCount = Set(parsed.map { $0.fieldName.lowercased() }).count
+        if fieldCount > ActivationPlan.maxAudienceFields {
+            problems.append(ConfigurationProblem(
+                field: "segments",
+                message: "\(fieldCount) distinct Mapping ID fields; Salesforce allows at most \(ActivationPlan.maxAudienceFields) per object, so let audiences share fields"
+            ))
+        }
+        if parsed.count == items.count {
+            // Indexes line up only when every item parsed.
+            let mappings = (try? destination.parsedMappings()) ?? []
+            problems += Self.planProblems(destination.objectType, mappings, parsed).filter {
+                $0.field.hasPrefix("[") && ($0.field.hasSuffix(".segmentId") || $0.field.hasSuffix(".mappingId"))
+            }
+        }
+        guard problems.isEmpty else {
+            throw APIError.problems(problems, code: "validation_failed", summary: "the segments are not valid")
+        }
+        destination.segments = settings
+        try await self.save(destination)
+        return segmentsJSON(destination.segments).response()
+    }
+
+    /// Saves new settings. An enabled destination must pass the enable check with them first, and
+    /// then re-evaluates stored profiles under them.
+    private func save(_ destination: Destination) async throws {
+        var destination = destination
+        destination.updatedAt = Date()
+        if destination.status == .enabled {
+            destination.orgFields = try await EnablePreflight(services: self.destinations.services).orgFields(for: destination)
+        }
+        try await self.destinations.services.store.saveDestination(destination)
+        if destination.status == .enabled {
+            try await self.destinations.activate(destination)
+        }
+        self.destinations.logger.notice("destination settings saved", metadata: ["destination": "\(destination.id)"])
+    }
+
+    private static func planProblems(_ objectType: SalesforceObjectType, _ mappings: [Mapping], _ audiences: [AudienceSchedule]) -> [ConfigurationProblem] {
+        do {
+            _ = try ActivationPlan(objectType: objectType, mappings: mappings, audiences: audiences)
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Activation
+import Foundation
+import SalesforceAPI
+import Store
+
+/// The body of `POST /v1/connections` and `PUT /v1/connections/{id}`, every field optional so
+/// that every missing one is reported at once.
+struct ConnectionRequest: Decodable, Sendable {
+    struct Auth: Decodable, Sendable {
+        var type: String?
+        var username: String?
+        var password: String?
+        var securityToken: String?
+        var clientId: String?
+        var clientSecret: String?
+        var privateKeyPem: String?
+    }
+
+    var name: String?
+    var customDomain: String?
+    var loginUrl: String?
+    var apiVersion: String?
+    var auth: Auth?
+
+    /// The connection this request describes, not yet authenticated, or every problem with it.
+    ///
+    /// On `PUT`, `previous` is the stored connection: a secret left out is kept from it when the
+    /// auth type is unchanged (the API never returns secrets, so a client cannot send them back).
+    /// Leaving out `password` keeps the stored password and security token together.
+    func connection(id: String, now: Date, previous: Connection?) throws(APIError) -> Connection {
+        var problems: [ConfigurationProblem] = []
+        let name = Self.text(self.name)
+        if name == nil {
+            problems.append(.init(field: "name", message: "required: a name to recognise the connection by, such as Acme production"))
+        }
+        let login = self.login(problems: &problems)
+        let apiVersion = self.apiVersion(problems: &problems)
+        let auth = self.auth ?? Auth()
+        if self.auth == nil {
+            problems.append(.init(field: "auth", message: "required: {\"type\": \"password\" or \"clientCredentials\", \"clientId\", \"clientSecret\", ...}"))
+        }
+        let type = Self.text(auth.type)
+        let kept = previous?.authType == type ? previous?.secrets : nil
+        var secrets = ConnectionSecrets()
+        var username: String?
+        switch type {
+        case "password":
+            username = Self.require(auth.username, "auth.username", "the Salesforce user name of the integration user", &problems)
+            if let password = Self.secret(auth.password) {
+                secrets.password = password
+                secrets.securityToken = Self.secret(auth.securityToken)
+            } else if let kept, kept.password != nil {
+                secrets.password = kept.password
+                secrets.securityToken = kept.securityToken
+            } else {
+                problems.append(.init(field: "auth.password", message: "required: the user's password (append the security token, or give it as securityToken)"))
+            }
+        case "clientCredentials":
+            break
+        case "jwtBearer":
+            problems.append(.init(field: "auth.type", message: "jwtBearer is not supported yet: use password or clientCredentials"))
+        case nil:
+            if self.auth != nil { problems.append(.init(field: "auth.type", message: "required: password or clientCredentials")) }
+        case let other?:
+            problems.append(.init(field: "auth.type", message: "'\(other)' is not an auth type: use password or clientCredentials (jwtBearer is not supported yet)"))
+        }
+        var clientId = ""
+        if type == "password" || type == "clientCredentials" {
+            clientId = Self.require(auth.clientId, "auth.clientId", "the connected app's Consumer Key", &problems) ?? ""
+            if let secret = Self.secret(auth.clientSecret) {
+                secrets.clientSecret = secret
+            } else if let kept, kept.clientSecret != nil {
+                secrets.clientSecret = kept.clientSecret
+            } else {
+                problems.append(.init(field: "auth.clientSecret", message: "required: the connected app's Consumer Secret"))
+            }
+        }
+        guard problems.isEmpty, let name, let login, let apiVersion, let type else {
+            throw APIError.problems(problems, code: "invalid_request", summary: "the connection is not valid")
+        }
+        return Connection(
+            id: id, name: name, loginKind: login.kind, loginValue: login.value, apiVersion: apiVersion, authType: type,
+            username: username, clientId: clientId, secrets: secrets, status: "connected", instanceUrl: nil,
+            createdAt: previous?.createdAt ?? now, updatedAt: now
+        )
+    }
+
+    /// Exactly one of `customDomain` and `loginUrl`, checked by the client's own URL rules.
+    private func login(problems: inout [ConfigurationProblem]) -> (kind: String, value: String)? {
+        let domain = Self.text(self.customDomain)
+        let url = Self.text(self.loginUrl)
+        let host: SalesforceLoginHost
+        let chosen: (kind: String, value: String)
+        switch (domain, url) {
+        case (let domain?, nil):
+            host = .customDomain(domain)
+            chosen = ("customDomain", domain)
+        case (nil, let url?):
+            host = .loginURL(url)
+            chosen = ("loginUrl", url)
+        case (.some, .some):
+            problems.append(.init(field: "loginUrl", message: "give either customDomain (the My Domain prefix) or loginUrl (a full URL), not both"))
+            return nil
+        case (nil, nil):
+            problems.append(.init(field: "customDomain", message: "required: the My Domain prefix (acme-dev-ed for acme-dev-ed.my.salesforce.com), or a full loginUrl instead"))
+            return nil
+        }
+        do {
+            _ = try host.validatedURL()
+            return chosen
+        } catch {
+            problems.append(.init(field: chosen.kind, message: Self.sentence(error)))
+            return nil
+        }
+    }
+
+    /// The API version in its `vNN.N` form; the current default when not given.
+    private func apiVersion(problems: inout [ConfigurationProblem]) -> String? {
+        let version = Self.text(self.apiVersion) ?? SalesforceConnectionConfiguration.defaultAPIVersion
+        let probe = SalesforceConnectionConfiguration(
+            login: .customDomain("probe"), credentials: .clientCredentials(clientId: "", clientSecret: ""), apiVersion: version
+        )
+        do {
+            return try probe.normalizedAPIVersion()
+        } catch {
+            problems.append(.init(field: "apiVersion", message: Self.sentence(error)))
+            return nil
+        }
+    }
+
+    /// The client's message and hint, without its internal code.
+    static func sentence(_ error: SalesforceError) -> String {
+        error.hint.map { "\(error.message): \($0)" } ?? error.message
+    }
+
+    private static func text(_ value: String?) -> String? {
+        guard let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        return trimmed
+    }
+
+    /// Secrets are taken as given (a space may belong to a password); only empty means absent.
+    private static func secret(_ value: String?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        return value
+    }
+
+    private static func require(_ value: String?, _ field: String, _ what: String, _ problems: inout [ConfigurationProblem]) -> String? {
+        guard let text = Self.text(value) else {
+            problems.append(.init(field: field, message: "required: \(what)"))
+            return nil
+        }
+        return text
+    }
+}

@@ -1,0 +1,108 @@
+import Activation
+import Foundation
+import Hummingbird
+import Logging
+import Store
+
+/// `/v1/destinations`: one Salesforce object of one connection, from draft to enabled.
+struct DestinationRoutes: Sendable {
+    let services: SfdestServices
+    let settings: ServerSettings
+    let logger: Logger
+
+    /// The body of `POST /v1/destinations`.
+    struct CreateRequest: Decodable, Sendable {
+        var name: String?
+        var description: String?
+        var connectionId: String?
+        var objectType: String?
+    }
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        group.post("destinations") { request, _ in try await self.create(request) }
+        group.get("destinations") { _, _ in try await self.list() }
+        group.get("destinations/{id}") { _, context in try await self.show(context.parameters.require("id")) }
+        group.post("destinations/{id}/enable") { _, context in try await self.enable(context.parameters.require("id")) }
+        group.post("destinations/{id}/disable") { _, context in try await self.disable(context.parameters.require("id")) }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let body = try await RequestJSON.decode(CreateRequest.self, from: request, limit: self.settings.maxConfigurationBodyBytes)
+        var problems: [ConfigurationProblem] = []
+        let name = body.name?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if name.isEmpty {
+            problems.append(.init(field: "name", message: "required: a name to recognise the destination by, such as Sales contacts"))
+        }
+        let connectionId = body.connectionId?.trimmingCharacters(in: .whitespaces) ?? ""
+        if connectionId.isEmpty {
+            problems.append(.init(field: "connectionId", message: "required: the id of a connection (GET /v1/connections lists them)"))
+        } else if try await self.services.store.connection(id: connectionId) == nil {
+            problems.append(.init(field: "connectionId", message: "no connection \(connectionId): create one with POST /v1/connections or list them with GET /v1/connections"))
+        }
+        let objectType = body.objectType.flatMap(SalesforceObjectType.init(rawValue:))
+        if objectType == nil {
+            let given = body.objectType.map { "'\($0)' is not supported: " } ?? "required: "
+            problems.append(.init(field: "objectType", message: given + "use Contact or Lead"))
+        }
+        guard problems.isEmpty, let objectType else {
+            throw APIError.problems(problems, code: "invalid_request", summary: "the destination is not valid")
+        }
+        let now = Date()
+        let destination = Destination(
+            id: generateID(prefix: "dest_"), name: name, description: body.description ?? "", connectionId: connectionId,
+            objectType: objectType, status: .draft, createdAt: now, updatedAt: now
+        )
+        try await self.services.store.saveDestination(destination)
+        self.logger.notice("destination created", metadata: ["destination": "\(destination.id)", "objectType": "\(objectType.rawValue)"])
+        return try await destinationJSON(destination, services: self.services).response(.created)
+    }
+
+    func list() async throws -> Response {
+        var items: [JSONValue] = []
+        for destination in try await self.services.store.destinations() {
+            items.append(try await destinationJSON(destination, services: self.services))
+        }
+        return JSONValue.array(items).response()
+    }
+
+    func show(_ id: String) async throws -> Response {
+        try await destinationJSON(try await self.load(id), services: self.services).response()
+    }
+
+    /// Checks the configuration against the org, then starts sending: a backfill of stored
+    /// profiles, and every new change from then on.
+    func enable(_ id: String) async throws -> Response {
+        var destination = try await self.load(id)
+        destination.orgFields = try await EnablePreflight(services: self.services).orgFields(for: destination)
+        destination.status = .enabled
+        destination.deliveryError = nil
+        destination.updatedAt = Date()
+        try await self.services.store.saveDestination(destination)
+        try await self.activate(destination)
+        self.logger.notice("destination enabled", metadata: ["destination": "\(id)"])
+        return try await destinationJSON(destination, services: self.services).response()
+    }
+
+    func disable(_ id: String) async throws -> Response {
+        var destination = try await self.load(id)
+        destination.status = .disabled
+        destination.updatedAt = Date()
+        try await self.services.store.saveDestination(destination)
+        try await self.services.ingest.reloadDestinations()
+        self.logger.notice("destination disabled", metadata: ["destination": "\(id)"])
+        return try await destinationJSON(destination, services: self.services).response()
+    }
+
+    /// After an enabled destination's settings were saved: ingest uses them, stored profiles are
+    /// evaluated again, delivery resumes.
+    func activate(_ destination: Destination) async throws {
+        try await self.services.ingest.reloadDestinations()
+        await self.services.ingest.startBackfill(destinationId: destination.id)
+        await self.services.delivery.destinationChanged(destination.id)
+    }
+
+    func load(_ id: String) async throws -> Destination {
+        guard let destination = try await self.services.store.destination(id: id) else { throw APIError.destinationNotFound(id) }
+        return destination
+    }
+}

@@ -1,0 +1,58 @@
+import Activation
+import Delivery
+import Ingest
+import SalesforceAPI
+import Store
+
+/// The check before a destination sends: its configuration against a fresh describe of the
+/// org's object, every problem at once.
+struct EnablePreflight: Sendable {
+    let services: SfdestServices
+
+    /// The org's fields of the destination's object when the configuration fits them;
+    /// otherwise 422 `validation_failed` listing every problem.
+    func orgFields(for destination: Destination) async throws -> [SalesforceField] {
+        var problems: [ConfigurationProblem] = []
+        var mappings: [Mapping] = []
+        var audiences: [AudienceSchedule] = []
+        do { mappings = try destination.parsedMappings() } catch { problems += error.problems.map(Self.located("mappings")) }
+        do { audiences = try destination.parsedAudiences() } catch { problems += error.problems.map(Self.located("segments")) }
+        let fields = try await self.describe(destination)
+        if problems.isEmpty {
+            problems = Preflight.problems(objectType: destination.objectType, mappings: mappings, audiences: audiences, orgFields: fields)
+                .map(Self.locatedInList)
+        }
+        guard problems.isEmpty else {
+            throw APIError.problems(problems, code: "validation_failed", summary: "the destination cannot be enabled")
+        }
+        return fields
+    }
+
+    /// The object's fields as the org describes them now (the cached describe is dropped first).
+    private func describe(_ destination: Destination) async throws -> [SalesforceField] {
+        var loginURL: String?
+        do {
+            let client = try await self.services.clients.client(connectionId: destination.connectionId)
+            loginURL = client.loginURL
+            await client.invalidateDescribe(destination.objectType.rawValue)
+            let description = try await client.describe(destination.objectType.rawValue)
+            return description.fields.map {
+                SalesforceField(name: $0.name, type: $0.type, length: $0.length, updateable: $0.updateable, nillable: $0.nillable, custom: $0.custom)
+            }
+        } catch let error as SalesforceError {
+            throw APIError.salesforce(error, loginURL: loginURL)
+        }
+    }
+
+    /// The plan locates a problem by index only (`[2].target`); say which list it is in.
+    private static func locatedInList(_ problem: ConfigurationProblem) -> ConfigurationProblem {
+        guard problem.field.hasPrefix("[") else { return problem }
+        let isMapping = problem.field.hasSuffix(".source") || problem.field.hasSuffix(".target")
+        return ConfigurationProblem(field: (isMapping ? "mappings" : "segments") + problem.field, message: problem.message)
+    }
+
+    /// A problem of a stored list, located under the list's name (`mappings[2].target`).
+    private static func located(_ list: String) -> (ConfigurationProblem) -> ConfigurationProblem {
+        { ConfigurationProblem(field: list + $0.field, message: $0.message) }
+    }
+}

@@ -1,0 +1,47 @@
+import AsyncHTTPClient
+import Delivery
+import Ingest
+import Store
+
+/// How the HTTP API listens and whom it lets in.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Keys accepted in `Authorization: Bearer <key>` on every `/v1` route.
+    public var apiKeys: [String]
+    /// The largest `POST /v1/profiles` body accepted; larger ones are answered 413.
+    public var maxProfileBodyBytes = 16 << 20
+    /// The largest configuration body (connections, destinations, mappings, segments) accepted.
+    public var maxConfigurationBodyBytes = 1 << 20
+    /// Upper bound for logging in to Salesforce while a connection is created or replaced.
+    /// (An unreachable host is retried by the HTTP client until this deadline.)
+    public var salesforceTimeout: Duration = .seconds(30)
+    /// Called once the server listens, with the bound port (the one the OS picked for port 0).
+    public var onListening: @Sendable (Int) async -> Void = { _ in }
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String], maxProfileBodyBytes: Int = 16 << 20) {
+        self.host = host
+        self.port = port
+        self.apiKeys = apiKeys
+        self.maxProfileBodyBytes = maxProfileBodyBytes
+    }
+}
+
+/// The long-lived parts the routes work with. The caller runs `ingest` and `delivery` as services
+/// and owns `httpClient`.
+public struct SfdestServices: Sendable {
+    public let store: any SfdestStore
+    public let ingest: IngestPipeline
+    public let delivery: DeliveryService
+    public let clients: SalesforceClients
+    /// Used to authenticate connections before they are saved.
+    public let httpClient: HTTPClient
+
+    public init(store: any SfdestStore, ingest: IngestPipeline, delivery: DeliveryService, clients: SalesforceClients, httpClient: HTTPClient) {
+        self.store = store
+        self.ingest = ingest
+        self.delivery = delivery
+        self.clients = clients
+        self.httpClient = httpClient
+    }
+}

@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small client of sfdest's own HTTP API, for the demo, the CLI views and the end-to-end tests:
+/// every call goes through the contract over real HTTP.
+public struct ContractClient: Sendable {
+    /// An answer: status and decoded JSON (nil when the body was empty).
+    public struct Answer: @unchecked Sendable {
+        public let status: Int
+        public let json: Any?
+        public let headers: HTTPHeaders
+        public var object: [String: Any] { self.json as? [String: Any] ?? [:] }
+        public var array: [[String: Any]] { self.json as? [[String: Any]] ?? [] }
+    }
+
+    /// A call that did not answer what the caller needed.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let baseURL: String
+    public let apiKey: String
+    let httpClient: HTTPClient
+
+    public init(baseURL: String, apiKey: String, httpClient: HTTPClient = .shared) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.httpClient = httpClient
+    }
+
+    /// Sends a request with a JSON body (or raw bytes with a content type).
+    public func send(
+        _ method: HTTPMethod, _ path: String, json: Any? = nil, body: Data? = nil, contentType: String? = nil,
+        apiKey: String? = nil, timeout: TimeAmount = .seconds(120)
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(apiKey ?? self.apiKey)")
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        } else if let body {
+            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await self.httpClient.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let json = bytes.readableBytes > 0 ? try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView), options: [.fragmentsAllowed]) : nil
+        return Answer(status: Int(response.status.code), json: json, headers: response.headers)
+    }
+
+    /// Sends and insists on one status; the failure quotes the answer.
+    @discardableResult
+    public func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil, body: Data? = nil, contentType: String? = nil) async throws -> Answer {
+        let answer = try await self.send(method, path, json: json, body: body, contentType: contentType)
+        guard answer.status == status else {
+            let text = answer.json.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed]) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw Failure(description: "\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(text)")
+        }
+        return answer
+    }
+}

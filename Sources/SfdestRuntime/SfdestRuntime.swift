@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import Delivery
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+import Server
+import ServiceLifecycle
+import UnixSignals
+import Store
+import Synchronization
+
+/// The whole service in one process: store, ingest, delivery and the HTTP API, run as one
+/// `ServiceGroup` with graceful shutdown. `sfdest serve`, `sfdest demo` and the end-to-end tests
+/// all start it through here, so nothing is wired twice.
+public struct SfdestRuntime: Sendable {
+    public struct Settings: Sendable {
+        public var dataDirectory: String
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var environment: [String: String] = ProcessInfo.processInfo.environment
+        public var delivery = DeliveryOptions()
+        public init(dataDirectory: String) {
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    public let settings: Settings
+    public let keys: DataDirectory.Keys
+    public let services: SfdestServices
+    let logger: Logger
+    private let running = RunningGroup()
+
+    /// Opens the data directory and the store; nothing runs until `run`.
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        let directory = DataDirectory(path: settings.dataDirectory)
+        self.keys = try directory.open(environment: settings.environment)
+        let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets)
+        let httpClient = HTTPClient.shared
+        let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger)
+        let ingest = IngestPipeline(store: store, logger: logger)
+        let delivery = DeliveryService(store: store, clients: clients, logger: logger, options: settings.delivery)
+        self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient)
+    }
+
+    /// Runs until cancelled or, with `signals`, until SIGTERM or SIGINT: then the API stops taking
+    /// requests first, delivery finishes or releases its sends, and ingest commits what it holds.
+    /// `onListening` receives the bound port (useful with port 0).
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let delivery = self.services.delivery
+        await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
+        var serverSettings = ServerSettings(host: self.settings.host, port: self.settings.port, apiKeys: [self.keys.apiKey])
+        serverSettings.onListening = onListening
+        let app = buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: self.services.ingest), .init(service: self.services.delivery), .init(service: app)],
+            gracefulShutdownSignals: signals,
+            logger: self.logger
+        ))
+        self.running.set(group)
+        try await group.run()
+    }
+
+    /// Stops a running service gracefully, as SIGTERM does.
+    public func shutdown() async {
+        await self.running.get()?.triggerGracefulShutdown()
+    }
+}
+
+/// The service group of a running runtime, for `shutdown()`.
+final class RunningGroup: Sendable {
+    private let group = Mutex<ServiceGroup?>(nil)
+    func set(_ group: ServiceGroup) { self.group.withLock { $0 = group } }
+    func get() -> ServiceGroup? { self.group.withLock { $0 } }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SfdestRuntime
+
+/// `sfdest serve`: the service.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the service: the HTTP API, ingest and delivery, on SQLite in the data directory."
+    )
+
+    @Option(help: "Data directory: SQLite database, master key, API key. Created if missing.")
+    var dataDir = "./.sfdest"
+
+    @Option(help: "Address to bind. Loopback by default.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind; 0 picks a free port and prints it.")
+    var port = 8080
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(self.port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "sfdest")
+        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        var settings = SfdestRuntime.Settings(dataDirectory: self.dataDir)
+        settings.host = self.host
+        settings.port = self.port
+        let runtime: SfdestRuntime
+        do {
+            runtime = try SfdestRuntime(settings: settings, logger: logger)
+        } catch {
+            throw ValidationError("cannot open the data directory \(self.dataDir): \(error)")
+        }
+        let keys = runtime.keys
+        let host = self.host
+        try await runtime.run { port in
+            var lines = ["sfdest listening on http://\(host):\(port)", "  data directory  \(runtime.settings.dataDirectory)", "  master key      \(keys.masterKeySource)"]
+            if keys.apiKeyIsNew {
+                lines.append("  API key         \(keys.apiKey)   (generated; shown only now: keep it, or set SFDEST_API_KEY)")
+            } else {
+                lines.append("  API key         from \(runtime.settings.environment["SFDEST_API_KEY"] != nil ? "SFDEST_API_KEY" : "the data directory")")
+            }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import EmulatorAdminClient
+import Foundation
+import Logging
+import SalesforceEmulator
+import SfdestRuntime
+import Synchronization
+import Testing
+
+/// Captures every log line of a test run, to prove that no secret is ever logged.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+
+    func handler(label: String) -> any LogHandler { CapturingLogHandler(label: label, logs: self) }
+    var text: String { self.lines.withLock { $0.joined(separator: "\n") } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let label: String
+    let logs: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
+        self.logs.lines.withLock { $0.append("\(event.level) \(self.label) \(event.message) \(all)") }
+    }
+}
+
+/// The real service (store, ingest, delivery, HTTP API) and the real emulator, each on a port the
+/// OS picked, with a fresh data directory.
+struct EndToEnd {
+    let emulator: RunningEmulator
+    let admin: EmulatorAdminClient
+    let api: ContractClient
+    let dataDirectory: String
+    let logs: CapturedLogs
+
+    static let password = "emulator-pw"
+    static let securityToken = "TOKEN123"
+    static let clientSecret = "sfdest-emulator-consumer-secret"
+
+    /// Runs `body` with everything started; stops it all afterwards.
+    static func with(contacts: Int = 20, leads: Int = 5, _ body: @Sendable (EndToEnd) async throws -> Void) async throws {
+        let logs = CapturedLogs()
+        var logger = Logger(label: "sfdest.test") { logs.handler(label: $0) }
+        logger.logLevel = .trace
+        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-e2e-\(UUID().uuidString)").path
+        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
+        settings.port = 0
+        settings.environment = [:]
+        settings.delivery.linger = .milliseconds(5)
+        settings.delivery.pollInterval = .milliseconds(50)
+        settings.delivery.backoffBase = 0.05
+        do {
+            let runtime = try SfdestRuntime(settings: settings, logger: logger)
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
+                }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let harness = EndToEnd(
+                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
+                    api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
+                    dataDirectory: dataDirectory, logs: logs
+                )
+                do {
+                    try await body(harness)
+                } catch {
+                    await runtime.shutdown()
+                    throw error
+                }
+                await runtime.shutdown()
+            }
+        } catch {
+            await emulator.stop()
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+            throw error
+        }
+        await emulator.stop()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+
+    /// Creates a connection to the emulator and a destination with the seed's mappings; returns its id.
+    func configureDestination(
+        objectType: String = "Contact",
+        mappings: [[String: String]]? = nil,
+        segments: [[String: Any]] = [["segmentId": "seg-gold", "mappingId": "crm_1_seg"], ["segmentId": "seg-a", "mappingId": "crm_2_seg"], ["segmentId": "seg-b", "mappingId": "crm_2_seg"]],
+        enable: Bool = true
+    ) async throws -> String {
+        try await self.admin.addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: [objectType])
+        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
+            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
+            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": Self.password,
+                     "securityToken": Self.securityToken, "clientId": "sfdest-emulator-consumer-key", "clientSecret": Self.clientSecret],
+        ] as [String: Any])
+        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
+            "name": "\(objectType)s", "connectionId": connection.object["id"] as? String ?? "", "objectType": objectType,
+        ])
+        let id = try #require(destination.object["id"] as? String)
+        var defaultMappings = [
+            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
+            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
+            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
+            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
+        ]
+        if objectType == "Lead" { defaultMappings.append(["source": "xdm:b2b.companyName", "target": "attribute:Company"]) }
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: mappings ?? defaultMappings)
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: segments)
+        if enable { try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable") }
+        return id
+    }
+
+    /// Posts profiles as NDJSON; returns the answer.
+    @discardableResult
+    func post(_ profiles: [[String: Any]]) async throws -> ContractClient.Answer {
+        var body = Data()
+        for profile in profiles {
+            body += try JSONSerialization.data(withJSONObject: profile)
+            body.append(0x0A)
+        }
+        return try await self.api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+    }
+
+    /// Waits until the destination has nothing queued, in flight or retrying, and its runs are completed.
+    func waitUntilDelivered(_ destinationId: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let destination = try await self.api.expect(200, .GET, "/v1/destinations/\(destinationId)").object
+            let backlog = destination["backlog"] as? [String: Int] ?? [:]
+            let queued = (backlog["pending"] ?? 0) + (backlog["inFlight"] ?? 0) + (backlog["retrying"] ?? 0)
+            let runs = try await self.api.expect(200, .GET, "/v1/destinations/\(destinationId)/runs").array
+            if queued == 0, destination["backfill"] as? Bool != true, runs.allSatisfy({ $0["status"] as? String == "completed" }) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("destination \(destinationId) still had queued changes after \(timeout)")
+    }
+
+    /// The summed counters of every run window.
+    func runTotals(_ destinationId: String) async throws -> [String: Int] {
+        var totals: [String: Int] = [:]
+        for run in try await self.api.expect(200, .GET, "/v1/destinations/\(destinationId)/runs").array {
+            for key in ["profilesReceived", "identitiesActivated", "identitiesUnchanged", "identitiesExcluded", "identitiesFailed"] {
+                totals[key, default: 0] += run[key] as? Int ?? 0
+            }
+        }
+        return totals
+    }
+
+    func patchCalls() async throws -> Int {
+        try await self.admin.stats().callsByEndpoint["PATCH /composite/sobjects"] ?? 0
+    }
+}
+
+/// A profile as a customer-data platform exports it.
+func xdmProfile(id: String, lastName: String? = nil, firstName: String? = nil, email: String? = nil, company: String? = nil, segments: [String: String] = ["seg-gold": "realized"], time: String = "2026-11-20T10:00:00Z") -> [String: Any] {
+    var profile: [String: Any] = ["identityMap": ["crmID": [["id": id]]]]
+    var name: [String: Any] = [:]
+    if let lastName { name["lastName"] = lastName }
+    if let firstName { name["firstName"] = firstName }
+    if !name.isEmpty { profile["person"] = ["name": name] }
+    if let email { profile["personalEmail"] = ["address": email] }
+    if let company { profile["b2b"] = ["companyName": company] }
+    if !segments.isEmpty {
+        profile["segmentMembership"] = ["ups": segments.mapValues { ["status": $0, "lastQualificationTime": time] }]
+    }
+    return profile
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import Testing
+
+@Suite("Profile ingest")
+struct ProfileIngestTests {
+    @Test func oneObjectAnArrayAndNDJSONAreAcceptedWithRejectionsByIndex() async throws {
+        try await ServerHarness.run { harness in
+            // setup
+            let ids = harness.emulator.seededContactIds
+            let good = ServerHarness.profile(crmId: ids[0])
+            let noIdentity: [String: Any] = ["person": ["name": ["lastName": "Nobody"]]]
+            let line = { (object: Any) in String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+
+            // run
+            let single = try await harness.api.send(.post, "/v1/profiles", json: good)
+            let array = try await harness.api.send(.post, "/v1/profiles", json: [good, noIdentity, ServerHarness.profile(crmId: ids[1])])
+            let ndjson = try await harness.api.send(
+                .post, "/v1/profiles", body: [try line(good), "{not json", try line(noIdentity), try line(good)].joined(separator: "\n") + "\n",
+                contentType: "application/x-ndjson"
+            )
+
+            // validate
+            #expect(single.status == .accepted)
+            #expect(single.object["accepted"] as? Int == 1)
+            #expect((single.object["rejected"] as? [Any])?.isEmpty == true)
+            #expect(array.status == .accepted)
+            #expect(array.object["accepted"] as? Int == 2)
+            let arrayRejected = try #require(array.object["rejected"] as? [[String: Any]])
+            #expect(arrayRejected.map { $0["index"] as? Int } == [1])
+            #expect((arrayRejected.first?["error"] as? String)?.contains("identityMap") == true)
+            #expect(ndjson.status == .accepted)
+            #expect(ndjson.object["accepted"] as? Int == 2)
+            let lineRejected = try #require(ndjson.object["rejected"] as? [[String: Any]])
+            #expect(lineRejected.map { $0["index"] as? Int } == [1, 2])
+            #expect(try await harness.store.profileCount() == 2)
+        }
+    }
+
+    @Test func aBodyThatIsNotJSONIsMalformed() async throws {
+        try await ServerHarness.run { harness in
+            let text = try await harness.api.send(.post, "/v1/profiles", body: "hello, profiles", contentType: "text/plain")
+            let empty = try await harness.api.send(.post, "/v1/profiles", body: "  ")
+            #expect(text.status == .badRequest)
+            #expect(text.errorCode == "malformed_json")
+            #expect(text.errorMessage.contains("not JSON"))
+            #expect(empty.status == .badRequest)
+            #expect(empty.errorCode == "malformed_json")
+        }
+    }
+
+    @Test func aBodyOverTheLimitIsTooLarge() async throws {
+        try await ServerHarness.run(maxProfileBodyBytes: 1024) { harness in
+            let profiles = (0..<40).map { ServerHarness.profile(crmId: "003xx00000\($0)") }
+            let large = try await harness.api.send(.post, "/v1/profiles", json: profiles)
+            let small = try await harness.api.send(.post, "/v1/profiles", json: ServerHarness.profile(crmId: harness.emulator.seededContactIds[0]))
+            #expect(large.status == .contentTooLarge)
+            #expect(large.errorCode == "payload_too_large")
+            #expect(large.errorMessage.contains("1024"))
+            #expect(small.status == .accepted)
+        }
+    }
+
+    @Test func profilesNeedAKey() async throws {
+        try await ServerHarness.run { harness in
+            let reply = try await harness.api.send(.post, "/v1/profiles", json: ServerHarness.profile(crmId: "x"), key: nil)
+            #expect(reply.status == .unauthorized)
+        }
+    }
+}
