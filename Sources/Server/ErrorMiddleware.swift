@@ -13,8 +13,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let apiError = Self.apiError(for: error, request: request)
-            if apiError.status.code >= 500 {
+            if !(error is APIError) {
                 context.logger.error("request failed", metadata: self.metadata(request, apiError, cause: error))
+            } else if apiError.status.code >= 500 {
+                context.logger.warning("request not served", metadata: self.metadata(request, apiError, cause: nil))
             } else {
                 context.logger.info("request refused", metadata: self.metadata(request, apiError, cause: nil))
             }

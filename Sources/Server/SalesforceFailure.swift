@@ -6,11 +6,16 @@ extension APIError {
     static func salesforce(_ error: SalesforceError, loginURL: String?) -> APIError {
         let hint = error.hint.map { " \($0)" } ?? ""
         switch (error.kind, error.disposition) {
-        case (.authentication, .retryLater), (.transport, _), (.api, .retryLater):
+        case (.transport, _):
             let place = loginURL.map { " at \($0)" } ?? ""
             return APIError(
                 status: .badGateway, code: "salesforce_unreachable",
-                message: "could not reach Salesforce\(place): \(error.message).\(hint) Check the custom domain or login URL and that this service can reach it, then try again."
+                message: "could not reach Salesforce\(place) (\(error.message)): check the custom domain or login URL and that this service can reach it, then try again"
+            )
+        case (.authentication, .retryLater), (.api, .retryLater):
+            return APIError(
+                status: .badGateway, code: "salesforce_unreachable",
+                message: "Salesforce is unavailable (\(error.code): \(error.message)): try again shortly"
             )
         case (.authentication, _), (.api, .reauthenticate):
             let quoted = "error \"\(error.code)\", error_description \"\(error.message)\""

@@ -38,7 +38,7 @@ public struct SfdestRuntime: Sendable {
         let directory = DataDirectory(path: settings.dataDirectory)
         self.keys = try directory.open(environment: settings.environment)
         let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets)
-        let httpClient = HTTPClient.shared
+        let httpClient = HTTPClientService.makeClient()
         let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger)
         let ingest = IngestPipeline(store: store, logger: logger)
         let delivery = DeliveryService(store: store, clients: clients, logger: logger, options: settings.delivery)
@@ -55,7 +55,12 @@ public struct SfdestRuntime: Sendable {
         serverSettings.onListening = onListening
         let app = buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: self.services.ingest), .init(service: self.services.delivery), .init(service: app)],
+            services: [
+                .init(service: HTTPClientService(client: self.services.httpClient)),
+                .init(service: self.services.ingest),
+                .init(service: self.services.delivery),
+                .init(service: app),
+            ],
             gracefulShutdownSignals: signals,
             logger: self.logger
         ))

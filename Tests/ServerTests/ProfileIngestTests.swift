@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import Testing
 
 @Suite("Profile ingest")
@@ -65,6 +66,31 @@ struct ProfileIngestTests {
         try await ServerHarness.run { harness in
             let reply = try await harness.api.send(.post, "/v1/profiles", json: ServerHarness.profile(crmId: "x"), key: nil)
             #expect(reply.status == .unauthorized)
+        }
+    }
+}
+
+@Suite("Over real sockets")
+struct LiveServerTests {
+    @Test func limitsHoldOverARealConnection() async throws {
+        let port = Mutex<Int?>(nil)
+        try await ServerHarness.run(maxProfileBodyBytes: 4096, testing: .live, onListening: { bound in port.withLock { $0 = bound } }) { harness in
+            // run
+            let health = try await harness.api.send(.get, "/health", key: nil)
+            let profiles = (0..<200).map { ServerHarness.profile(crmId: "003xx00000\($0)") }
+            let large = try await harness.api.send(.post, "/v1/profiles", json: profiles)
+            let ndjson = try await harness.api.send(
+                .post, "/v1/profiles", body: "{\"identityMap\": {\"crmID\": [{\"id\": \"a\"}]}}\n{\"identityMap\": {\"crmID\": [{\"id\": \"b\"}]}}\n",
+                contentType: "application/x-ndjson; charset=utf-8"
+            )
+
+            // validate
+            #expect(health.status == .ok)
+            #expect(large.status == .contentTooLarge)
+            #expect(large.errorCode == "payload_too_large")
+            #expect(ndjson.status == .accepted)
+            #expect(ndjson.object["accepted"] as? Int == 2)
+            #expect((port.withLock { $0 } ?? 0) > 0)
         }
     }
 }

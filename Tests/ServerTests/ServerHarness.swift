@@ -27,6 +27,8 @@ struct ServerHarness: Sendable {
     static func run(
         maxProfileBodyBytes: Int = 16 << 20,
         contacts: Int = 3,
+        testing: TestingSetup = .router,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in },
         _ body: @Sendable (ServerHarness) async throws -> Void
     ) async throws {
         // setup
@@ -43,6 +45,7 @@ struct ServerHarness: Sendable {
         let services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: .shared)
         var settings = ServerSettings(host: "127.0.0.1", port: 0, apiKeys: ["another-key", Self.apiKey], maxProfileBodyBytes: maxProfileBodyBytes)
         settings.salesforceTimeout = .seconds(2)
+        settings.onListening = onListening
         let app = buildApplication(settings: settings, services: services, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [ingest], gracefulShutdownSignals: [], logger: logger))
         defer {
@@ -51,7 +54,7 @@ struct ServerHarness: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
-                try await app.test(.router) { client in
+                try await app.test(testing) { client in
                     let harness = ServerHarness(
                         emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL), directory: directory,
                         store: store, logs: logs, api: TestAPI(client: client)

@@ -1,0 +1,22 @@
+import AsyncHTTPClient
+import ServiceLifecycle
+
+/// The process's one outbound HTTP client, as a service: it lives until graceful shutdown and is
+/// shut down last (it is the first service of the group).
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    /// A client for Salesforce: a refused or unreachable host fails the request at once (after a
+    /// 10 s connect timeout) instead of being retried until the request deadline.
+    static func makeClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await self.client.shutdown()
+    }
+}
