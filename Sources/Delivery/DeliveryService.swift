@@ -87,8 +87,8 @@ public actor DeliveryService: Service {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [wake, options] in
-                while !Task.isCancelled {
-                    try await Task.sleep(for: options.pollInterval)
+                // Ends quietly when the group is cancelled at shutdown.
+                while (try? await Task.sleep(for: options.pollInterval)) != nil {
                     wake.yield()
                 }
             }

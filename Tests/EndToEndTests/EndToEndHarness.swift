@@ -57,6 +57,7 @@ struct EndToEnd {
         settings.delivery.linger = .milliseconds(5)
         settings.delivery.pollInterval = .milliseconds(50)
         settings.delivery.backoffBase = 0.05
+        settings.delivery.backoffCap = 0.5
         do {
             let runtime = try SfdestRuntime(settings: settings, logger: logger)
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
