@@ -134,6 +134,22 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The real `sfdest serve` process under SIGKILL and SIGTERM.
+        .testTarget(
+            name: "ProcessTests",
+            dependencies: [
+                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Generated malformed input against the HTTP API.
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "SfdestRuntime", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The emulator driven by an independent client (simple-salesforce, Python) and the CLI.
         .testTarget(
             name: "CompatibilityTests",

@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
-        try await self.pool.write { db in
+        try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             let seconds = now.timeIntervalSince1970
             // Due records not in flight, and in-flight records whose claim expired (a crashed or
@@ -43,7 +43,7 @@ extension SQLiteStore {
     }
 
     public func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws {
-        try await self.pool.write { db in
+        try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             var delivered = false
             for (recordId, result) in results {
@@ -92,7 +92,7 @@ extension SQLiteStore {
     }
 
     public func reschedule(destinationId: String, at: Date) async throws {
-        try await self.pool.write { db in
+        try await self.write { db in
             try db.execute(
                 sql: "UPDATE records SET due_at = ? WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0",
                 arguments: [at.timeIntervalSince1970, destinationId]
@@ -115,7 +115,7 @@ extension SQLiteStore {
     }
 
     public func retryFailures(destinationId: String, codes: [String]?, recordIds: [String]?, now: Date) async throws -> Int {
-        try await self.pool.write { db in
+        try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             var rows = try Row.fetchAll(
                 db, sql: "SELECT record_key, code, sent FROM failures WHERE destination_id = ? AND kind = 'failed'",

@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary {
-        try await self.pool.write { db in
+        try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             var summary = IngestSummary()
             for fragment in fragments {
@@ -21,7 +21,7 @@ extension SQLiteStore {
     }
 
     public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
-        try await self.pool.write { db in
+        try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             var counts = OutcomeCounts()
             var last: Int64?

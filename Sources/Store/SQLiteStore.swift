@@ -9,12 +9,25 @@ public final class SQLiteStore: SfdestStore {
     let pool: DatabasePool
     let secrets: SecretBox
 
+    /// Limits that make storage trouble reproducible (tests) or bounded (operations).
+    public struct Limits: Sendable {
+        /// How long a write waits for another writer before it fails as busy.
+        public var busyTimeout: TimeInterval = 10
+        /// The database may grow to at most this many pages (4 KiB each); nil for no limit. Past it,
+        /// writes fail as a full disk would.
+        public var maxPageCount: Int?
+        public init() {}
+    }
+
     /// Opens (creating if needed) the database at `path` and migrates it.
-    public init(path: String, secrets: SecretBox) throws {
+    public init(path: String, secrets: SecretBox, limits: Limits = Limits()) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(limits.busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            if let pages = limits.maxPageCount {
+                try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            }
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.secrets = secrets
@@ -69,7 +82,7 @@ public final class SQLiteStore: SfdestStore {
 
     public func saveConnection(_ connection: Connection) async throws {
         let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets))
-        try await self.pool.write { db in
+        try await self.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO connections (id, name, login_kind, login_value, api_version, auth_type, username, client_id,
@@ -104,7 +117,7 @@ public final class SQLiteStore: SfdestStore {
     }
 
     public func deleteConnection(id: String) async throws -> Bool {
-        try await self.pool.write { db in
+        try await self.write { db in
             let users = try String.fetchAll(db, sql: "SELECT id FROM destinations WHERE connection_id = ?", arguments: [id])
             guard users.isEmpty else {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
@@ -129,7 +142,7 @@ public final class SQLiteStore: SfdestStore {
         let mappings = String(decoding: try JSONEncoder().encode(destination.mappings), as: UTF8.self)
         let segments = String(decoding: try JSONEncoder().encode(destination.segments), as: UTF8.self)
         let orgFields = String(decoding: try JSONEncoder().encode(destination.orgFields), as: UTF8.self)
-        try await self.pool.write { db in
+        try await self.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
@@ -191,4 +204,24 @@ public final class SQLiteStore: SfdestStore {
 func hourStart(_ date: Date) -> Int64 {
     let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     return milliseconds - milliseconds % 3_600_000
+}
+
+extension SQLiteStore {
+    /// A write transaction; storage trouble a caller can only wait out becomes `StoreUnavailable`.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.pool.write(updates)
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_FULL:
+                throw StoreUnavailable("the database cannot grow (disk full or its size limit reached): free space, then retry")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                throw StoreUnavailable("the database stayed busy past its timeout: retry shortly")
+            case .SQLITE_IOERR:
+                throw StoreUnavailable("the database could not be written (I/O error): check the disk, then retry")
+            default:
+                throw error
+            }
+        }
+    }
 }

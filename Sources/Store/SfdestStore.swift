@@ -43,3 +43,10 @@ public protocol SfdestStore: Sendable {
     /// Profiles stored.
     func profileCount() async throws -> Int
 }
+
+/// The store cannot take more right now (disk full, database busy past its bound): the caller
+/// should refuse new work with 503 and `Retry-After` rather than accept what it cannot keep.
+public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
