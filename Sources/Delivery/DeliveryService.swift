@@ -24,6 +24,18 @@ public struct DeliveryOptions: Sendable {
     public var throttlePause: TimeInterval = 60
     /// How long to wait before trying credentials Salesforce refused (they may be fixed meanwhile).
     public var authenticationPause: TimeInterval = 60
+    /// The share of the org's daily API allowance this service may use (from `Sforce-Limit-Info`).
+    /// At it, the connection's destinations pause until usage allows again.
+    public var apiBudgetShare = 0.8
+    /// While paused on the budget, how often the org's usage is read again (one API call).
+    public var apiBudgetRecheck: TimeInterval = 60
+    /// After a request whose outcome is unknown (timed out, connection lost), Salesforce may still
+    /// apply it later. Its records wait this long before they are sent again, so a late write can
+    /// never land after a newer one. Nil: twice the Salesforce request timeout.
+    public var ambiguousSettle: TimeInterval?
+    /// A record that keeps failing transiently for longer than this since it was queued becomes
+    /// failed with `RETRY_EXHAUSTED` (never silently dropped).
+    public var retention: TimeInterval = 72 * 3600
     public init() {}
 
     /// The wait before attempt number `attempt` (1 = the first retry).
@@ -45,7 +57,12 @@ public actor DeliveryService: Service {
     private var statuses: [String: DeliveryStatus] = [:]
     /// Destination-level pauses after request-level trouble, until the given time.
     private var pausedUntil: [String: Date] = [:]
+    /// Connection-level pauses (API allowance, refused credentials): every destination of the
+    /// connection waits, with the status it shows.
+    private var connectionPauses: [String: (until: Date, status: DeliveryStatus)] = [:]
     private var consecutiveFailures: [String: Int] = [:]
+    /// The connection of each destination seen, for its connection-level status.
+    private var connectionOf: [String: String] = [:]
     /// Destinations whose sender just claimed a full batch: more is waiting, another sender may start.
     private var busy: Set<String> = []
     private let wakeStream: AsyncStream<Void>
@@ -70,6 +87,9 @@ public actor DeliveryService: Service {
         self.pausedUntil[destinationId] = nil
         self.consecutiveFailures[destinationId] = nil
         self.statuses[destinationId] = nil
+        if let connectionId = try? await self.store.destination(id: destinationId)?.connectionId {
+            self.connectionPauses[connectionId] = nil
+        }
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())
         } catch {
@@ -81,6 +101,7 @@ public actor DeliveryService: Service {
     /// What delivery is doing for a destination.
     public func status(of destinationId: String) -> DeliveryStatus {
         if let status = self.statuses[destinationId] { return status }
+        if let connectionId = self.connectionOf[destinationId], let pause = self.connectionPauses[connectionId] { return pause.status }
         return (self.workers[destinationId] ?? 0) > 0 ? .delivering : .idle
     }
 
@@ -112,7 +133,16 @@ public actor DeliveryService: Service {
                     self.statuses[destination.id] = .failed(reason: error)
                     continue
                 }
+                self.connectionOf[destination.id] = destination.connectionId
                 if let until = self.pausedUntil[destination.id], until > now { continue }
+                if let pause = self.connectionPauses[destination.connectionId] {
+                    guard pause.until <= now else { continue }
+                    if case .pausedAPIBudget = pause.status {
+                        // Read the org's usage again: resume only when the budget allows.
+                        guard await self.budgetAllows(destination.connectionId) else { continue }
+                    }
+                    self.connectionPauses[destination.connectionId] = nil
+                }
                 let running = self.workers[destination.id] ?? 0
                 guard running < self.options.concurrentRequests else { continue }
                 // One sender per destination, more while senders keep finding full batches.
@@ -139,6 +169,7 @@ public actor DeliveryService: Service {
         try? await Task.sleep(for: self.options.linger)
         while !Task.isCancelled {
             if let until = self.pausedUntil[destination.id], until > Date() { return }
+            if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return }
             let claimed: [ClaimedRecord]
             do {
                 claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.options.lease, now: Date())
@@ -161,6 +192,11 @@ public actor DeliveryService: Service {
         let now = Date()
         do {
             let client = try await self.clients.client(connectionId: destination.connectionId)
+            if let usage = client.apiUsage, self.overBudget(usage) {
+                self.pauseForBudget(destination.connectionId, usage: usage)
+                await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
+                return false
+            }
             let records = claimed.map { record in
                 SObjectRecord(
                     objectType: destination.objectType.rawValue, id: record.recordId,
@@ -188,7 +224,7 @@ public actor DeliveryService: Service {
             return false
         } catch {
             self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
-            await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1))
+            await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1), countAttempt: true)
             return false
         }
     }
@@ -199,9 +235,64 @@ public actor DeliveryService: Service {
         let code = error?.statusCode ?? "UNKNOWN_ERROR"
         let message = error?.message ?? "Salesforce did not say why"
         if result.disposition == .retryLater {
-            return .retry(code: code, message: message, at: Date().addingTimeInterval(self.options.backoff(attempt: record.attempts + 1)))
+            return self.retryOrExhausted(record, code: code, message: message, after: self.options.backoff(attempt: record.attempts + 1))
         }
         return .failed(code: code, message: message, fields: error?.fields ?? [])
+    }
+
+    /// A transient failure goes back to the queue, unless the record has kept failing past the
+    /// retention window: then it fails with `RETRY_EXHAUSTED`, and a person is told why.
+    private func retryOrExhausted(_ record: ClaimedRecord, code: String, message: String, after: TimeInterval) -> DeliveryResult {
+        let waited = Date().timeIntervalSince(record.queuedAt)
+        guard waited + after <= self.options.retention else {
+            let hours = self.options.retention / 3600
+            let window = hours >= 1 ? "\(Int(hours.rounded())) hours" : "\(Int(self.options.retention.rounded())) seconds"
+            return .failed(
+                code: "RETRY_EXHAUSTED",
+                message: "kept failing transiently for more than \(window) after \(record.attempts + 1) attempts; last error \(code): \(message)",
+                fields: []
+            )
+        }
+        return .retry(code: code, message: message, at: Date().addingTimeInterval(after))
+    }
+
+    private var ambiguousSettle: TimeInterval {
+        if let configured = self.options.ambiguousSettle { return configured }
+        let timeout = self.clients.requestTimeout.components
+        return 2 * (Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18)
+    }
+
+    private func overBudget(_ usage: APIUsage) -> Bool {
+        usage.max > 0 && Double(usage.used) >= Double(usage.max) * self.options.apiBudgetShare
+    }
+
+    private func pauseForBudget(_ connectionId: String, usage: APIUsage) {
+        let share = Int((self.options.apiBudgetShare * 100).rounded())
+        let reason = "paused: API budget: the connection used \(usage.used) of the org's \(usage.max) daily API calls; sfdest uses at most \(share)% and resumes by itself when usage allows"
+        if self.connectionPauses[connectionId] == nil {
+            self.logger.warning("API budget reached, pausing the connection", metadata: ["connection": "\(connectionId)", "used": "\(usage.used)", "max": "\(usage.max)"])
+        }
+        self.connectionPauses[connectionId] = (Date().addingTimeInterval(self.options.apiBudgetRecheck), .pausedAPIBudget(reason: reason))
+    }
+
+    /// Reads the org's usage (one API call) and says whether the budget allows sending again.
+    private func budgetAllows(_ connectionId: String) async -> Bool {
+        do {
+            let client = try await self.clients.client(connectionId: connectionId)
+            let limits = try await client.limits()
+            let usage = client.apiUsage ?? limits.dailyApiRequests.map { APIUsage(used: $0.used, max: $0.max) }
+            if let usage, self.overBudget(usage) {
+                self.pauseForBudget(connectionId, usage: usage)
+                return false
+            }
+            self.logger.notice("API budget allows sending again, resuming the connection", metadata: ["connection": "\(connectionId)"])
+            return true
+        } catch {
+            if let pause = self.connectionPauses[connectionId] {
+                self.connectionPauses[connectionId] = (Date().addingTimeInterval(self.options.apiBudgetRecheck), pause.status)
+            }
+            return false
+        }
     }
 
     /// A request-level failure: nothing of the batch was written. The records go back to the queue;
@@ -211,15 +302,15 @@ public actor DeliveryService: Service {
         switch (error.kind, error.disposition) {
         case (.authentication, _), (_, .reauthenticate):
             self.logger.warning("Salesforce refused the connection's credentials", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
-            self.statuses[destination.id] = .authenticationFailed(reason: reason)
+            self.connectionPauses[destination.connectionId] = (Date().addingTimeInterval(self.options.authenticationPause), .authenticationFailed(reason: reason))
             await self.markConnection(destination.connectionId, failed: reason)
-            await self.pause(destination.id, for: self.options.authenticationPause)
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.authenticationPause)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.authenticationPause, countAttempt: false)
         case (_, .throttled):
             self.logger.warning("Salesforce API allowance used up", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
-            self.statuses[destination.id] = .pausedAPILimit(reason: reason)
-            await self.pause(destination.id, for: self.options.throttlePause)
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.throttlePause)
+            // The org's allowance is shared by every destination of the connection: pause them all,
+            // and never re-authenticate for it.
+            self.connectionPauses[destination.connectionId] = (Date().addingTimeInterval(self.options.throttlePause), .pausedAPILimit(reason: reason))
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.throttlePause, countAttempt: false)
         case (_, .retryLater):
             let failures = (self.consecutiveFailures[destination.id] ?? 0) + 1
             self.consecutiveFailures[destination.id] = failures
@@ -227,7 +318,10 @@ public actor DeliveryService: Service {
             self.logger.notice("Salesforce call failed, retrying later", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "waitSeconds": "\(Int(wait))"])
             self.statuses[destination.id] = .backingOff(until: .now + .seconds(wait), reason: reason)
             await self.pause(destination.id, for: wait)
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: wait)
+            // A timeout or a lost connection leaves the outcome unknown: the request may still be
+            // applied. Its records wait until it cannot land any more before they go again.
+            let settle = error.kind == .transport ? self.ambiguousSettle : 0
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: max(wait, settle), countAttempt: true)
         case (_, .permanent):
             // The request as a whole is wrong (e.g. INVALID_FIELD: the org lost a mapped field).
             // Stop this destination loudly; its changes stay queued for after the fix.
@@ -242,7 +336,7 @@ public actor DeliveryService: Service {
             } catch {
                 self.logger.error("could not save the destination's error", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
             }
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: 0)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: 0, countAttempt: false)
         }
     }
 
@@ -250,10 +344,15 @@ public actor DeliveryService: Service {
         self.pausedUntil[destinationId] = Date().addingTimeInterval(seconds)
     }
 
-    /// Puts a whole batch back in the queue, due after `after` seconds.
-    private func requeue(_ claimed: [ClaimedRecord], destination: Destination, code: String, message: String, after: TimeInterval) async {
-        let at = Date().addingTimeInterval(after)
-        let results = Dictionary(uniqueKeysWithValues: claimed.map { ($0.recordId, DeliveryResult.retry(code: code, message: message, at: at)) })
+    /// Puts a whole batch back in the queue, due after `after` seconds. Trouble that is no record's
+    /// fault (a paused connection) does not count as an attempt toward the retention window.
+    private func requeue(_ claimed: [ClaimedRecord], destination: Destination, code: String, message: String, after: TimeInterval, countAttempt: Bool) async {
+        var results: [String: DeliveryResult] = [:]
+        for record in claimed {
+            results[record.recordId] = countAttempt
+                ? self.retryOrExhausted(record, code: code, message: message, after: after)
+                : .postpone(at: Date().addingTimeInterval(after))
+        }
         do {
             try await self.store.complete(destinationId: destination.id, results: results, now: Date())
         } catch {

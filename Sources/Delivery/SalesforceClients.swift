@@ -10,7 +10,8 @@ public actor SalesforceClients {
     private let store: any SfdestStore
     private let httpClient: HTTPClient
     private let logger: Logger
-    private let requestTimeout: Duration
+    /// How long one Salesforce call may take.
+    public nonisolated let requestTimeout: Duration
     private var clients: [String: (updatedAt: Date, client: SalesforceClient)] = [:]
 
     public init(store: any SfdestStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30)) {

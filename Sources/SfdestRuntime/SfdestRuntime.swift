@@ -20,6 +20,10 @@ public struct SfdestRuntime: Sendable {
         public var port = 8080
         public var environment: [String: String] = ProcessInfo.processInfo.environment
         public var delivery = DeliveryOptions()
+        /// Bounds of the SQLite store (busy timeout, size); past them ingest answers 503.
+        public var storeLimits = SQLiteStore.Limits()
+        /// How long a Salesforce call may take before it is given up and retried later.
+        public var salesforceRequestTimeout: Duration = .seconds(30)
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
         }
@@ -37,9 +41,9 @@ public struct SfdestRuntime: Sendable {
         self.logger = logger
         let directory = DataDirectory(path: settings.dataDirectory)
         self.keys = try directory.open(environment: settings.environment)
-        let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets)
+        let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets, limits: settings.storeLimits)
         let httpClient = HTTPClientService.makeClient()
-        let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger)
+        let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout)
         let ingest = IngestPipeline(store: store, logger: logger)
         let delivery = DeliveryService(store: store, clients: clients, logger: logger, options: settings.delivery)
         self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient)

@@ -62,6 +62,9 @@ extension SQLiteStore {
                         .execute(arguments: [destinationId, recordId])
                     record.dueAt = now
                     delivered = true
+                case .postpone(let at):
+                    entry.retry()
+                    record.dueAt = at
                 case .retry(let code, let message, let at):
                     entry.retry()
                     record.attempts += 1

@@ -45,7 +45,11 @@ struct EndToEnd {
     static let clientSecret = "sfdest-emulator-consumer-secret"
 
     /// Runs `body` with everything started; stops it all afterwards.
-    static func with(contacts: Int = 20, leads: Int = 5, _ body: @Sendable (EndToEnd) async throws -> Void) async throws {
+    static func with(
+        contacts: Int = 20, leads: Int = 5,
+        configure: (inout SfdestRuntime.Settings) -> Void = { _ in },
+        _ body: @Sendable (EndToEnd) async throws -> Void
+    ) async throws {
         let logs = CapturedLogs()
         var logger = Logger(label: "sfdest.test") { logs.handler(label: $0) }
         logger.logLevel = .trace
@@ -58,6 +62,7 @@ struct EndToEnd {
         settings.delivery.pollInterval = .milliseconds(50)
         settings.delivery.backoffBase = 0.05
         settings.delivery.backoffCap = 0.5
+        configure(&settings)
         do {
             let runtime = try SfdestRuntime(settings: settings, logger: logger)
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
