@@ -84,6 +84,12 @@ public struct EmulatorAdminClient: Sendable {
         _ = try await self.send(.POST, "/emulator/sessions/expire")
     }
 
+    /// Every access token the org issued (the last 10,000).
+    public func issuedTokens() async throws -> [String] {
+        let answer = try await self.send(.GET, "/emulator/tokens") as? [String: Any]
+        return answer?["tokens"] as? [String] ?? []
+    }
+
     /// The org's counters.
     public func stats() async throws -> EmulatorStats {
         let object = try await self.send(.GET, "/emulator/stats") as? [String: Any] ?? [:]

@@ -43,6 +43,9 @@ struct AdminService: Sendable {
             return Reply.json(.ok, self.org.access.withLock { $0.faults.json(usage: $0.usage) })
         case (.post, "faults", 1):
             return try self.updateFaults(try await Self.body(request))
+        case (.get, "tokens", 1):
+            let tokens = self.org.access.withLock { $0.issuedTokens }
+            return Reply.json(.ok, .object([("tokens", .array(tokens.map(JSONValue.string)))]))
         case (.post, "sessions", 2) where path[1] == "expire":
             self.org.access.withLock { $0.expireSessions() }
             return Reply.empty(.noContent)

@@ -44,6 +44,8 @@ extension OrgAccess {
         }
         let token = "\(tokenPrefix)!AQ4AQ" + RecordID.randomCharacters(48) + "." + RecordID.randomCharacters(48)
         self.sessions[token] = now
+        self.issuedTokens.append(token)
+        if self.issuedTokens.count > 10_000 { self.issuedTokens.removeFirst(self.issuedTokens.count - 10_000) }
         return .success(token)
     }
 }

@@ -12,6 +12,8 @@ struct OrgAccess: Sendable {
     var credentials: Credentials
     /// Issue time of every live access token.
     var sessions: [String: ContinuousClock.Instant] = [:]
+    /// Every access token issued (the last 10,000), so tests can prove none was stored or logged.
+    var issuedTokens: [String] = []
     var faults = Faults()
     var usage = APIUsage()
 

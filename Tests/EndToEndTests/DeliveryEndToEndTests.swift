@@ -126,7 +126,10 @@ struct DeliveryEndToEndTests {
             }
             let logs = e2e.logs.text
             #expect(!logs.isEmpty)
-            for secret in [EndToEnd.password + EndToEnd.securityToken, EndToEnd.securityToken, EndToEnd.clientSecret, e2e.api.apiKey] {
+            // Every access token the org issued to the service, too.
+            let tokens = try await e2e.admin.issuedTokens()
+            #expect(!tokens.isEmpty)
+            for secret in [EndToEnd.password + EndToEnd.securityToken, EndToEnd.securityToken, EndToEnd.clientSecret, e2e.api.apiKey] + tokens {
                 #expect(onDisk.range(of: Data(secret.utf8)) == nil, "a secret is on disk in plain text")
                 #expect(!logs.contains(secret), "a secret is in the logs")
             }
