@@ -146,8 +146,10 @@ let package = Package(
         .testTarget(
             name: "FuzzTests",
             dependencies: [
-                "SfdestRuntime", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "SfdestRuntime", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "Ingest", "Delivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The emulator driven by an independent client (simple-salesforce, Python) and the CLI.

@@ -36,6 +36,9 @@ public struct DeliveryOptions: Sendable {
     /// A record that keeps failing transiently for longer than this since it was queued becomes
     /// failed with `RETRY_EXHAUSTED` (never silently dropped).
     public var retention: TimeInterval = 72 * 3600
+    /// At shutdown, how long requests in flight may take to finish before they are cancelled and
+    /// their records released for the next start.
+    public var drainTimeout: Duration = .seconds(6)
     public init() {}
 
     /// The wait before attempt number `attempt` (1 = the first retry).
@@ -63,6 +66,8 @@ public actor DeliveryService: Service {
     private var consecutiveFailures: [String: Int] = [:]
     /// The connection of each destination seen, for its connection-level status.
     private var connectionOf: [String: String] = [:]
+    /// Set at shutdown: senders finish their current request and start no other.
+    private var stopping = false
     /// Destinations whose sender just claimed a full batch: more is waiting, another sender may start.
     private var busy: Set<String> = []
     private let wakeStream: AsyncStream<Void>
@@ -119,6 +124,13 @@ public actor DeliveryService: Service {
                     group.addTask { await self.work(destination) }
                 }
             }
+            // Shutting down: no new requests; those in flight get a moment to finish and record
+            // their results, then are cancelled (their records are released, never lost).
+            self.stopping = true
+            let deadline = ContinuousClock.now + self.options.drainTimeout
+            while self.workers.values.contains(where: { $0 > 0 }), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             group.cancelAll()
         }
     }
@@ -167,7 +179,7 @@ public actor DeliveryService: Service {
             self.wake.yield()
         }
         try? await Task.sleep(for: self.options.linger)
-        while !Task.isCancelled {
+        while !Task.isCancelled && !self.stopping {
             if let until = self.pausedUntil[destination.id], until > Date() { return }
             if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return }
             let claimed: [ClaimedRecord]
@@ -214,7 +226,10 @@ public actor DeliveryService: Service {
             for (record, result) in zip(claimed, results) {
                 outcomes[record.recordId] = self.outcome(of: result, for: record)
             }
-            try await self.store.complete(destinationId: destination.id, results: outcomes, now: Date())
+            // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
+            let store = self.store
+            let destinationId = destination.id
+            try await Task { [outcomes] in try await store.complete(destinationId: destinationId, results: outcomes, now: Date()) }.value
             self.consecutiveFailures[destination.id] = nil
             self.pausedUntil[destination.id] = nil
             self.statuses[destination.id] = nil
@@ -223,6 +238,11 @@ public actor DeliveryService: Service {
             await self.handle(error, claimed: claimed, destination: destination, at: now)
             return false
         } catch {
+            if Task.isCancelled {
+                // Shutdown cut the request short: it may still be applied, so its records settle first.
+                await self.requeue(claimed, destination: destination, code: "SHUTDOWN", message: "the service stopped during the request", after: self.ambiguousSettle, countAttempt: false)
+                return false
+            }
             self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
             await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1), countAttempt: true)
             return false
@@ -327,7 +347,6 @@ public actor DeliveryService: Service {
             // Stop this destination loudly; its changes stay queued for after the fix.
             let message = "Salesforce refused every request of this destination: \(reason). Fix it, then enable the destination again (POST /v1/destinations/\(destination.id)/enable); queued changes are kept."
             self.logger.error("destination stopped", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
-            self.statuses[destination.id] = .failed(reason: message)
             do {
                 if var stored = try await self.store.destination(id: destination.id) {
                     stored.deliveryError = message
@@ -336,6 +355,7 @@ public actor DeliveryService: Service {
             } catch {
                 self.logger.error("could not save the destination's error", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
             }
+            self.statuses[destination.id] = .failed(reason: message)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: 0, countAttempt: false)
         }
     }
@@ -354,7 +374,10 @@ public actor DeliveryService: Service {
                 : .postpone(at: Date().addingTimeInterval(after))
         }
         do {
-            try await self.store.complete(destinationId: destination.id, results: results, now: Date())
+            // In its own task: a sender cancelled at shutdown must still release its records.
+            let store = self.store
+            let destinationId = destination.id
+            try await Task { try await store.complete(destinationId: destinationId, results: results, now: Date()) }.value
         } catch {
             // The claims expire after their lease and are taken again: nothing is lost.
             self.logger.error("could not requeue a batch; it is retried after its lease", metadata: ["destination": "\(destination.id)", "error": "\(error)"])

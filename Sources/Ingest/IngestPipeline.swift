@@ -28,6 +28,7 @@ public actor IngestPipeline: Service {
     private let now: @Sendable () -> Date
     private let maxBatchProfiles: Int
     private let maxWaitingProfiles: Int
+    private let backfillRetryDelay: Duration = .seconds(5)
     private var active: [ActiveDestination] = []
     private var waiting: [Submission] = []
     private var waitingProfiles = 0
@@ -116,7 +117,9 @@ public actor IngestPipeline: Service {
                 let touched = summary.perDestination.filter { $0.value.queued > 0 }.map(\.key)
                 if !touched.isEmpty { self.committed(touched) }
             } catch {
-                self.logger.error("storing profiles failed", metadata: ["profiles": "\(count)", "error": "\(error)"])
+                // Every submitter gets the error and reports it (the HTTP API logs it once per
+                // request); here it is only traced.
+                self.logger.debug("storing profiles failed", metadata: ["profiles": "\(count)", "error": "\(error)"])
                 for submission in batch { submission.continuation.resume(throwing: error) }
             }
             return true
@@ -124,7 +127,21 @@ public actor IngestPipeline: Service {
         guard let (destinationId, after) = self.backfills.first,
               let destination = self.active.first(where: { $0.id == destinationId })
         else { return false }
-        let progress = try await self.store.backfill(destination, after: after, limit: 2_000, at: self.now())
+        let progress: BackfillProgress
+        do {
+            progress = try await self.store.backfill(destination, after: after, limit: 2_000, at: self.now())
+        } catch {
+            // Storage trouble must not stop ingest: the backfill resumes where it was, later.
+            let level: Logger.Level = error is StoreUnavailable ? .warning : .error
+            self.logger.log(level: level, "backfill page failed, retrying shortly", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
+            let wake = self.wake
+            let delay = self.backfillRetryDelay
+            Task {
+                try? await Task.sleep(for: delay)
+                wake.yield()
+            }
+            return false
+        }
         if let next = progress.nextAfter, self.backfills[destinationId] != nil {
             self.backfills[destinationId] = next
         } else {

@@ -16,6 +16,8 @@ public struct ProfileBody: Sendable {
         case notJSON(String)
         case empty
         case tooManyItems(Int)
+        /// Arrays and objects nest deeper than the limit; `offset` is the byte where it is passed.
+        case tooDeep(limit: Int, offset: Int)
 
         public var description: String {
             switch self {
@@ -25,6 +27,8 @@ public struct ProfileBody: Sendable {
                 return "the body is empty: send one profile object, an array of them, or NDJSON"
             case .tooManyItems(let limit):
                 return "more than \(limit) profiles in one body: split it"
+            case .tooDeep(let limit, let offset):
+                return "arrays and objects nest deeper than \(limit) levels (at byte \(offset)); a profile needs far fewer: send flatter JSON"
             }
         }
     }
@@ -44,13 +48,23 @@ public struct ProfileBody: Sendable {
             try self.readLines(data, limits: limits)
             return
         }
+        // Depth and item count are checked before parsing, so the parser never recurses or
+        // allocates for what would be refused anyway.
+        let shape = JSONShape.scan(data, maxDepth: limits.maxNesting)
+        if let offset = shape.tooDeepAt {
+            if Self.looksLikeLines(data, limits: limits) {
+                try self.readLines(data, limits: limits)
+                return
+            }
+            throw .tooDeep(limit: limits.maxNesting, offset: offset)
+        }
+        guard shape.topLevelItems <= Self.maxItems else { throw .tooManyItems(Self.maxItems) }
         let document: Any
         do {
             document = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
             // NDJSON sent without its content type: read it as lines when the first line is JSON.
-            if let firstLine = data.split(separator: 0x0A, maxSplits: 1).first,
-               (try? JSONSerialization.jsonObject(with: Data(firstLine))) is [String: Any], data.contains(0x0A) {
+            if Self.looksLikeLines(data, limits: limits) {
                 try self.readLines(data, limits: limits)
                 return
             }
@@ -64,19 +78,40 @@ public struct ProfileBody: Sendable {
         }
     }
 
+    /// Several lines, the first of which is a JSON object on its own: NDJSON without its content type.
+    private static func looksLikeLines(_ data: Data, limits: ProfileLimits) -> Bool {
+        guard data.contains(0x0A), let firstLine = data.split(separator: 0x0A, maxSplits: 1).first else { return false }
+        let line = Data(firstLine)
+        guard JSONShape.scan(line, maxDepth: limits.maxNesting).tooDeepAt == nil else { return false }
+        return (try? JSONSerialization.jsonObject(with: line)) is [String: Any]
+    }
+
     private mutating func readLines(_ data: Data, limits: ProfileLimits) throws(Failure) {
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // Counted before any line is parsed: a body with too many is refused without that work.
+        let isBlank = { (line: Data) in line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
+        guard lines.count <= Self.maxItems || lines.lazy.filter({ !isBlank($0) }).count <= Self.maxItems else {
+            throw .tooManyItems(Self.maxItems)
+        }
         var index = 0
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        for (lineIndex, line) in lines.enumerated() {
+            if isBlank(line) { continue }
             let trimmed = line.last == 0x0D ? line.dropLast() : line
-            if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            guard index < Self.maxItems else { throw .tooManyItems(Self.maxItems) }
+            defer { index += 1 }
+            let lineData = Data(trimmed)
+            if let offset = JSONShape.scan(lineData, maxDepth: limits.maxNesting).tooDeepAt {
+                self.rejected.append(Rejection(
+                    index: index,
+                    error: "line \(lineIndex + 1) nests arrays and objects deeper than \(limits.maxNesting) levels (at byte \(offset) of the line)"
+                ))
+                continue
+            }
             do {
-                let item = try JSONSerialization.jsonObject(with: Data(trimmed), options: [.fragmentsAllowed])
+                let item = try JSONSerialization.jsonObject(with: lineData, options: [.fragmentsAllowed])
                 self.read(item, index: index, limits: limits)
             } catch {
-                self.rejected.append(Rejection(index: index, error: "line \(index + 1) is not JSON: \(Self.describe(error))"))
+                self.rejected.append(Rejection(index: index, error: "line \(lineIndex + 1) is not JSON: \(Self.describe(error))"))
             }
-            index += 1
         }
     }
 

@@ -54,7 +54,12 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 
     /// The store or the pipeline cannot take the request now; the client should retry shortly.
-    static func unavailable(_ message: String) -> APIError {
-        APIError(status: .serviceUnavailable, code: "unavailable", message: message, headers: [.retryAfter: "1"])
+    static func unavailable(_ message: String, retryAfterSeconds: Int = 1) -> APIError {
+        APIError(status: .serviceUnavailable, code: "unavailable", message: message, headers: [.retryAfter: "\(retryAfterSeconds)"])
+    }
+
+    /// A JSON document whose arrays and objects nest past the limit checked before parsing.
+    static func nestingTooDeep(_ message: String) -> APIError {
+        APIError(status: .badRequest, code: "nesting_too_deep", message: message)
     }
 }

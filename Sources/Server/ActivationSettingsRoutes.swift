@@ -14,6 +14,14 @@ struct ActivationSettingsRoutes: Sendable {
     struct MappingItem: Decodable, Sendable {
         var source: String?
         var target: String?
+
+        enum CodingKeys: String, CodingKey { case source, target }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
+            self.source = try container.lenient(String.self, forKey: .source, decoder: decoder)
+            self.target = try container.lenient(String.self, forKey: .target, decoder: decoder)
+        }
     }
 
     /// One audience of the segments body.
@@ -22,6 +30,16 @@ struct ActivationSettingsRoutes: Sendable {
         var mappingId: String?
         var startDate: String?
         var endDate: String?
+
+        enum CodingKeys: String, CodingKey { case segmentId, mappingId, startDate, endDate }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
+            self.segmentId = try container.lenient(String.self, forKey: .segmentId, decoder: decoder)
+            self.mappingId = try container.lenient(String.self, forKey: .mappingId, decoder: decoder)
+            self.startDate = try container.lenient(String.self, forKey: .startDate, decoder: decoder)
+            self.endDate = try container.lenient(String.self, forKey: .endDate, decoder: decoder)
+        }
     }
 
     func register(on group: RouterGroup<BasicRequestContext>) {
@@ -35,7 +53,9 @@ struct ActivationSettingsRoutes: Sendable {
 
     func replaceMappings(_ id: String, _ request: Request) async throws -> Response {
         var destination = try await self.destinations.load(id)
-        let items = try await RequestJSON.decode([MappingItem].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+        // Every item decoded: a wrong one made `decode` answer 422 listing them all.
+        let items = try await RequestJSON.decode([Lenient<MappingItem>].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+            .compactMap(\.value)
         var problems: [ConfigurationProblem] = []
         var settings: [MappingSetting] = []
         var parsed: [Mapping] = []
@@ -67,7 +87,8 @@ struct ActivationSettingsRoutes: Sendable {
 
     func replaceSegments(_ id: String, _ request: Request) async throws -> Response {
         var destination = try await self.destinations.load(id)
-        let items = try await RequestJSON.decode([SegmentItem].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+        let items = try await RequestJSON.decode([Lenient<SegmentItem>].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
+            .compactMap(\.value)
         var problems: [ConfigurationProblem] = []
         var settings: [SegmentSetting] = []
         var parsed: [AudienceSchedule] = []

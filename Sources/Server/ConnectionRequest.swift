@@ -14,6 +14,21 @@ struct ConnectionRequest: Decodable, Sendable {
         var clientId: String?
         var clientSecret: String?
         var privateKeyPem: String?
+
+        enum CodingKeys: String, CodingKey { case type, username, password, securityToken, clientId, clientSecret, privateKeyPem }
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
+            self.type = try container.lenient(String.self, forKey: .type, decoder: decoder)
+            self.username = try container.lenient(String.self, forKey: .username, decoder: decoder)
+            self.password = try container.lenient(String.self, forKey: .password, decoder: decoder)
+            self.securityToken = try container.lenient(String.self, forKey: .securityToken, decoder: decoder)
+            self.clientId = try container.lenient(String.self, forKey: .clientId, decoder: decoder)
+            self.clientSecret = try container.lenient(String.self, forKey: .clientSecret, decoder: decoder)
+            self.privateKeyPem = try container.lenient(String.self, forKey: .privateKeyPem, decoder: decoder)
+        }
     }
 
     var name: String?
@@ -21,6 +36,17 @@ struct ConnectionRequest: Decodable, Sendable {
     var loginUrl: String?
     var apiVersion: String?
     var auth: Auth?
+
+    enum CodingKeys: String, CodingKey { case name, customDomain, loginUrl, apiVersion, auth }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
+        self.name = try container.lenient(String.self, forKey: .name, decoder: decoder)
+        self.customDomain = try container.lenient(String.self, forKey: .customDomain, decoder: decoder)
+        self.loginUrl = try container.lenient(String.self, forKey: .loginUrl, decoder: decoder)
+        self.apiVersion = try container.lenient(String.self, forKey: .apiVersion, decoder: decoder)
+        self.auth = try container.lenient(Auth.self, forKey: .auth, decoder: decoder)
+    }
 
     /// The connection this request describes, not yet authenticated, or every problem with it.
     ///

@@ -16,6 +16,16 @@ struct DestinationRoutes: Sendable {
         var description: String?
         var connectionId: String?
         var objectType: String?
+
+        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
+            self.name = try container.lenient(String.self, forKey: .name, decoder: decoder)
+            self.description = try container.lenient(String.self, forKey: .description, decoder: decoder)
+            self.connectionId = try container.lenient(String.self, forKey: .connectionId, decoder: decoder)
+            self.objectType = try container.lenient(String.self, forKey: .objectType, decoder: decoder)
+        }
     }
 
     func register(on group: RouterGroup<BasicRequestContext>) {

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Store
 
 /// Turns every error into the contract's JSON error, logs refused requests with their request id,
 /// and tags every response with `X-Request-Id` so a client can quote it.
@@ -13,7 +14,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let apiError = Self.apiError(for: error, request: request)
-            if !(error is APIError) {
+            // Once per request: unexpected errors with their cause; refusals at their level.
+            if !(error is APIError) && !(error is StoreUnavailable) {
                 context.logger.error("request failed", metadata: self.metadata(request, apiError, cause: error))
             } else if apiError.status.code >= 500 {
                 context.logger.warning("request not served", metadata: self.metadata(request, apiError, cause: nil))
@@ -42,6 +44,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as StoreUnavailable:
+            // Storage trouble a client can wait out (disk full, database busy): not a 500.
+            return APIError.unavailable("the service cannot store this now: \(error.description)", retryAfterSeconds: 5)
         case is NIOTooManyBytesError:
             return APIError(status: .contentTooLarge, code: "payload_too_large", message: "the body is too large: split it into several requests")
         case let error as HTTPError where error.status == .notFound:

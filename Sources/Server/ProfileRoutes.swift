@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import Store
 
-/// `POST /v1/profiles`: streaming ingest. Answers 202 only once the accepted profiles are durable.
+/// `POST /v1/profiles`: streaming ingest. Answers 202 only once the accepted profiles are durable;
+/// when they cannot be kept now (queue full, disk full, database busy) 503 with `Retry-After`.
 struct ProfileRoutes: Sendable {
     let services: SfdestServices
     let settings: ServerSettings
@@ -25,8 +27,10 @@ struct ProfileRoutes: Sendable {
             body = try ProfileBody(data, ndjson: ndjson)
         } catch .tooManyItems(let limit) {
             throw APIError(status: .contentTooLarge, code: "payload_too_large", message: ProfileBody.Failure.tooManyItems(limit).description)
+        } catch .tooDeep(let limit, let offset) {
+            throw APIError.nestingTooDeep(ProfileBody.Failure.tooDeep(limit: limit, offset: offset).description)
         } catch {
-            throw APIError.malformedJSON(error.description)
+            throw APIError.malformedJSON(error.description + (error == .empty ? "" : Self.contentTypeHint(mediaType)))
         }
         var accepted = 0
         do {
@@ -35,11 +39,17 @@ struct ProfileRoutes: Sendable {
             throw APIError.unavailable(error.description)
         } catch let error as IngestPipeline.Stopped {
             throw APIError.unavailable(error.description)
-        } catch {
-            self.logger.error("profiles could not be stored", metadata: ["profiles": "\(body.profiles.count)", "error": "\(error)"])
-            throw APIError.unavailable("the profiles could not be stored: retry shortly (the cause is in the service's log)")
+        } catch let error as StoreUnavailable {
+            // Nothing of the body was kept: the client sends the same request again later.
+            throw APIError.unavailable("the profiles were not stored: \(error.description)", retryAfterSeconds: 5)
         }
         let rejected = body.rejected.map { JSONValue(dictionaryLiteral: ("index", .int($0.index)), ("error", .string($0.error))) }
         return JSONValue(dictionaryLiteral: ("accepted", .int(accepted)), ("rejected", .array(rejected))).response(.accepted)
+    }
+
+    /// When a body that is not JSON also came with a content type that is not JSON, say so.
+    static func contentTypeHint(_ mediaType: String?) -> String {
+        guard let mediaType, mediaType != "application/json", !mediaType.hasSuffix("+json"), !mediaType.hasSuffix("/json") else { return "" }
+        return " (the Content-Type was \(mediaType); use application/json or application/x-ndjson)"
     }
 }

@@ -1,9 +1,14 @@
+import Activation
 import Foundation
 import Hummingbird
+import Ingest
 import NIOCore
 
 /// Reading request bodies: bounded, liberal about unknown keys, precise about wrong types.
 enum RequestJSON {
+    /// Nesting depth of arrays and objects in a configuration body, checked before it is parsed.
+    static let maxNesting = 64
+
     /// Collects a body of at most `limit` bytes; a larger one is answered 413.
     static func collect(_ request: Request, limit: Int) async throws -> Data {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
@@ -28,11 +33,37 @@ enum RequestJSON {
             if let empty { return empty }
             throw APIError.malformedJSON("the body is empty: send a JSON document")
         }
+        if let offset = JSONShape.firstInvalidUTF8(data) {
+            throw APIError.malformedJSON("the body is not UTF-8 (at byte \(offset)): send JSON encoded as UTF-8")
+        }
+        if let offset = JSONShape.scan(data, maxDepth: self.maxNesting).tooDeepAt {
+            throw APIError.nestingTooDeep(
+                "arrays and objects nest deeper than \(self.maxNesting) levels (at byte \(offset)); a configuration needs far fewer"
+            )
+        }
+        let problems = DecodingProblems()
+        let decoder = JSONDecoder()
+        decoder.userInfo[DecodingProblems.key] = problems
+        let value: Value
         do {
-            return try JSONDecoder().decode(Value.self, from: data)
+            value = try decoder.decode(Value.self, from: data)
         } catch let error as DecodingError {
             throw self.apiError(for: error)
+        } catch is DecodingProblems.Recorded {
+            throw self.wrongTypes(problems.problems)
         }
+        guard problems.problems.isEmpty else { throw self.wrongTypes(problems.problems) }
+        return value
+    }
+
+    /// 422 `invalid_request` naming every value of the wrong type.
+    private static func wrongTypes(_ problems: [ConfigurationProblem]) -> APIError {
+        APIError.problems(problems, code: "invalid_request", summary: "values of the wrong type")
+    }
+
+    /// `expected a string`, for a value that is not of `type`.
+    static func expectation(_ type: Any.Type) -> String {
+        "expected \(self.describe(type))"
     }
 
     static func apiError(for error: DecodingError) -> APIError {

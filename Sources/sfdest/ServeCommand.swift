@@ -33,6 +33,14 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = SfdestRuntime.Settings(dataDirectory: self.dataDir)
         settings.host = self.host
         settings.port = self.port
+        // Tuning knob: how long a claim on records being sent lasts before another sender may take
+        // them again (after a crash, claims of the dead process wait this long). Default 120 s.
+        if let text = settings.environment["SFDEST_DELIVERY_LEASE_SECONDS"] {
+            guard let seconds = TimeInterval(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 1 else {
+                throw ValidationError("SFDEST_DELIVERY_LEASE_SECONDS must be a number of seconds, at least 1 (got \"\(text)\")")
+            }
+            settings.delivery.lease = seconds
+        }
         let runtime: SfdestRuntime
         do {
             runtime = try SfdestRuntime(settings: settings, logger: logger)

@@ -23,7 +23,7 @@ struct DeliveryTroubleTests {
             // validate: the destination says which field, and nothing was dropped
             let delivery = shown["delivery"] as? [String: Any] ?? [:]
             #expect(delivery["status"] as? String == "failed")
-            #expect((shown["deliveryError"] as? String ?? "").contains("crm_1_seg__c"))
+            #expect((shown["deliveryError"] as? String ?? "").contains("crm_1_seg__c"), "\(shown)")
             #expect((delivery["reason"] as? String ?? "").contains("INVALID_FIELD"))
             let backlog = shown["backlog"] as? [String: Int] ?? [:]
             #expect((backlog["pending"] ?? 0) + (backlog["retrying"] ?? 0) + (backlog["inFlight"] ?? 0) == 5)

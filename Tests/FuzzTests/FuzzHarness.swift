@@ -1,0 +1,214 @@
+import AsyncHTTPClient
+import EmulatorAdminClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import SalesforceEmulator
+import SfdestRuntime
+import Store
+import Synchronization
+import Testing
+
+/// Every log line of a run, to count how a refusal was logged.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var all: [String] { self.lines.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let label: String
+    let logs: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
+        self.logs.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
+    }
+}
+
+/// An answer of the API as the client saw it: raw bytes, parsed when they are JSON.
+struct RawAnswer: @unchecked Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let bytes: Data
+
+    var json: Any? { try? JSONSerialization.jsonObject(with: self.bytes, options: [.fragmentsAllowed]) }
+    var object: [String: Any] { self.json as? [String: Any] ?? [:] }
+    var error: [String: Any] { self.object["error"] as? [String: Any] ?? [:] }
+    var errorCode: String? { self.error["code"] as? String }
+    var errorMessage: String { self.error["message"] as? String ?? "" }
+    var detailFields: [String] { (self.error["details"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
+    var text: String { String(decoding: self.bytes.prefix(2_000), as: UTF8.self) }
+}
+
+/// A client that sends exactly the bytes and headers it is given (no JSON encoding, any content
+/// type or none), so malformed bodies reach the server as they are.
+struct RawClient: Sendable {
+    let baseURL: String
+    let apiKey: String
+
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> RawAnswer {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(self.apiKey)")
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let buffer = try await response.body.collect(upTo: 64 << 20)
+        return RawAnswer(status: Int(response.status.code), headers: response.headers, bytes: Data(buffer.readableBytesView))
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, json: Any) async throws -> RawAnswer {
+        try await self.send(method, path, body: try JSONSerialization.data(withJSONObject: json), contentType: "application/json")
+    }
+}
+
+/// The real service (through `SfdestRuntime`, as `sfdest serve` runs it) and the real emulator,
+/// each on a port the OS picked, with a fresh data directory.
+struct FuzzService: Sendable {
+    let emulator: RunningEmulator
+    let admin: EmulatorAdminClient
+    let client: RawClient
+    let runtime: SfdestRuntime
+    let databasePath: String
+    let logs: CapturedLogs
+
+    var store: any SfdestStore { self.runtime.services.store }
+
+    static func with(
+        contacts: Int = 3,
+        storeLimits: SQLiteStore.Limits = SQLiteStore.Limits(),
+        _ body: @Sendable (FuzzService) async throws -> Void
+    ) async throws {
+        let logs = CapturedLogs()
+        var logger = Logger(label: "sfdest.fuzz") { CapturingLogHandler(label: $0, logs: logs) }
+        logger.logLevel = .debug
+        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: 1))
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-fuzz-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
+        settings.port = 0
+        settings.environment = [:]
+        settings.storeLimits = storeLimits
+        settings.delivery.linger = .milliseconds(5)
+        settings.delivery.pollInterval = .milliseconds(50)
+        settings.delivery.backoffBase = 0.05
+        settings.delivery.backoffCap = 0.5
+        do {
+            let runtime = try SfdestRuntime(settings: settings, logger: logger)
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
+                }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let service = FuzzService(
+                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
+                    client: RawClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
+                    runtime: runtime, databasePath: DataDirectory(path: dataDirectory).databasePath, logs: logs
+                )
+                do {
+                    try await body(service)
+                } catch {
+                    await runtime.shutdown()
+                    throw error
+                }
+                await runtime.shutdown()
+                try await group.waitForAll()
+            }
+        } catch {
+            await emulator.stop()
+            throw error
+        }
+        await emulator.stop()
+    }
+
+    /// Answers `status` or fails quoting the answer.
+    @discardableResult
+    func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil) async throws -> RawAnswer {
+        let answer = json == nil ? try await self.client.send(method, path) : try await self.client.send(method, path, json: json!)
+        guard answer.status == status else {
+            throw FuzzFailure("\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(answer.text)")
+        }
+        return answer
+    }
+
+    /// A connection to the emulator and a draft Contact destination; returns its id.
+    func createDestination() async throws -> String {
+        let connection = try await self.expect(201, .POST, "/v1/connections", json: [
+            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
+            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw",
+                     "securityToken": "TOKEN123", "clientId": "sfdest-emulator-consumer-key",
+                     "clientSecret": "sfdest-emulator-consumer-secret"],
+        ] as [String: Any])
+        let destination = try await self.expect(201, .POST, "/v1/destinations", json: [
+            "name": "Contacts", "connectionId": connection.object["id"] as? String ?? "", "objectType": "Contact",
+        ])
+        return try #require(destination.object["id"] as? String)
+    }
+
+    /// An enabled Contact destination: identity, LastName, FirstName, and seg-gold in crm_1_seg__c.
+    func createEnabledDestination() async throws -> String {
+        try await self.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
+        let id = try await self.createDestination()
+        try await self.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
+            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
+            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
+            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
+        ])
+        try await self.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
+        try await self.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        return id
+    }
+
+    /// Waits until the destination has nothing queued, in flight or retrying, and no backfill runs.
+    func waitUntilDelivered(_ destinationId: String, timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let destination = try await self.expect(200, .GET, "/v1/destinations/\(destinationId)").object
+            let backlog = destination["backlog"] as? [String: Any] ?? [:]
+            let queued = ["pending", "inFlight", "retrying"].reduce(0) { $0 + (backlog[$1] as? Int ?? 0) }
+            if queued == 0, destination["backfill"] as? Bool != true { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw FuzzFailure("destination \(destinationId) still had queued changes after \(timeout)")
+    }
+}
+
+struct FuzzFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A deterministic generator (SplitMix64): the same seed, the same bodies.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { self.state = seed }
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
+    mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
+    mutating func pick<T>(_ items: [T]) -> T { items[self.int(0..<items.count)] }
+}
+
+/// JSON text of a value made of dictionaries, arrays, strings, numbers, booleans and NSNull.
+func jsonText(_ value: Any) -> Data {
+    (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data("null".utf8)
+}
