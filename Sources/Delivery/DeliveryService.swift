@@ -13,7 +13,8 @@ public struct DeliveryOptions: Sendable {
     public var concurrentRequests = 4
     /// How long a lone change waits for company before it is sent, so load fills batches.
     public var linger: Duration = .milliseconds(25)
-    /// How long a claim lasts before a crashed or stuck send is taken again.
+    /// How long a claim lasts before a crashed or stuck send is taken again. Never less than the
+    /// settle time (`ambiguousSettle`, by default twice the Salesforce request timeout).
     public var lease: TimeInterval = 120
     /// How often due retries are looked for when nothing wakes delivery.
     public var pollInterval: Duration = .milliseconds(250)
@@ -184,7 +185,7 @@ public actor DeliveryService: Service {
             if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return }
             let claimed: [ClaimedRecord]
             do {
-                claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.options.lease, now: Date())
+                claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date())
             } catch {
                 self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
                 return
@@ -240,7 +241,10 @@ public actor DeliveryService: Service {
         } catch {
             if Task.isCancelled {
                 // Shutdown cut the request short: it may still be applied, so its records settle first.
-                await self.requeue(claimed, destination: destination, code: "SHUTDOWN", message: "the service stopped during the request", after: self.ambiguousSettle, countAttempt: false)
+                await self.requeue(
+                    claimed, destination: destination, code: "SHUTDOWN", message: "the service stopped during the request",
+                    after: self.ambiguousSettle, countAttempt: false, outcomeUnknown: true
+                )
                 return false
             }
             self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
@@ -262,7 +266,7 @@ public actor DeliveryService: Service {
 
     /// A transient failure goes back to the queue, unless the record has kept failing past the
     /// retention window: then it fails with `RETRY_EXHAUSTED`, and a person is told why.
-    private func retryOrExhausted(_ record: ClaimedRecord, code: String, message: String, after: TimeInterval) -> DeliveryResult {
+    private func retryOrExhausted(_ record: ClaimedRecord, code: String, message: String, after: TimeInterval, outcomeUnknown: Bool = false) -> DeliveryResult {
         let waited = Date().timeIntervalSince(record.queuedAt)
         guard waited + after <= self.options.retention else {
             let hours = self.options.retention / 3600
@@ -273,8 +277,12 @@ public actor DeliveryService: Service {
                 fields: []
             )
         }
-        return .retry(code: code, message: message, at: Date().addingTimeInterval(after))
+        return .retry(code: code, message: message, at: Date().addingTimeInterval(after), outcomeUnknown: outcomeUnknown)
     }
+
+    /// A claim must outlast any request that carries it, including one Salesforce applies late:
+    /// never shorter than the settle time after an unknown outcome.
+    private var lease: TimeInterval { max(self.options.lease, self.ambiguousSettle) }
 
     private var ambiguousSettle: TimeInterval {
         if let configured = self.options.ambiguousSettle { return configured }
@@ -340,8 +348,12 @@ public actor DeliveryService: Service {
             await self.pause(destination.id, for: wait)
             // A timeout or a lost connection leaves the outcome unknown: the request may still be
             // applied. Its records wait until it cannot land any more before they go again.
-            let settle = error.kind == .transport ? self.ambiguousSettle : 0
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: max(wait, settle), countAttempt: true)
+            let unknown = error.kind == .transport
+            let settle = unknown ? self.ambiguousSettle : 0
+            await self.requeue(
+                claimed, destination: destination, code: error.code, message: error.message, after: max(wait, settle),
+                countAttempt: true, outcomeUnknown: unknown
+            )
         case (_, .permanent):
             // The request as a whole is wrong (e.g. INVALID_FIELD: the org lost a mapped field).
             // Stop this destination loudly; its changes stay queued for after the fix.
@@ -366,12 +378,15 @@ public actor DeliveryService: Service {
 
     /// Puts a whole batch back in the queue, due after `after` seconds. Trouble that is no record's
     /// fault (a paused connection) does not count as an attempt toward the retention window.
-    private func requeue(_ claimed: [ClaimedRecord], destination: Destination, code: String, message: String, after: TimeInterval, countAttempt: Bool) async {
+    private func requeue(
+        _ claimed: [ClaimedRecord], destination: Destination, code: String, message: String, after: TimeInterval,
+        countAttempt: Bool, outcomeUnknown: Bool = false
+    ) async {
         var results: [String: DeliveryResult] = [:]
         for record in claimed {
             results[record.recordId] = countAttempt
-                ? self.retryOrExhausted(record, code: code, message: message, after: after)
-                : .postpone(at: Date().addingTimeInterval(after))
+                ? self.retryOrExhausted(record, code: code, message: message, after: after, outcomeUnknown: outcomeUnknown)
+                : .postpone(at: Date().addingTimeInterval(after), outcomeUnknown: outcomeUnknown)
         }
         do {
             // In its own task: a sender cancelled at shutdown must still release its records.

@@ -45,11 +45,12 @@ public struct ClaimedRecord: Sendable, Hashable {
 /// What Salesforce said about one record of a request.
 public enum DeliveryResult: Sendable, Hashable {
     case acknowledged
-    /// Transient: send it again from `at` on (counts as an attempt).
-    case retry(code: String, message: String, at: Date)
-    /// Not sent for a reason that is no record's fault (a paused connection): back in the queue
-    /// from `at` on, without counting an attempt.
-    case postpone(at: Date)
+    /// Transient: send it again from `at` on (counts as an attempt). `outcomeUnknown`: the request
+    /// may have been applied (timeout, lost connection), so Salesforce may hold the values sent.
+    case retry(code: String, message: String, at: Date, outcomeUnknown: Bool = false)
+    /// Not sent for a reason that is no record's fault (a paused connection, shutdown): back in the
+    /// queue from `at` on, without counting an attempt.
+    case postpone(at: Date, outcomeUnknown: Bool = false)
     /// A person must fix something; kept for replay.
     case failed(code: String, message: String, fields: [String])
 }

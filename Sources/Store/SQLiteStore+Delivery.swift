@@ -22,7 +22,11 @@ extension SQLiteStore {
             for row in rows {
                 var record = QueueWriter.recordRow(from: row)
                 guard var entry = record.pending else { continue }
-                if entry.inFlight != nil { entry.retry() }
+                if entry.inFlight != nil {
+                    // A send whose claim expired may or may not have reached Salesforce.
+                    record.forgetAcknowledgement(of: entry)
+                    entry.retry()
+                }
                 guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
                 for (hour, count) in claim.alreadyHeld {
                     writer.count(destinationId, hour: hour) { $0.activated += count }
@@ -62,10 +66,12 @@ extension SQLiteStore {
                         .execute(arguments: [destinationId, recordId])
                     record.dueAt = now
                     delivered = true
-                case .postpone(let at):
+                case .postpone(let at, let outcomeUnknown):
+                    if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
                     entry.retry()
                     record.dueAt = at
-                case .retry(let code, let message, let at):
+                case .retry(let code, let message, let at, let outcomeUnknown):
+                    if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
                     entry.retry()
                     record.attempts += 1
                     record.lastErrorCode = code

@@ -188,6 +188,16 @@ struct QueueWriter {
     // MARK: record rows
 
     struct RecordRow {
+        /// After a send whose outcome is unknown, Salesforce may hold its values or the ones
+        /// acknowledged before: neither is known any more, so those fields are sent again whatever
+        /// a later profile wants (never skipped as "already held").
+        mutating func forgetAcknowledgement(of entry: PendingRecord) {
+            guard let inFlight = entry.inFlight else { return }
+            for field in inFlight.keys {
+                self.acknowledged[field] = nil
+            }
+        }
+
         var destinationId: String
         var recordId: String
         var acknowledged: [String: FieldValue] = [:]

@@ -41,6 +41,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
             settings.delivery.lease = seconds
         }
+        // Tuning knob: how long one Salesforce call may take before it is given up (default 30 s).
+        // A claim lasts at least twice this long, and so do records after an unknown outcome.
+        if let text = settings.environment["SFDEST_SALESFORCE_TIMEOUT_SECONDS"] {
+            guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0.1 else {
+                throw ValidationError("SFDEST_SALESFORCE_TIMEOUT_SECONDS must be a number of seconds, at least 0.1 (got \"\(text)\")")
+            }
+            settings.salesforceRequestTimeout = .milliseconds(Int(seconds * 1000))
+        }
         let runtime: SfdestRuntime
         do {
             runtime = try SfdestRuntime(settings: settings, logger: logger)

@@ -1,0 +1,301 @@
+import AsyncHTTPClient
+import Foundation
+import SfdestRuntime
+import Testing
+
+/// The real `sfdest serve` executable, killed and stopped while it works: no accepted change is
+/// ever lost, and the last accepted value of every field is what Salesforce ends with.
+@Suite("sfdest serve as a process: SIGKILL and SIGTERM lose nothing", .serialized)
+struct CrashSafetyTests {
+    static let concurrentBodies = 3
+
+    /// A SIGKILL while a wave of bodies is in flight: `delay` after the wave started.
+    struct IngestKill {
+        let wave: Int
+        let delay: Duration
+    }
+
+    /// Figures of a run, for the summary line.
+    struct Figures {
+        var bodiesPosted = 0
+        var bodiesResent = 0
+        var killsMidIngest = 0
+        var killsMidDelivery = 0
+        var killsWithRequestsInFlight = 0
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func noAcceptedChangeIsLostWhenTheProcessIsKilled() async throws {
+        // A short lease: the claims of a killed process are taken again after 3 s (twice the
+        // Salesforce timeout), not 120 s.
+        try await ProcessHarness.with(
+            name: "crash", contacts: 5_000, environment: ["SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"], deadline: .seconds(110)
+        ) { harness in
+            let began = ContinuousClock.now
+            let ids = harness.emulator.seededContactIds
+            #expect(ids.count == 5_000)
+            try await harness.admin.setFaults(["latencyMs": 30, "latencySpikeRate": 0.05, "latencySpikeMs": 150])
+            try await harness.start()
+            let destination = try await harness.configureDestination()
+
+            var expected = ExpectedOrg()
+            var figures = Figures()
+            let plan: [Int: IngestKill] = [
+                0: IngestKill(wave: 2, delay: .milliseconds(15)),
+                2: IngestKill(wave: 1, delay: .milliseconds(40)),
+                3: IngestKill(wave: 0, delay: .milliseconds(5)),
+            ]
+            for round in 0..<ProfileRounds.times.count {
+                let bodies = ProfileRounds.bodies(round: round, ids: ids)
+                try await Self.stream(bodies, harness: harness, expected: &expected, figures: &figures, kill: plan[round])
+                // Pure delivery, nothing being ingested: after the first round and the last.
+                if round == 0 || round == ProfileRounds.times.count - 1 {
+                    if try await Self.killDuringDelivery(destination, harness: harness) { figures.killsWithRequestsInFlight += 1 }
+                    figures.killsMidDelivery += 1
+                    try await harness.start()
+                }
+            }
+            try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+
+            let failures = try await harness.api.expect(200, .GET, "/v1/destinations/\(destination)/failures").object
+            let groups = failures["groups"] as? [[String: Any]] ?? []
+            #expect(groups.isEmpty, "no record may fail or be excluded: \(groups)")
+            let (checked, mismatches) = try await harness.mismatches(against: expected)
+            #expect(checked == ids.count)
+            let view = mismatches.isEmpty ? "" : try await Self.serviceView(of: mismatches, destination: destination, harness: harness)
+            #expect(mismatches.count == 0, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; ")); the service's view of some: \(view)")
+
+            let kills = figures.killsMidIngest + figures.killsMidDelivery
+            #expect(kills >= 3)
+            #expect(figures.killsMidIngest >= 1 && figures.killsMidDelivery >= 1)
+            print("""
+                ProcessTests crash safety: \(expected.profilesAccepted) profiles streamed in \(figures.bodiesPosted) bodies \
+                (\(figures.bodiesResent) resent after a kill), \(kills) SIGKILLs (\(figures.killsMidIngest) mid-ingest, \
+                \(figures.killsMidDelivery) mid-delivery, \(figures.killsWithRequestsInFlight) of those with records in flight), \
+                \(harness.generation) process starts, \(checked) records checked field by field, \(mismatches.count) mismatches, \
+                \(try await harness.patchCalls()) PATCH calls, \(ContinuousClock.now - began)
+                """)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func sigtermFinishesOrReleasesInFlightWorkAndExitsCleanly() async throws {
+        // The default lease (120 s): claims a stopping process did not release would hold their
+        // records far longer than this test waits for delivery after the restart.
+        try await ProcessHarness.with(name: "sigterm", contacts: 2_000, environment: [:], deadline: .seconds(110)) { harness in
+            let ids = harness.emulator.seededContactIds
+            try await harness.admin.setFaults(["latencyMs": 50])
+            try await harness.start()
+            let destination = try await harness.configureDestination()
+
+            var expected = ExpectedOrg()
+            var figures = Figures()
+            try await Self.stream(ProfileRounds.bodies(round: 0, ids: ids), harness: harness, expected: &expected, figures: &figures, kill: nil)
+
+            // The later rounds stream in order from another task while delivery works; SIGTERM
+            // lands once records are in flight.
+            let later = (1..<ProfileRounds.times.count).flatMap { ProfileRounds.bodies(round: $0, ids: ids) }
+            let api = harness.api
+            let serving = try #require(harness.current)
+            let poster = Task {
+                var outcomes: [ProcessHarness.PostOutcome] = []
+                for body in later {
+                    let outcome = await ProcessHarness.post(body, to: api, serving: serving)
+                    outcomes.append(outcome)
+                    if case .failed = outcome { break }
+                }
+                return outcomes
+            }
+            var atSignal = (queued: 0, inFlight: 0)
+            let watchDeadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < watchDeadline {
+                let state = try await harness.deliveryState(destination)
+                atSignal = (state.queued, state.inFlight)
+                if state.inFlight > 0 { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(atSignal.inFlight > 0, "delivery had nothing in flight within 20 s")
+            let signalled = ContinuousClock.now
+            serving.terminate()
+            let stopped = Task { await Self.apiStopped(serving.port, after: signalled) }
+            let exit = await serving.waitForExit(timeout: .seconds(15))
+            let shutdown = ContinuousClock.now - signalled
+            #expect(exit != nil, "sfdest serve still ran 15 s after SIGTERM; stderr: \(serving.stderrTail())")
+            if let exit {
+                #expect(!exit.signalled && exit.status == 0, "SIGTERM must end in exit status 0, got \(exit); stderr: \(serving.stderrTail())")
+            }
+            #expect(shutdown < .seconds(10), "the graceful shutdown took \(shutdown)")
+            let stoppedAccepting = await stopped.value
+            #expect(stoppedAccepting != nil, "the API still answered 15 s after SIGTERM")
+            let exitText = exit.map { "\($0.signalled ? "signal " : "status ")\($0.status)" } ?? "none"
+            print("""
+                ProcessTests graceful shutdown: SIGTERM with \(atSignal.queued) records queued (\(atSignal.inFlight) in flight): \
+                exit \(exitText) after \(shutdown), new connections refused \(stoppedAccepting.map { "\($0)" } ?? "never") after SIGTERM
+                """)
+
+            // What the poster had accepted counts; the body that failed and the rest are what a
+            // client sends again, in order, to the restarted service.
+            let outcomes = await poster.value
+            var resend: [ProfileBody] = []
+            for (body, outcome) in zip(later, outcomes) {
+                if case .accepted = outcome { expected.accept(body) } else { resend.append(body) }
+            }
+            let acceptedDuringShutdownRun = outcomes.count - resend.count
+            resend += later.dropFirst(outcomes.count)
+            let restarted = ContinuousClock.now
+            try await harness.start()
+            for body in resend {
+                try await Self.stream([body], harness: harness, expected: &expected, figures: &figures, kill: nil)
+            }
+            do {
+                // Far shorter than the 120 s lease: a claim the stopped process kept would show here.
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(30))
+            } catch {
+                let state = try await harness.deliveryState(destination)
+                if state.inFlight > 0 {
+                    throw ProcessTestFailure("""
+                        after SIGTERM and a restart, \(state.inFlight) records stay in flight for 30 s (\(state.summary)): the stopped \
+                        process neither finished nor released its claims, which now wait for their 120 s lease; its log: \(serving.stderrTail(lines: 8))
+                        """)
+                }
+                throw error
+            }
+            let settledAfterRestart = ContinuousClock.now - restarted
+            let (checked, mismatches) = try await harness.mismatches(against: expected)
+            #expect(checked == ids.count)
+            let view = mismatches.isEmpty ? "" : try await Self.serviceView(of: mismatches, destination: destination, harness: harness)
+            #expect(mismatches.count == 0, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; ")); the service's view of some: \(view)")
+
+            // An idle service stops cleanly too.
+            let idle = try #require(harness.current)
+            idle.terminate()
+            let idleExit = await idle.waitForExit(timeout: .seconds(15))
+            #expect(idleExit.map { !$0.signalled && $0.status == 0 } == true, "idle SIGTERM ended with \(String(describing: idleExit))")
+            print("""
+                ProcessTests graceful shutdown: \(acceptedDuringShutdownRun) of \(later.count) later bodies accepted before the stop, \
+                \(resend.count) resent after the restart, all delivered \(settledAfterRestart) after it; \(expected.profilesAccepted) profiles, \(checked) records checked, \
+                \(mismatches.count) mismatches; idle SIGTERM: \(idleExit.map { "\($0.signalled ? "signal " : "status ")\($0.status)" } ?? "no exit")
+                """)
+        }
+    }
+
+    // MARK: Driving
+
+    /// Streams the bodies of one round, `concurrentBodies` at a time. A body answered 202 is
+    /// accepted; one whose request failed is sent again (after a restart if the process is gone).
+    /// With `kill`, SIGKILL lands while the given wave is in flight and the service is restarted.
+    static func stream(_ bodies: [ProfileBody], harness: ProcessHarness, expected: inout ExpectedOrg, figures: inout Figures, kill: IngestKill?) async throws {
+        var queue = bodies
+        var attempts: [Int: Int] = [:]
+        var wave = 0
+        while !queue.isEmpty {
+            try harness.insistRunning()
+            let batch = Array(queue.prefix(Self.concurrentBodies))
+            queue.removeFirst(batch.count)
+            let api = harness.api
+            let serving = try #require(harness.current)
+            let killNow = kill.map { $0.wave == wave } ?? false
+            let delay = kill?.delay ?? .zero
+            let outcomes = await withTaskGroup(of: (Int, ProcessHarness.PostOutcome)?.self) { group in
+                for (slot, body) in batch.enumerated() {
+                    group.addTask { (slot, await ProcessHarness.post(body, to: api, serving: serving)) }
+                }
+                if killNow {
+                    group.addTask {
+                        try? await Task.sleep(for: delay)
+                        serving.kill()
+                        return nil
+                    }
+                }
+                var outcomes: [Int: ProcessHarness.PostOutcome] = [:]
+                for await case let (slot, outcome)? in group { outcomes[slot] = outcome }
+                return outcomes
+            }
+            figures.bodiesPosted += batch.count
+            var failed: [ProfileBody] = []
+            var reasons: [String] = []
+            for (slot, body) in batch.enumerated() {
+                switch outcomes[slot] {
+                case .accepted?:
+                    expected.accept(body)
+                case .failed(let reason)?:
+                    failed.append(body)
+                    reasons.append(reason)
+                case nil:
+                    failed.append(body)
+                }
+            }
+            if killNow {
+                try await harness.killAndWait()
+                figures.killsMidIngest += 1
+                try await harness.start()
+            } else if !failed.isEmpty {
+                // Not killed: a stale pooled connection may fail once; a dead process is a crash.
+                try harness.insistRunning()
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            for body in failed {
+                let count = (attempts[body.index] ?? 0) + 1
+                attempts[body.index] = count
+                if count > 5 {
+                    throw ProcessTestFailure("round \(body.round) body \(body.index) failed \(count) times: \(reasons)")
+                }
+            }
+            figures.bodiesResent += failed.count
+            queue = failed + queue
+            wave += 1
+        }
+    }
+
+    /// SIGKILL while delivery sends and nothing is being ingested: once this process has made a
+    /// call and records are in flight (true), or, if delivery ends first, when it is idle (false).
+    static func killDuringDelivery(_ destinationId: String, harness: ProcessHarness) async throws -> Bool {
+        let baseline = try await harness.patchCalls()
+        let deadline = ContinuousClock.now + .seconds(30)
+        var inFlight = false
+        while ContinuousClock.now < deadline {
+            try harness.insistRunning()
+            let state = try await harness.deliveryState(destinationId)
+            if state.inFlight > 0, try await harness.patchCalls() > baseline {
+                inFlight = true
+                break
+            }
+            if state.settled { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await harness.killAndWait()
+        return inFlight
+    }
+
+    /// What the service says of the first few mismatched records (acknowledged, pending, last error).
+    static func serviceView(of mismatches: [String], destination: String, harness: ProcessHarness) async throws -> String {
+        var ids: [String] = []
+        for line in mismatches {
+            let id = String(line.prefix { $0 != "." && $0 != ":" })
+            if !ids.contains(id) { ids.append(id) }
+            if ids.count == 3 { break }
+        }
+        var views: [String] = []
+        for id in ids {
+            let answer = try await harness.api.send(.GET, "/v1/destinations/\(destination)/records/\(id)")
+            let text = answer.json.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }.map { String(decoding: $0, as: UTF8.self) } ?? "-"
+            views.append("\(id) \(answer.status) \(text)")
+        }
+        return views.joined(separator: "; ")
+    }
+
+    /// How long after SIGTERM the service stopped answering new connections (nil: not within 15 s).
+    static func apiStopped(_ port: Int, after signalled: ContinuousClock.Instant) async -> Duration? {
+        // A client of its own: a fresh connection each time, never a pooled one.
+        while ContinuousClock.now - signalled < .seconds(15) {
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .milliseconds(200), read: .milliseconds(500))))
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/health")
+            request.headers.add(name: "Connection", value: "close")
+            let answered = (try? await client.execute(request, timeout: .milliseconds(500))) != nil
+            try? await client.shutdown()
+            if !answered { return ContinuousClock.now - signalled }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+}
