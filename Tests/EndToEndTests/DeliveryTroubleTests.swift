@@ -16,7 +16,8 @@ struct DeliveryTroubleTests {
             var shown: [String: Any] = [:]
             for _ in 0..<200 {
                 shown = try await e2e.api.expect(200, .GET, "/v1/destinations/\(destination)").object
-                if (shown["delivery"] as? [String: Any])?["status"] as? String == "failed" { break }
+                // The status and the saved error are read one after the other: wait for both.
+                if (shown["delivery"] as? [String: Any])?["status"] as? String == "failed", shown["deliveryError"] is String { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
 
