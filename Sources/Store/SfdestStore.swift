@@ -4,7 +4,7 @@ import Foundation
 /// Everything sfdest keeps. SQLite is the embedded default; a PostgreSQL store implements the same
 /// protocol for scale-out. The store keeps data and applies the domain's rules inside its
 /// transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
-public protocol SfdestStore: Sendable {
+public protocol SfdestStore: AlertStore, RecordHistoryStore {
     // MARK: configuration
     func saveConnection(_ connection: Connection) async throws
     func connection(id: String) async throws -> Connection?

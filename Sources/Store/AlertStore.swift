@@ -1,0 +1,4 @@
+import Foundation
+
+/// Alert rules, alert events and webhook subscriptions (issue: monitoring and alerts).
+public protocol AlertStore: Sendable {}
