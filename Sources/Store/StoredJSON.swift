@@ -3,18 +3,15 @@ import Foundation
 
 /// The JSON forms the store keeps profiles, field values and queue entries in.
 enum StoredJSON {
-    static func encode(_ object: Any) -> String {
-        // Only dictionaries, arrays, strings, numbers and NSNull reach here: cannot fail.
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed])) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
+    /// A list of strings (field names).
+    static func encode(_ strings: [String]) -> String {
+        var writer = JSONText(capacity: 32)
+        writer.strings(strings)
+        return writer.text
     }
 
     static func decode(_ text: String) -> Any? {
         try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-    }
-
-    static func fieldsObject(_ fields: [String: FieldValue]) -> [String: Any] {
-        fields.mapValues(\.jsonObject)
     }
 
     static func fields(from object: Any?) -> [String: FieldValue] {
@@ -26,12 +23,27 @@ enum StoredJSON {
         return result
     }
 
-    static func encodeFields(_ fields: [String: FieldValue]) -> String { self.encode(self.fieldsObject(fields)) }
+    static func encodeFields(_ fields: [String: FieldValue]) -> String {
+        var writer = JSONText()
+        writer.fields(fields)
+        return writer.text
+    }
     static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: self.decode($0)) } ?? [:] }
 
     static func encodeProfile(_ profile: Profile) -> String {
-        let memberships = profile.memberships.mapValues { [$0.status.rawValue, NSNumber(value: $0.lastQualificationTime)] as [Any] }
-        return self.encode(["i": profile.identities, "a": self.fieldsObject(profile.attributes), "m": memberships] as [String: Any])
+        var writer = JSONText(capacity: 512)
+        writer.raw("{\"i\":")
+        writer.object(profile.identities) { writer, ids in writer.strings(ids) }
+        writer.raw(",\"a\":")
+        writer.fields(profile.attributes)
+        writer.raw(",\"m\":")
+        writer.object(profile.memberships) { writer, membership in
+            writer.raw("[")
+            writer.string(membership.status.rawValue)
+            writer.raw(",\(membership.lastQualificationTime)]")
+        }
+        writer.raw("}")
+        return writer.text
     }
 
     static func decodeProfile(_ text: String) -> Profile {
@@ -49,12 +61,23 @@ enum StoredJSON {
     }
 
     static func encodePending(_ entry: PendingRecord) -> String {
-        var object: [String: Any] = ["f": self.fieldsObject(entry.fields), "w": self.countsObject(entry.waiting)]
+        var writer = JSONText()
+        writer.raw("{\"f\":")
+        writer.fields(entry.fields)
+        writer.raw(",\"w\":")
+        writer.raw(self.countsText(entry.waiting))
         if let inFlight = entry.inFlight {
-            object["i"] = self.fieldsObject(inFlight)
-            object["iw"] = self.countsObject(entry.inFlightWaiting)
+            writer.raw(",\"i\":")
+            writer.fields(inFlight)
+            writer.raw(",\"iw\":")
+            writer.raw(self.countsText(entry.inFlightWaiting))
         }
-        return self.encode(object)
+        writer.raw("}")
+        return writer.text
+    }
+
+    static func countsText(_ counts: [Int64: Int]) -> String {
+        "{" + counts.keys.sorted().map { "\"\($0)\":\(counts[$0]!)" }.joined(separator: ",") + "}"
     }
 
     static func decodePending(_ text: String?) -> PendingRecord? {
@@ -65,10 +88,6 @@ enum StoredJSON {
             waiting: self.counts(from: object["w"]),
             inFlightWaiting: self.counts(from: object["iw"])
         )
-    }
-
-    static func countsObject(_ counts: [Int64: Int]) -> [String: Int] {
-        Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
     }
 
     static func counts(from object: Any?) -> [Int64: Int] {
