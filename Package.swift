@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Pure domain: no I/O, Foundation only.
@@ -55,13 +57,32 @@ let package = Package(
             dependencies: [
                 "Activation", "Store", "SalesforceAPI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // `/metrics`: a Prometheus registry per process (or per test runtime), no global bootstrap.
+        .target(
+            name: "SfdestMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // Alerts: rules evaluated per destination, alert events, signed webhooks retried durably.
+        .target(
+            name: "Alerts",
+            dependencies: [
+                "Store", "Delivery",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The HTTP API (Hummingbird): `buildApplication`, API keys, the contract's routes.
         .target(
             name: "Server",
             dependencies: [
-                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI",
+                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -70,7 +91,7 @@ let package = Package(
         .target(
             name: "SfdestRuntime",
             dependencies: [
-                "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "Alerts", "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +109,16 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "SalesforceEmulator",
+                "SalesforceEmulator", "SfdestRuntime", "EmulatorAdminClient", "Activation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The CLI views of a running service (`sfdest runs`, `failures`, `audiences`, `destinations`):
+        // calls through the contract and table rendering, kept out of the executable to be tested.
+        .target(
+            name: "SfdestCLI",
+            dependencies: [
+                "SfdestRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -99,6 +129,7 @@ let package = Package(
                 "EmulatorAdminClient",
                 "Benchmarks",
                 "SfdestRuntime",
+                "SfdestCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -126,12 +157,24 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Table rendering of the CLI views.
+        .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI"]),
         // The real service against the real emulator on loopback, through the contract.
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "SfdestRuntime", "SfdestCLI", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Alerts through the contract: the real service, the real emulator, a real webhook receiver.
+        .testTarget(
+            name: "AlertsTests",
+            dependencies: [
+                "Alerts", "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The real `sfdest serve` process under SIGKILL and SIGTERM.

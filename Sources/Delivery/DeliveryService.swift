@@ -57,6 +57,7 @@ public actor DeliveryService: Service {
     let clients: SalesforceClients
     let logger: Logger
     let options: DeliveryOptions
+    let metrics: DeliveryMetrics
     private var workers: [String: Int] = [:]
     private var statuses: [String: DeliveryStatus] = [:]
     /// Destination-level pauses after request-level trouble, until the given time.
@@ -74,7 +75,11 @@ public actor DeliveryService: Service {
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(store: any SfdestStore, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions()) {
+    public init(
+        store: any SfdestStore, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
+        metrics: DeliveryMetrics = DeliveryMetrics()
+    ) {
+        self.metrics = metrics
         self.store = store
         self.clients = clients
         self.logger = logger
@@ -216,7 +221,14 @@ public actor DeliveryService: Service {
                     fields: record.fields.sorted { $0.key < $1.key }.map { SObjectRecord.Field($0.key, Self.wireValue($0.value)) }
                 )
             }
-            let results = try await client.updateRecords(records, allOrNone: false)
+            let results: [RecordResult]
+            do {
+                results = try await client.updateRecords(records, allOrNone: false)
+                self.metrics.apiCall(connectionId: destination.connectionId, usage: client.apiUsage)
+            } catch {
+                self.metrics.apiCall(connectionId: destination.connectionId, usage: client.apiUsage)
+                throw error
+            }
             guard results.count == claimed.count else {
                 throw SalesforceError(
                     kind: .invalidResponse, disposition: .retryLater, code: "INVALID_RESPONSE",
@@ -231,6 +243,7 @@ public actor DeliveryService: Service {
             let store = self.store
             let destinationId = destination.id
             try await Task { [outcomes] in try await store.complete(destinationId: destinationId, results: outcomes, now: Date()) }.value
+            self.metrics.record(outcomes, claimed: claimed, destinationId: destinationId)
             self.consecutiveFailures[destination.id] = nil
             self.pausedUntil[destination.id] = nil
             self.statuses[destination.id] = nil
@@ -308,6 +321,7 @@ public actor DeliveryService: Service {
         do {
             let client = try await self.clients.client(connectionId: connectionId)
             let limits = try await client.limits()
+            self.metrics.apiCall(connectionId: connectionId, usage: client.apiUsage)
             let usage = client.apiUsage ?? limits.dailyApiRequests.map { APIUsage(used: $0.used, max: $0.max) }
             if let usage, self.overBudget(usage) {
                 self.pauseForBudget(connectionId, usage: usage)
@@ -393,6 +407,7 @@ public actor DeliveryService: Service {
             let store = self.store
             let destinationId = destination.id
             try await Task { try await store.complete(destinationId: destinationId, results: results, now: Date()) }.value
+            self.metrics.record(results, claimed: claimed, destinationId: destinationId)
         } catch {
             // The claims expire after their lease and are taken again: nothing is lost.
             self.logger.error("could not requeue a batch; it is retried after its lease", metadata: ["destination": "\(destination.id)", "error": "\(error)"])

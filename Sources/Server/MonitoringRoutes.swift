@@ -33,6 +33,7 @@ struct MonitoringRoutes: Sendable {
         _ = try await self.destinations.load(id)
         let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 10_000) } ?? 168
         let runs = try await self.store.runs(destinationId: id, limit: limit)
+        let now = Date()
         return JSONValue.array(runs.map { run in
             [
                 "start": .date(run.start), "end": .date(run.end),
@@ -41,6 +42,8 @@ struct MonitoringRoutes: Sendable {
                 "identitiesUnchanged": .int(run.unchanged), "identitiesExcluded": .int(run.excluded),
                 "identitiesFailed": .int(run.failed),
                 "activationRate": .double(run.received > 0 ? Double(run.activated) / Double(run.received) : 0),
+                "processingSeconds": run.processingSeconds(now: now).map(JSONValue.double) ?? .null,
+                "firstReceivedAt": .date(run.firstReceivedAt), "lastResolvedAt": .date(run.lastResolvedAt),
             ]
         }).response()
     }
@@ -95,6 +98,7 @@ struct MonitoringRoutes: Sendable {
         } catch {
             throw APIError(status: .badRequest, code: "invalid_record_id", message: "'\(text)' is not a Salesforce record Id: \(error.description)")
         }
+        let history = try await self.store.recordHistory(destinationId: id, recordId: recordId.value, limit: 50)
         guard let state = try await self.store.recordState(destinationId: id, recordId: recordId.value) else {
             throw APIError(
                 status: .notFound, code: "record_not_found",
@@ -114,7 +118,23 @@ struct MonitoringRoutes: Sendable {
             ("pending", fieldsJSON(state.pending)),
             ("inFlight", state.inFlight.map(fieldsJSON) ?? .null),
             ("attempts", .int(state.attempts)),
-            ("lastError", lastError)
+            ("lastError", lastError),
+            ("history", .array(history.map(historyJSON)))
         ).response()
     }
+}
+
+/// One entry of a record's history: when, what happened, on which attempt, with which code, and
+/// what was sent.
+func historyJSON(_ entry: RecordHistoryEntry) -> JSONValue {
+    var members: [JSONValue.Member] = [
+        .init(key: "at", value: .date(entry.at)),
+        .init(key: "event", value: .string(entry.event.rawValue)),
+        .init(key: "attempt", value: .int(entry.attempt)),
+    ]
+    if let code = entry.code { members.append(.init(key: "code", value: .string(code))) }
+    if let message = entry.message { members.append(.init(key: "message", value: .string(message))) }
+    if !entry.fields.isEmpty { members.append(.init(key: "sent", value: fieldsJSON(entry.fields))) }
+    if !entry.errorFields.isEmpty { members.append(.init(key: "fields", value: .array(entry.errorFields.map(JSONValue.string)))) }
+    return .object(members)
 }

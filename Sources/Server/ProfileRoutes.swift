@@ -43,6 +43,7 @@ struct ProfileRoutes: Sendable {
             // Nothing of the body was kept: the client sends the same request again later.
             throw APIError.unavailable("the profiles were not stored: \(error.description)", retryAfterSeconds: 5)
         }
+        self.services.metrics.profilesIngested(accepted)
         let rejected = body.rejected.map { JSONValue(dictionaryLiteral: ("index", .int($0.index)), ("error", .string($0.error))) }
         return JSONValue(dictionaryLiteral: ("accepted", .int(accepted)), ("rejected", .array(rejected))).response(.accepted)
     }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Delivery
 import Ingest
+import SfdestMetrics
 import Store
 
 /// How the HTTP API listens and whom it lets in.
@@ -36,8 +37,14 @@ public struct SfdestServices: Sendable {
     public let clients: SalesforceClients
     /// Used to authenticate connections before they are saved.
     public let httpClient: HTTPClient
+    /// What `GET /metrics` shows; delivery reports into the same registry.
+    public let metrics: SfdestMetrics
 
-    public init(store: any SfdestStore, ingest: IngestPipeline, delivery: DeliveryService, clients: SalesforceClients, httpClient: HTTPClient) {
+    public init(
+        store: any SfdestStore, ingest: IngestPipeline, delivery: DeliveryService, clients: SalesforceClients, httpClient: HTTPClient,
+        metrics: SfdestMetrics = SfdestMetrics()
+    ) {
+        self.metrics = metrics
         self.store = store
         self.ingest = ingest
         self.delivery = delivery

@@ -62,3 +62,22 @@ public struct ContractClient: Sendable {
         return answer
     }
 }
+
+extension ContractClient {
+    /// Waits until a destination has nothing queued, in flight or retrying, no backfill running,
+    /// and every run window completed.
+    public func waitUntilDelivered(_ destinationId: String, timeout: Duration, pollInterval: Duration = .milliseconds(50)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let destination = try await self.expect(200, .GET, "/v1/destinations/\(destinationId)").object
+            let backlog = destination["backlog"] as? [String: Int] ?? [:]
+            let queued = (backlog["pending"] ?? 0) + (backlog["inFlight"] ?? 0) + (backlog["retrying"] ?? 0)
+            if queued == 0, destination["backfill"] as? Bool != true {
+                let runs = try await self.expect(200, .GET, "/v1/destinations/\(destinationId)/runs").array
+                if runs.allSatisfy({ $0["status"] as? String == "completed" }) { return }
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+        throw Failure(description: "destination \(destinationId) still had queued changes after \(timeout)")
+    }
+}

@@ -124,7 +124,7 @@ public struct Demo: Sendable {
             progress.update(done: streamed, total: generated.people.count)
         }
         progress.finish()
-        try await self.waitUntilDelivered(api: api, destinationId: destinationId)
+        try await api.waitUntilDelivered(destinationId, timeout: self.options.timeout, pollInterval: .milliseconds(100))
         var report = Report()
         report.seconds = Self.seconds(ContinuousClock.now - started)
         report.profilesStreamed = streamed
@@ -136,7 +136,7 @@ public struct Demo: Sendable {
         // The same profiles again: nothing changed, so no call may be made.
         let resend = Array(generated.people.prefix(self.options.resend))
         _ = try await self.post(resend[...], api: api)
-        try await self.waitUntilDelivered(api: api, destinationId: destinationId)
+        try await api.waitUntilDelivered(destinationId, timeout: self.options.timeout, pollInterval: .milliseconds(100))
         let statsResent = try await admin.stats()
         report.resendCalls = (statsResent.callsByEndpoint["PATCH /composite/sobjects"] ?? 0) - (statsAfter.callsByEndpoint["PATCH /composite/sobjects"] ?? 0)
         self.print("Resent \(resend.count) unchanged profiles: \(report.resendCalls) API calls")
@@ -182,21 +182,6 @@ public struct Demo: Sendable {
         }
         let answer = try await api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
         return answer.object["accepted"] as? Int ?? 0
-    }
-
-    /// Waits until nothing is queued, in flight or retrying, and every run window is completed.
-    private func waitUntilDelivered(api: ContractClient, destinationId: String) async throws {
-        let deadline = ContinuousClock.now + self.options.timeout
-        while ContinuousClock.now < deadline {
-            let destination = try await api.expect(200, .GET, "/v1/destinations/\(destinationId)").object
-            let backlog = destination["backlog"] as? [String: Int] ?? [:]
-            let queued = (backlog["pending"] ?? 0) + (backlog["inFlight"] ?? 0) + (backlog["retrying"] ?? 0)
-            let backfill = destination["backfill"] as? Bool ?? false
-            let runs = try await api.expect(200, .GET, "/v1/destinations/\(destinationId)/runs").array
-            if queued == 0, !backfill, runs.allSatisfy({ $0["status"] as? String == "completed" }) { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw ContractClient.Failure(description: "changes were still queued after \(self.options.timeout)")
     }
 
     static func seconds(_ duration: Duration) -> Double {

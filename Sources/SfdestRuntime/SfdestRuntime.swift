@@ -1,3 +1,4 @@
+import Alerts
 import AsyncHTTPClient
 import Delivery
 import Foundation
@@ -5,6 +6,7 @@ import Hummingbird
 import Ingest
 import Logging
 import Server
+import SfdestMetrics
 import ServiceLifecycle
 import UnixSignals
 import Store
@@ -24,6 +26,8 @@ public struct SfdestRuntime: Sendable {
         public var storeLimits = SQLiteStore.Limits()
         /// How long a Salesforce call may take before it is given up and retried later.
         public var salesforceRequestTimeout: Duration = .seconds(30)
+        /// How often alerts are evaluated and how webhooks are retried.
+        public var alerts = AlertOptions()
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
         }
@@ -45,8 +49,11 @@ public struct SfdestRuntime: Sendable {
         let httpClient = HTTPClientService.makeClient()
         let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout)
         let ingest = IngestPipeline(store: store, logger: logger)
-        let delivery = DeliveryService(store: store, clients: clients, logger: logger, options: settings.delivery)
-        self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient)
+        let metrics = SfdestMetrics()
+        let delivery = DeliveryService(
+            store: store, clients: clients, logger: logger, options: settings.delivery, metrics: DeliveryMetrics(factory: metrics.factory)
+        )
+        self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient, metrics: metrics)
     }
 
     /// Runs until cancelled or, with `signals`, until SIGTERM or SIGINT: then the API stops taking
@@ -63,6 +70,7 @@ public struct SfdestRuntime: Sendable {
                 .init(service: HTTPClientService(client: self.services.httpClient)),
                 .init(service: self.services.ingest),
                 .init(service: self.services.delivery),
+                .init(service: AlertMonitor(store: self.services.store, delivery: delivery, httpClient: self.services.httpClient, logger: self.logger, options: self.settings.alerts)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: signals,

@@ -75,8 +75,18 @@ public struct DataflowRun: Sendable, Hashable {
     public var unchanged: Int
     public var excluded: Int
     public var failed: Int
+    /// When the window's first profile was received (nil for windows older than this column).
+    public var firstReceivedAt: Date?
+    /// When the last profile of the window was resolved (activated, unchanged, excluded or failed).
+    public var lastResolvedAt: Date?
     /// Received profiles not resolved yet: the run is processing while there are any.
     public var unresolved: Int { max(0, self.received - self.activated - self.unchanged - self.excluded - self.failed) }
+    /// Seconds from the first profile received to the last resolution; while processing, up to `now`.
+    public func processingSeconds(now: Date = Date()) -> Double? {
+        guard let first = self.firstReceivedAt else { return nil }
+        let end = self.unresolved > 0 ? now : (self.lastResolvedAt ?? first)
+        return max(0, end.timeIntervalSince(first))
+    }
 }
 
 /// Failed or excluded identities sharing one code.

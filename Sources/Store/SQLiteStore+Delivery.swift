@@ -35,6 +35,10 @@ extension SQLiteStore {
                 record.claimedUntil = now.addingTimeInterval(lease)
                 try writer.saveRecord(record)
                 if !claim.fields.isEmpty {
+                    // History (monitoring): what is sent, on which attempt.
+                    try writer.writeHistory(destinationId, record.recordId, RecordHistoryEntry(
+                        at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields
+                    ))
                     claimed.append(ClaimedRecord(
                         recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
                         queuedAt: record.queuedAt ?? now
@@ -53,6 +57,8 @@ extension SQLiteStore {
             for (recordId, result) in results {
                 var record = try writer.loadRecord(destinationId, recordId)
                 guard var entry = record.pending, entry.inFlight != nil else { continue }
+                // History (monitoring): the outcome of the attempt.
+                try writer.writeHistory(destinationId, recordId, result: result, attempt: record.attempts + 1)
                 switch result {
                 case .acknowledged:
                     let (sent, activated) = entry.succeeded()
@@ -144,6 +150,10 @@ extension SQLiteStore {
                 entry.waiting[writer.hour, default: 0] += 1
                 writer.count(destinationId, hour: writer.hour) { $0.received += 1 }
                 if record.pending == nil { record.queuedAt = now; record.dueAt = now }
+                // History (monitoring): a person replayed the failure.
+                try writer.writeHistory(destinationId, recordId, RecordHistoryEntry(
+                    at: now, event: .replayed, attempt: 0, code: row["code"], fields: sent
+                ))
                 record.pending = entry
                 try writer.saveRecord(record)
                 try db.execute(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, recordId])

@@ -162,14 +162,23 @@ struct QueueWriter {
     }
 
     mutating func flushRuns() throws {
+        // A window's processing time runs from its first received profile to its last resolution.
         let upsert = try self.db.cachedStatement(sql: """
-            INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed,
+                first_received_at, last_resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(destination_id, hour_start) DO UPDATE SET received = received + excluded.received,
                 activated = activated + excluded.activated, unchanged = unchanged + excluded.unchanged,
-                excluded = excluded + excluded.excluded, failed = failed + excluded.failed
+                excluded = excluded + excluded.excluded, failed = failed + excluded.failed,
+                first_received_at = COALESCE(first_received_at, excluded.first_received_at),
+                last_resolved_at = COALESCE(MAX(last_resolved_at, excluded.last_resolved_at), last_resolved_at, excluded.last_resolved_at)
             """)
+        let now = self.now.timeIntervalSince1970
         for (key, delta) in self.runs {
-            try upsert.execute(arguments: [key.destinationId, key.hour, delta.received, delta.activated, delta.unchanged, delta.excluded, delta.failed])
+            let resolved = delta.activated + delta.unchanged + delta.excluded + delta.failed
+            try upsert.execute(arguments: [
+                key.destinationId, key.hour, delta.received, delta.activated, delta.unchanged, delta.excluded, delta.failed,
+                delta.received > 0 ? now : nil, resolved > 0 ? now : nil,
+            ])
         }
         self.runs = [:]
     }

@@ -35,7 +35,9 @@ extension SQLiteStore {
                     start: Date(timeIntervalSince1970: Double(start) / 1000),
                     end: Date(timeIntervalSince1970: Double(start + 3_600_000) / 1000),
                     received: row["received"], activated: row["activated"], unchanged: row["unchanged"],
-                    excluded: row["excluded"], failed: row["failed"]
+                    excluded: row["excluded"], failed: row["failed"],
+                    firstReceivedAt: (row["first_received_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    lastResolvedAt: (row["last_resolved_at"] as Double?).map(Date.init(timeIntervalSince1970:))
                 )
             }
         }

@@ -75,6 +75,8 @@ public final class SQLiteStore: SfdestStore {
                     PRIMARY KEY (segment_id, status)) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2_alerts", migrate: Self.migrateAlerts)
+        migrator.registerMigration("v3_history", migrate: Self.migrateHistory)
         return migrator
     }
 

@@ -3,26 +3,43 @@ import Benchmarks
 import Foundation
 import Logging
 import SfdestRuntime
+import Synchronization
 
 /// `sfdest bench`: measured figures, not tests. Build with `-c release` for real numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput and API calls against the built-in emulator (use a release build).",
-        discussion: "Scenarios so far: ceiling (the emulator alone, pre-built 200-record bodies)."
+        abstract: "Measure throughput, API calls, latency and memory against the built-in emulator (use a release build).",
+        discussion: """
+            Scenarios: scale (stored profiles: memory, database size, speed over time), ceiling (the emulator alone \
+            with pre-built bodies), sync (fresh profiles from first byte to last acknowledgement; also reports ingest \
+            and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write).
+            """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case ceiling
+        case scale, ceiling, sync, ingest, unchanged, stream
     }
 
-    @Option(help: "Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var scenario: [Scenario] = Scenario.allCases
+    @Option(help: "Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (ingest and unchanged are part of sync).")
+    var scenario: [Scenario] = [.scale, .ceiling, .sync, .stream]
+
+    @Option(help: "Profiles in the sync scenario.")
+    var profiles = 100_000
+
+    @Option(name: .customLong("stream-rate"), help: "Profiles per second in the stream scenario.")
+    var streamRate = 2_000
+
+    @Option(name: .customLong("stream-seconds"), help: "Length of the stream scenario.")
+    var streamSeconds = 15
+
+    @Option(name: .customLong("scale-profiles"), help: "Profiles stored in the scale scenario.")
+    var scaleProfiles = 1_000_000
 
     @Option(help: "Records to update in the ceiling scenario.")
     var records = 200_000
 
-    @Option(help: "Requests in flight at once.")
+    @Option(help: "Requests in flight at once (ingest bodies, ceiling requests).")
     var concurrency = 4
 
     @Flag(help: "Print the results as JSON.")
@@ -31,52 +48,76 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard self.records >= 200 else { throw ValidationError("--records must be at least 200 (one request)") }
         guard (1...64).contains(self.concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        guard self.profiles >= 1, self.scaleProfiles >= 1 else { throw ValidationError("--profiles and --scale-profiles must be at least 1") }
+        guard self.streamRate >= 10, self.streamSeconds >= 1 else { throw ValidationError("--stream-rate must be at least 10 and --stream-seconds at least 1") }
     }
 
     func run() async throws {
         var logger = Logger(label: "sfdest.bench")
         logger.logLevel = .warning
-        var results: [String: EmulatorCeiling.Result] = [:]
-        for scenario in self.scenario {
-            switch scenario {
-            case .ceiling:
-                var options = EmulatorCeiling.Options()
-                options.records = self.records
-                options.concurrency = self.concurrency
-                let progress = ProgressLine(label: "ceiling", enabled: !self.json)
-                let result = try await EmulatorCeiling(options: options).run(logger: logger) { done, total in
-                    progress.update(done: done, total: total)
-                }
-                progress.finish()
-                results[scenario.rawValue] = result
+        var report = BenchReport()
+        let wanted = Set(self.scenario)
+        let progress = ProgressBoard(enabled: !self.json)
+        var options = ServiceBench.Options()
+        options.profiles = self.profiles
+        options.concurrency = self.concurrency
+        options.streamRate = self.streamRate
+        options.streamSeconds = self.streamSeconds
+        options.scaleProfiles = self.scaleProfiles
+        let bench = ServiceBench(options: options, logger: logger) { label, done, total in progress.update(label, done: done, total: total) }
+        // Scale first: its peak memory is measured before anything else grew the process.
+        if wanted.contains(.scale) {
+            report.scale = try await bench.runScale()
+            progress.finish()
+        }
+        if wanted.contains(.ceiling) {
+            var ceiling = EmulatorCeiling.Options()
+            ceiling.records = self.records
+            ceiling.concurrency = self.concurrency
+            report.ceiling = try await EmulatorCeiling(options: ceiling).run(logger: logger) { done, total in
+                progress.update("ceiling", done: done, total: total)
             }
+            progress.finish()
+        }
+        if !wanted.isDisjoint(with: [.sync, .ingest, .unchanged, .stream]) {
+            let (sync, stream) = try await bench.runSyncAndStream(stream: wanted.contains(.stream))
+            report.sync = sync
+            report.stream = stream
+            progress.finish()
         }
         if self.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            #if DEBUG
-            print("note: this is a debug build; run `swift run -c release sfdest bench` for real figures")
-            #endif
-            print("scenario   records   requests   concurrency   seconds   records/s   requests/s")
-            for (name, result) in results.sorted(by: { $0.key < $1.key }) {
-                print(
-                    name.padding(toLength: 10, withPad: " ", startingAt: 0),
-                    String(result.records).leftPadded(9),
-                    String(result.requests).leftPadded(10),
-                    String(result.concurrency).leftPadded(13),
-                    String(format: "%9.2f", result.seconds),
-                    String(format: "%11.0f", result.recordsPerSecond),
-                    String(format: "%12.1f", result.requestsPerSecond)
-                )
-            }
+            print(report.table)
         }
     }
 }
 
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        self.count >= width ? self : String(repeating: " ", count: width - self.count) + self
+/// One progress line per scenario, on standard error.
+final class ProgressBoard: Sendable {
+    private let enabled: Bool
+    private let line = Mutex<(label: String, bar: ProgressLine)?>(nil)
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ label: String, done: Int, total: Int) {
+        guard self.enabled else { return }
+        let bar = self.line.withLock { current -> ProgressLine in
+            if let current, current.label == label { return current.bar }
+            if let current { current.bar.finish() }
+            let bar = ProgressLine(label: label.padding(toLength: 8, withPad: " ", startingAt: 0))
+            current = (label, bar)
+            return bar
+        }
+        bar.update(done: done, total: total)
+    }
+
+    func finish() {
+        self.line.withLock { current in
+            current?.bar.finish()
+            current = nil
+        }
     }
 }

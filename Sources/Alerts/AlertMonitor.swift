@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import Delivery
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// Watches every destination: every `evaluationInterval` reads its latest run, its queue and its
+/// delivery status, opens an alert when a rule starts to hold (one open alert per rule and
+/// destination) and resolves it when the rule no longer holds. Each event is queued durably for
+/// the webhook subscriptions in the same transaction, and sent (signed, retried) by the same service.
+public struct AlertMonitor: Service {
+    let store: any SfdestStore
+    let delivery: DeliveryService
+    let logger: Logger
+    let options: AlertOptions
+    let sender: WebhookSender
+
+    public init(store: any SfdestStore, delivery: DeliveryService, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
+        self.store = store
+        self.delivery = delivery
+        self.logger = logger
+        self.options = options
+        self.sender = WebhookSender(store: store, httpClient: httpClient, logger: logger, options: options)
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.loop(every: self.options.evaluationInterval) { try await self.evaluate() } }
+                group.addTask { await self.loop(every: self.options.webhookPollInterval) { try await self.sender.sendDue() } }
+            }
+        }
+    }
+
+    /// Runs `step` until cancelled, pausing `interval` after each; errors are logged, not fatal.
+    private func loop(every interval: Duration, _ step: @Sendable () async throws -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await step()
+            } catch {
+                // Returning would end the service (and the whole group): only cancellation does.
+                if Task.isCancelled { return }
+                self.logger.error("alert monitor step failed", metadata: ["error": "\(error)"])
+            }
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+        }
+    }
+
+    /// Evaluates every destination once.
+    func evaluate(now: Date = Date()) async throws {
+        for destination in try await self.store.destinations() {
+            let open = try await self.store.alerts(state: .open, destinationId: destination.id, limit: AlertRule.allCases.count * 2)
+            let findings = destination.status == .enabled ? try await self.findings(destination, now: now) : [:]
+            for rule in AlertRule.allCases {
+                let current = open.first { $0.rule == rule }
+                switch (findings[rule], current) {
+                case (let finding?, nil):
+                    let alert = Alert(
+                        id: generateAlertID(prefix: "alert_"), rule: rule, destinationId: destination.id, state: .open,
+                        message: finding.message, details: finding.details, openedAt: now
+                    )
+                    try await self.record(alert, now: now)
+                case (nil, var alert?):
+                    alert.state = .resolved
+                    alert.resolvedAt = now
+                    try await self.record(alert, now: now)
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    private func findings(_ destination: Destination, now: Date) async throws -> [AlertRule: AlertFinding] {
+        let settings = try await self.store.alertSettings(destinationId: destination.id)
+        let latest = try await self.store.runs(destinationId: destination.id, limit: 1).first
+        let status = await self.delivery.status(of: destination.id)
+        let windowStart = latest?.start ?? now.addingTimeInterval(-3600)
+        let snapshot = DestinationSnapshot(
+            latestRun: latest, deliveryStatus: status.name, deliveryReason: status.reason, deliveryError: destination.deliveryError,
+            retryExhausted: try await self.store.failureCount(destinationId: destination.id, code: "RETRY_EXHAUSTED", since: windowStart),
+            oldestPending: try await self.store.oldestPendingChange(destinationId: destination.id), now: now
+        )
+        return AlertRules.evaluate(snapshot, settings: settings)
+    }
+
+    private func record(_ alert: Alert, now: Date) async throws {
+        let eventId = generateAlertID(prefix: "evt_")
+        guard try await self.store.recordAlertEvent(alert, eventId: eventId, body: AlertEventBody.data(alert), at: now) else { return }
+        let metadata: Logger.Metadata = [
+            "alert": "\(alert.id)", "rule": "\(alert.rule.rawValue)", "destination": "\(alert.destinationId)", "event": "\(eventId)",
+        ]
+        if alert.state == .open {
+            self.logger.warning("alert opened: \(alert.message)", metadata: metadata)
+        } else {
+            self.logger.notice("alert resolved", metadata: metadata)
+        }
+    }
+}

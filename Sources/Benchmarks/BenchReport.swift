@@ -1,0 +1,65 @@
+import Foundation
+
+/// Everything `sfdest bench` measured, as a table for people and JSON for machines.
+public struct BenchReport: Sendable, Codable {
+    public var scale: ServiceBench.ScaleResult?
+    public var ceiling: EmulatorCeiling.Result?
+    public var sync: ServiceBench.SyncResult?
+    public var stream: ServiceBench.StreamResult?
+
+    public init() {}
+
+    public var table: String {
+        var lines: [String] = []
+        #if DEBUG
+        lines.append("note: this is a debug build; run `swift run -c release sfdest bench` for real figures")
+        #endif
+        lines.append("scenario    figure                                   value        target")
+        func row(_ scenario: String, _ figure: String, _ value: String, _ target: String = "") {
+            // Pad, never cut: a long value pushes the target column right rather than losing digits.
+            func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0) }
+            lines.append(pad(scenario, 12) + pad(figure, 41) + pad(value, 13) + target)
+        }
+        if let ceiling = self.ceiling {
+            row("ceiling", "records/s (emulator alone, 200/request)", Self.number(ceiling.recordsPerSecond))
+        }
+        if let sync = self.sync {
+            row("ingest", "profiles/s accepted durably", Self.number(sync.ingestProfilesPerSecond), ">= 50,000")
+            row("sync", "records/s, first byte to last ack", Self.number(sync.recordsPerSecond), ">= 20,000 or 70% of ceiling")
+            if let ceiling = self.ceiling {
+                row("sync", "fraction of the ceiling", String(format: "%.0f%%", 100 * sync.recordsPerSecond / ceiling.recordsPerSecond))
+            }
+            row("sync", "API calls (minimum ceil(n/200))", "\(sync.apiCalls) (\(sync.minimumApiCalls))", "= minimum")
+            row("unchanged", "API calls", "\(sync.unchangedApiCalls)", "0")
+            row("unchanged", "profiles/s accepted", Self.number(sync.unchangedIngestProfilesPerSecond))
+        }
+        if let stream = self.stream {
+            row("stream", "profiles/s offered", "\(stream.profilesPerSecondTarget) x \(Int(stream.seconds)) s")
+            row("stream", "latency 202 -> Salesforce p50", Self.milliseconds(stream.p50Milliseconds))
+            row("stream", "latency p95", Self.milliseconds(stream.p95Milliseconds))
+            row("stream", "latency p99", Self.milliseconds(stream.p99Milliseconds), "<= 1 s")
+            row("stream", "API calls", "\(stream.apiCalls) for \(stream.profiles) profiles")
+        }
+        if let scale = self.scale {
+            row("scale", "profiles stored", Self.number(Double(scale.profiles)))
+            row("scale", "peak RSS", String(format: "%.0f MB", scale.peakResidentMegabytes), "<= 250 MB")
+            row("scale", "database size", String(format: "%.0f MB", scale.databaseMegabytes))
+            for sample in scale.samples {
+                row("", "at \(Self.number(Double(sample.profilesStored))): profiles/s, RSS, body p99",
+                    "\(Self.number(sample.profilesPerSecond))  \(String(format: "%.0f MB", sample.residentMegabytes))  \(Self.milliseconds(sample.p99BodyMilliseconds))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.maximumFractionDigits = 0
+        return formatter.string(from: NSNumber(value: value)) ?? String(Int(value))
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        value >= 1000 ? String(format: "%.2f s", value / 1000) : String(format: "%.0f ms", value)
+    }
+}

@@ -1,0 +1,130 @@
+import EmulatorAdminClient
+import Foundation
+import Logging
+import NIOHTTP1
+import SalesforceEmulator
+import SfdestRuntime
+import Synchronization
+
+/// The service under measurement: the real runtime (store, ingest, delivery, HTTP API) on a free
+/// loopback port with a temporary data directory, optionally configured against an emulator.
+struct BenchService {
+    let api: ContractClient
+    let runtime: SfdestRuntime
+    let dataDirectory: String
+
+    /// Runs `body` with a started service; stops it and removes its data afterwards.
+    static func with<T: Sendable>(logger: Logger, _ body: @Sendable (BenchService) async throws -> T) async throws -> T {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
+        settings.port = 0
+        settings.environment = [:]
+        let runtime = try SfdestRuntime(settings: settings, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.run(gracefulShutdownSignals: []) { continuation.yield($0) } }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw BenchFailure("the service did not start") }
+            let service = BenchService(api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey), runtime: runtime, dataDirectory: dataDirectory)
+            do {
+                let result = try await body(service)
+                await runtime.shutdown()
+                return result
+            } catch {
+                await runtime.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// A connection to the emulator and an enabled Contact destination with the standard mappings
+    /// and two audiences; returns the destination's id.
+    func configureContactDestination(emulator: RunningEmulator) async throws -> String {
+        try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
+        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
+            "name": "Bench org", "loginUrl": emulator.baseURL,
+            "auth": ["type": "clientCredentials", "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
+        ] as [String: Any])
+        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
+            "name": "Bench contacts", "connectionId": connection.object["id"] as? String ?? "", "objectType": "Contact",
+        ])
+        let id = destination.object["id"] as? String ?? ""
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
+            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
+            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
+            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
+            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
+        ])
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [
+            ["segmentId": "seg-gold", "mappingId": "crm_1_seg"],
+            ["segmentId": "seg-active", "mappingId": "crm_2_seg"],
+            ["segmentId": "seg-churn", "mappingId": "crm_2_seg"],
+        ])
+        try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        return id
+    }
+
+    /// Posts NDJSON bodies, `concurrency` at a time; returns when every one was answered 202.
+    /// `answered` is called with each body's index and how long its request took (to the 202).
+    func post(_ bodies: [Data], concurrency: Int, answered: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) async throws {
+        let api = self.api
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func add() {
+                let index = next
+                let body = bodies[index]
+                group.addTask {
+                    let sent = ContinuousClock.now
+                    let answer = try await api.send(.POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+                    guard answer.status == 202 else { throw BenchFailure("a body was answered \(answer.status): \(answer.object)") }
+                    answered(index, ContinuousClock.now - sent)
+                }
+                next += 1
+            }
+            while next < min(concurrency, bodies.count) { add() }
+            for try await _ in group where next < bodies.count { add() }
+        }
+    }
+}
+
+/// A profile body in the shape a customer-data platform exports, one NDJSON line per profile,
+/// built as text (the bench's own cost stays out of the service's figures).
+enum BenchProfiles {
+    static func body(ids: ArraySlice<String>, round: Int) -> Data {
+        var text = ""
+        text.reserveCapacity(ids.count * 330)
+        for (offset, id) in zip(ids.indices, ids) {
+            let status = (offset + round) % 3 == 0 ? "existing" : "realized"
+            text += #"{"identityMap":{"crmID":[{"id":"\#(id)"}]},"person":{"name":{"firstName":"First\#(round)","lastName":"Last\#(offset)"}},"personalEmail":{"address":"p\#(offset)@example.com"},"segmentMembership":{"ups":{"seg-gold":{"status":"\#(status)","lastQualificationTime":"2026-11-2\#(round % 10)T10:00:00Z"},"seg-active":{"status":"realized","lastQualificationTime":"2026-11-20T10:00:00Z"}}}}"#
+            text += "\n"
+        }
+        return Data(text.utf8)
+    }
+
+    static func bodies(ids: [String], size: Int, round: Int) -> [Data] {
+        stride(from: 0, to: ids.count, by: size).map { self.body(ids: ids[$0..<min($0 + size, ids.count)], round: round) }
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let rank = min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))
+    return sorted[rank]
+}
+
+/// A value shared by concurrent tasks of a scenario.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { self.mutex = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { self.mutex.withLock { body(&$0) } }
+}

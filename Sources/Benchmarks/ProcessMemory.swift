@@ -1,0 +1,33 @@
+import Foundation
+
+/// This process's memory, read from /proc (Linux). Nil where /proc is not there.
+enum ProcessMemory {
+    /// Resident set size now, in bytes.
+    static func residentBytes() -> Int? { self.statusField("VmRSS") }
+
+    /// The highest resident set size since start or since `resetPeak()`, in bytes.
+    static func peakResidentBytes() -> Int? { self.statusField("VmHWM") }
+
+    /// Starts a new peak measurement (Linux: writing 5 to clear_refs resets VmHWM).
+    static func resetPeak() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    private static func statusField(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            let digits = line.split(separator: " ").dropFirst().first { Int($0) != nil }
+            return digits.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    /// Bytes of every file directly in a directory.
+    static func directoryBytes(_ path: String) -> Int {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return files.reduce(0) { total, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? NSNumber)?.intValue ?? 0
+            return total + size
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CoreMetrics
+import Foundation
+import SalesforceAPI
+import Store
+
+/// What delivery reports through swift-metrics: outcomes by code, the latency from acceptance to
+/// Salesforce's acknowledgement, API calls and API usage per connection. The factory is passed in
+/// (never the global `MetricsSystem`), so each runtime of a test process has its own registry.
+public struct DeliveryMetrics: Sendable {
+    /// Metric names, as they appear on `/metrics`.
+    public enum Name {
+        public static let outcomes = "sfdest_delivery_outcomes_total"
+        public static let latency = "sfdest_delivery_latency_seconds"
+        public static let apiCalls = "sfdest_salesforce_api_calls_total"
+        public static let apiUsage = "sfdest_salesforce_api_usage"
+    }
+
+    let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+    }
+
+    /// Counts each record's result (`outcome`: acknowledged, retry, postponed, failed) by code, and
+    /// times the acknowledged ones from when their change was accepted.
+    func record(_ results: [String: DeliveryResult], claimed: [ClaimedRecord], destinationId: String, now: Date = Date()) {
+        let queuedAt = Dictionary(claimed.map { ($0.recordId, $0.queuedAt) }, uniquingKeysWith: { first, _ in first })
+        for (recordId, result) in results {
+            let (outcome, code) = Self.labels(of: result)
+            Counter(label: Name.outcomes, dimensions: [("destination", destinationId), ("outcome", outcome), ("code", code)], factory: self.factory)
+                .increment()
+            if result == .acknowledged, let accepted = queuedAt[recordId] {
+                let seconds = max(0, now.timeIntervalSince(accepted))
+                Timer(label: Name.latency, dimensions: [("destination", destinationId)], factory: self.factory)
+                    .recordNanoseconds(Int64(seconds * 1e9))
+            }
+        }
+    }
+
+    /// One Salesforce API call on a connection, and the usage it reported.
+    func apiCall(connectionId: String, usage: APIUsage?) {
+        Counter(label: Name.apiCalls, dimensions: [("connection", connectionId)], factory: self.factory).increment()
+        guard let usage else { return }
+        Gauge(label: Name.apiUsage, dimensions: [("connection", connectionId), ("kind", "used")], factory: self.factory)
+            .record(usage.used)
+        Gauge(label: Name.apiUsage, dimensions: [("connection", connectionId), ("kind", "max")], factory: self.factory)
+            .record(usage.max)
+    }
+
+    static func labels(of result: DeliveryResult) -> (outcome: String, code: String) {
+        switch result {
+        case .acknowledged: return ("acknowledged", "OK")
+        case .retry(let code, _, _, _): return ("retry", code)
+        case .postpone: return ("postponed", "POSTPONED")
+        case .failed(let code, _, _): return ("failed", code)
+        }
+    }
+}

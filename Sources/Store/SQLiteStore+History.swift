@@ -1,0 +1,75 @@
+import Activation
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// Entries kept per record: older ones are dropped as new ones are written.
+    static let historyPerRecord = 50
+
+    /// Migration `v3_history`: per-record history, and the moments that give a run window its
+    /// processing time.
+    static func migrateHistory(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE record_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, destination_id TEXT NOT NULL, record_id TEXT NOT NULL,
+                at REAL NOT NULL, event TEXT NOT NULL, attempt INTEGER NOT NULL, code TEXT, message TEXT,
+                fields TEXT, error_fields TEXT);
+            CREATE INDEX record_history_record ON record_history(destination_id, record_id, id);
+            ALTER TABLE runs ADD COLUMN first_received_at REAL;
+            ALTER TABLE runs ADD COLUMN last_resolved_at REAL;
+            """)
+    }
+
+    public func recordHistory(destinationId: String, recordId: String, limit: Int) async throws -> [RecordHistoryEntry] {
+        let key = (try? SalesforceRecordID(recordId))?.value ?? recordId
+        return try await self.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM record_history WHERE destination_id = ? AND record_id = ? ORDER BY id DESC LIMIT ?",
+                arguments: [destinationId, key, limit]
+            ).reversed().map { row in
+                RecordHistoryEntry(
+                    at: Date(timeIntervalSince1970: row["at"]),
+                    event: RecordHistoryEntry.Event(rawValue: row["event"]) ?? .sent,
+                    attempt: row["attempt"], code: row["code"], message: row["message"],
+                    fields: StoredJSON.decodeFields(row["fields"]),
+                    errorFields: (row["error_fields"] as String?).flatMap { StoredJSON.decode($0) as? [String] } ?? []
+                )
+            }
+        }
+    }
+}
+
+extension QueueWriter {
+    /// Appends one entry to a record's history and keeps only the newest `historyPerRecord`.
+    func writeHistory(_ destinationId: String, _ recordId: String, _ entry: RecordHistoryEntry) throws {
+        try self.db.cachedStatement(sql: """
+            INSERT INTO record_history (destination_id, record_id, at, event, attempt, code, message, fields, error_fields)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                destinationId, recordId, entry.at.timeIntervalSince1970, entry.event.rawValue, entry.attempt, entry.code,
+                entry.message, entry.fields.isEmpty ? nil : StoredJSON.encodeFields(entry.fields),
+                entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields),
+            ])
+        try self.db.cachedStatement(sql: """
+            DELETE FROM record_history WHERE destination_id = ? AND record_id = ? AND id <= (
+                SELECT id FROM record_history WHERE destination_id = ? AND record_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+            """).execute(arguments: [destinationId, recordId, destinationId, recordId, SQLiteStore.historyPerRecord])
+    }
+
+    /// The history entry of one delivery result, for the attempt the record was on.
+    func writeHistory(_ destinationId: String, _ recordId: String, result: DeliveryResult, attempt: Int) throws {
+        let entry: RecordHistoryEntry
+        switch result {
+        case .acknowledged:
+            entry = RecordHistoryEntry(at: self.now, event: .acknowledged, attempt: attempt)
+        case .retry(let code, let message, _, _):
+            entry = RecordHistoryEntry(at: self.now, event: .retry, attempt: attempt, code: code, message: message)
+        case .postpone:
+            entry = RecordHistoryEntry(at: self.now, event: .postponed, attempt: attempt)
+        case .failed(let code, let message, let fields):
+            entry = RecordHistoryEntry(at: self.now, event: .failed, attempt: attempt, code: code, message: message, errorFields: fields)
+        }
+        try self.writeHistory(destinationId, recordId, entry)
+    }
+}

@@ -1,0 +1,154 @@
+import EmulatorAdminClient
+import Foundation
+import Logging
+import SalesforceEmulator
+import SfdestRuntime
+import Synchronization
+import Testing
+
+/// Every log line of a run, to prove that no webhook secret is ever logged.
+final class AlertLogs: Sendable {
+    let lines = Mutex<[String]>([])
+    var text: String { self.lines.withLock { $0.joined(separator: "\n") } }
+}
+
+struct AlertLogHandler: LogHandler {
+    let label: String
+    let logs: AlertLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
+        self.logs.lines.withLock { $0.append("\(event.level) \(self.label) \(event.message) \(all)") }
+    }
+}
+
+/// The real service with fast alert evaluation and webhook retries, the real emulator, and a
+/// fresh data directory.
+struct AlertsE2E {
+    let emulator: RunningEmulator
+    let admin: EmulatorAdminClient
+    let api: ContractClient
+    let dataDirectory: String
+    let logs: AlertLogs
+
+    static func with(
+        contacts: Int = 20, leads: Int = 5,
+        configure: (inout SfdestRuntime.Settings) -> Void = { _ in },
+        _ body: @Sendable (AlertsE2E) async throws -> Void
+    ) async throws {
+        let logs = AlertLogs()
+        var logger = Logger(label: "sfdest.alerts-test") { AlertLogHandler(label: $0, logs: logs) }
+        logger.logLevel = .trace
+        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-alerts-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
+        settings.port = 0
+        settings.environment = [:]
+        settings.delivery.linger = .milliseconds(5)
+        settings.delivery.pollInterval = .milliseconds(50)
+        settings.delivery.backoffBase = 0.05
+        settings.delivery.backoffCap = 0.5
+        settings.alerts.evaluationInterval = .milliseconds(100)
+        settings.alerts.webhookPollInterval = .milliseconds(50)
+        settings.alerts.webhookBackoffBase = 0.05
+        settings.alerts.webhookBackoffCap = 0.5
+        configure(&settings)
+        do {
+            let runtime = try SfdestRuntime(settings: settings, logger: logger)
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
+                }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let harness = AlertsE2E(
+                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
+                    api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
+                    dataDirectory: dataDirectory, logs: logs
+                )
+                do {
+                    try await body(harness)
+                } catch {
+                    await runtime.shutdown()
+                    throw error
+                }
+                await runtime.shutdown()
+            }
+        } catch {
+            await emulator.stop()
+            throw error
+        }
+        await emulator.stop()
+    }
+
+    /// A connection to the emulator and an enabled destination with the standard mappings and one
+    /// audience in `crm_1_seg__c`; returns the destination's id.
+    func configureDestination(objectType: String = "Contact") async throws -> String {
+        try await self.admin.addLongTextAreaFields(["crm_1_seg__c"], to: [objectType])
+        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
+            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
+            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw",
+                     "securityToken": "TOKEN123", "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
+        ] as [String: Any])
+        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
+            "name": "\(objectType)s", "connectionId": connection.object["id"] as? String ?? "", "objectType": objectType,
+        ])
+        let id = try #require(destination.object["id"] as? String)
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
+            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
+            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
+        ])
+        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
+        try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        return id
+    }
+
+    /// Subscribes a webhook; returns the subscription's id.
+    @discardableResult
+    func subscribe(_ url: String, secret: String, destinationId: String? = nil) async throws -> String {
+        var body: [String: Any] = ["url": url, "secret": secret]
+        if let destinationId { body["destinationId"] = destinationId }
+        let answer = try await self.api.expect(201, .POST, "/v1/alerts/subscriptions", json: body)
+        return try #require(answer.object["id"] as? String)
+    }
+
+    /// Posts profiles as NDJSON.
+    func post(_ profiles: [[String: Any]]) async throws {
+        var body = Data()
+        for profile in profiles {
+            body += try JSONSerialization.data(withJSONObject: profile)
+            body.append(0x0A)
+        }
+        try await self.api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+    }
+
+    /// Waits (bounded) until `GET /v1/alerts` of the destination shows an alert of `rule` in `state`; returns it.
+    func waitForAlert(_ rule: String, state: String, destinationId: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let alerts = try await self.api.expect(200, .GET, "/v1/alerts?destinationId=\(destinationId)").array
+            if let alert = alerts.first(where: { $0["rule"] as? String == rule && $0["state"] as? String == state }) { return alert }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no \(state) \(rule) alert for \(destinationId) within \(timeout)")
+        return [:]
+    }
+}
+
+/// A profile with a Salesforce Id and the audience `seg-gold`.
+func profile(id: String, lastName: String = "Alerted") -> [String: Any] {
+    [
+        "identityMap": ["crmID": [["id": id]]],
+        "person": ["name": ["lastName": lastName]],
+        "segmentMembership": ["ups": ["seg-gold": ["status": "realized", "lastQualificationTime": "2026-11-20T10:00:00Z"]]],
+    ]
+}
