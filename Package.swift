@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -98,6 +99,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // What the service-level tests share: the running service and emulator, captured logs.
+        .target(
+            name: "SfdestTestSupport",
+            dependencies: [
+                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
         .target(
             name: "EmulatorAdminClient",
@@ -163,6 +172,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "SfdestTestSupport",
                 "SfdestRuntime", "SfdestCLI", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -171,6 +181,7 @@ let package = Package(
         .testTarget(
             name: "AlertsTests",
             dependencies: [
+                "SfdestTestSupport",
                 "Alerts", "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -189,6 +200,7 @@ let package = Package(
         .testTarget(
             name: "FuzzTests",
             dependencies: [
+                "SfdestTestSupport",
                 "SfdestRuntime", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "Ingest", "Delivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -3,91 +3,35 @@ import Foundation
 import Logging
 import SalesforceEmulator
 import SfdestRuntime
-import Synchronization
+import SfdestTestSupport
 import Testing
 
-/// Every log line of a run, to prove that no webhook secret is ever logged.
-final class AlertLogs: Sendable {
-    let lines = Mutex<[String]>([])
-    var text: String { self.lines.withLock { $0.joined(separator: "\n") } }
-}
-
-struct AlertLogHandler: LogHandler {
-    let label: String
-    let logs: AlertLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        self.logs.lines.withLock { $0.append("\(event.level) \(self.label) \(event.message) \(all)") }
-    }
-}
-
 /// The real service with fast alert evaluation and webhook retries, the real emulator, and a
-/// fresh data directory.
+/// fresh data directory (see `ServiceHarness`).
 struct AlertsE2E {
     let emulator: RunningEmulator
     let admin: EmulatorAdminClient
     let api: ContractClient
     let dataDirectory: String
-    let logs: AlertLogs
+    let logs: CapturedLogs
 
     static func with(
         contacts: Int = 20, leads: Int = 5,
         configure: (inout SfdestRuntime.Settings) -> Void = { _ in },
         _ body: @Sendable (AlertsE2E) async throws -> Void
     ) async throws {
-        let logs = AlertLogs()
-        var logger = Logger(label: "sfdest.alerts-test") { AlertLogHandler(label: $0, logs: logs) }
-        logger.logLevel = .trace
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-alerts-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
-        settings.port = 0
-        settings.environment = [:]
-        settings.delivery.linger = .milliseconds(5)
-        settings.delivery.pollInterval = .milliseconds(50)
-        settings.delivery.backoffBase = 0.05
-        settings.delivery.backoffCap = 0.5
-        settings.alerts.evaluationInterval = .milliseconds(100)
-        settings.alerts.webhookPollInterval = .milliseconds(50)
-        settings.alerts.webhookBackoffBase = 0.05
-        settings.alerts.webhookBackoffCap = 0.5
-        configure(&settings)
-        do {
-            let runtime = try SfdestRuntime(settings: settings, logger: logger)
-            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
-                }
-                var iterator = ports.makeAsyncIterator()
-                let port = try #require(await iterator.next())
-                let harness = AlertsE2E(
-                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
-                    api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
-                    dataDirectory: dataDirectory, logs: logs
-                )
-                do {
-                    try await body(harness)
-                } catch {
-                    await runtime.shutdown()
-                    throw error
-                }
-                await runtime.shutdown()
-            }
-        } catch {
-            await emulator.stop()
-            throw error
+        try await ServiceHarness.with(contacts: contacts, leads: leads, configure: { settings in
+            settings.alerts.evaluationInterval = .milliseconds(100)
+            settings.alerts.webhookPollInterval = .milliseconds(50)
+            settings.alerts.webhookBackoffBase = 0.05
+            settings.alerts.webhookBackoffCap = 0.5
+            configure(&settings)
+        }) { service in
+            try await body(AlertsE2E(
+                emulator: service.emulator, admin: service.admin, api: service.api,
+                dataDirectory: service.dataDirectory, logs: service.logs
+            ))
         }
-        await emulator.stop()
     }
 
     /// A connection to the emulator and an enabled destination with the standard mappings and one

@@ -3,36 +3,10 @@ import Foundation
 import Logging
 import SalesforceEmulator
 import SfdestRuntime
-import Synchronization
+import SfdestTestSupport
 import Testing
 
-/// Captures every log line of a test run, to prove that no secret is ever logged.
-final class CapturedLogs: Sendable {
-    let lines = Mutex<[String]>([])
-
-    func handler(label: String) -> any LogHandler { CapturingLogHandler(label: label, logs: self) }
-    var text: String { self.lines.withLock { $0.joined(separator: "\n") } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let label: String
-    let logs: CapturedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        self.logs.lines.withLock { $0.append("\(event.level) \(self.label) \(event.message) \(all)") }
-    }
-}
-
-/// The real service (store, ingest, delivery, HTTP API) and the real emulator, each on a port the
-/// OS picked, with a fresh data directory.
+/// The real service and the real emulator (see `ServiceHarness`), with this suite's helpers.
 struct EndToEnd {
     let emulator: RunningEmulator
     let admin: EmulatorAdminClient
@@ -50,48 +24,12 @@ struct EndToEnd {
         configure: (inout SfdestRuntime.Settings) -> Void = { _ in },
         _ body: @Sendable (EndToEnd) async throws -> Void
     ) async throws {
-        let logs = CapturedLogs()
-        var logger = Logger(label: "sfdest.test") { logs.handler(label: $0) }
-        logger.logLevel = .trace
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-e2e-\(UUID().uuidString)").path
-        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
-        settings.port = 0
-        settings.environment = [:]
-        settings.delivery.linger = .milliseconds(5)
-        settings.delivery.pollInterval = .milliseconds(50)
-        settings.delivery.backoffBase = 0.05
-        settings.delivery.backoffCap = 0.5
-        configure(&settings)
-        do {
-            let runtime = try SfdestRuntime(settings: settings, logger: logger)
-            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
-                }
-                var iterator = ports.makeAsyncIterator()
-                let port = try #require(await iterator.next())
-                let harness = EndToEnd(
-                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
-                    api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
-                    dataDirectory: dataDirectory, logs: logs
-                )
-                do {
-                    try await body(harness)
-                } catch {
-                    await runtime.shutdown()
-                    throw error
-                }
-                await runtime.shutdown()
-            }
-        } catch {
-            await emulator.stop()
-            try? FileManager.default.removeItem(atPath: dataDirectory)
-            throw error
+        try await ServiceHarness.with(contacts: contacts, leads: leads, configure: configure) { service in
+            try await body(EndToEnd(
+                emulator: service.emulator, admin: service.admin, api: service.api,
+                dataDirectory: service.dataDirectory, logs: service.logs
+            ))
         }
-        await emulator.stop()
-        try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
     /// Creates a connection to the emulator and a destination with the seed's mappings; returns its id.

@@ -188,10 +188,10 @@ struct MonitoringEndToEndTests {
             let destination = try await e2e.configureDestination()
             let answer = try await e2e.api.expect(200, .POST, "/v1/destinations/\(destination)/failures/retry", json: [:] as [String: Any])
             let requestId = try #require(answer.headers.first(name: "X-Request-Id"))
-            let lines = e2e.logs.lines.withLock { $0 }.filter { $0.contains("failures re-queued") }
+            let lines = e2e.logs.all.filter { $0.contains("failures re-queued") }
             #expect(lines.count == 1)
             #expect(lines.allSatisfy { $0.contains(requestId) }, "\(lines)")
-            let created = e2e.logs.lines.withLock { $0 }.filter { $0.contains("destination created") }
+            let created = e2e.logs.all.filter { $0.contains("destination created") }
             #expect(!created.isEmpty && created.allSatisfy { $0.contains("hb.request.id") }, "\(created)")
         }
     }

@@ -6,33 +6,10 @@ import NIOCore
 import NIOHTTP1
 import SalesforceEmulator
 import SfdestRuntime
+import SfdestTestSupport
 import Store
 import Synchronization
 import Testing
-
-/// Every log line of a run, to count how a refusal was logged.
-final class CapturedLogs: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var all: [String] { self.lines.withLock { $0 } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let label: String
-    let logs: CapturedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        self.logs.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
-    }
-}
 
 /// An answer of the API as the client saw it: raw bytes, parsed when they are JSON.
 struct RawAnswer: @unchecked Sendable {
@@ -88,48 +65,13 @@ struct FuzzService: Sendable {
         storeLimits: SQLiteStore.Limits = SQLiteStore.Limits(),
         _ body: @Sendable (FuzzService) async throws -> Void
     ) async throws {
-        let logs = CapturedLogs()
-        var logger = Logger(label: "sfdest.fuzz") { CapturingLogHandler(label: $0, logs: logs) }
-        logger.logLevel = .debug
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: 1))
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-fuzz-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
-        settings.port = 0
-        settings.environment = [:]
-        settings.storeLimits = storeLimits
-        settings.delivery.linger = .milliseconds(5)
-        settings.delivery.pollInterval = .milliseconds(50)
-        settings.delivery.backoffBase = 0.05
-        settings.delivery.backoffCap = 0.5
-        do {
-            let runtime = try SfdestRuntime(settings: settings, logger: logger)
-            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
-                }
-                var iterator = ports.makeAsyncIterator()
-                let port = try #require(await iterator.next())
-                let service = FuzzService(
-                    emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL),
-                    client: RawClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey),
-                    runtime: runtime, databasePath: DataDirectory(path: dataDirectory).databasePath, logs: logs
-                )
-                do {
-                    try await body(service)
-                } catch {
-                    await runtime.shutdown()
-                    throw error
-                }
-                await runtime.shutdown()
-                try await group.waitForAll()
-            }
-        } catch {
-            await emulator.stop()
-            throw error
+        try await ServiceHarness.with(contacts: contacts, leads: 1, logLevel: .debug, configure: { $0.storeLimits = storeLimits }) { service in
+            try await body(FuzzService(
+                emulator: service.emulator, admin: service.admin,
+                client: RawClient(baseURL: service.baseURL, apiKey: service.runtime.keys.apiKey),
+                runtime: service.runtime, databasePath: DataDirectory(path: service.dataDirectory).databasePath, logs: service.logs
+            ))
         }
-        await emulator.stop()
     }
 
     /// Answers `status` or fails quoting the answer.

@@ -8,6 +8,7 @@ import Server
 import ServiceLifecycle
 import Store
 import Synchronization
+import SfdestTestSupport
 import Testing
 
 /// A second connection to the service's SQLite file, as another process would hold one.
@@ -141,7 +142,7 @@ struct StorageTroubleTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("sfdest.sqlite").path
         let logs = CapturedLogs()
-        let logger = Logger(label: "sfdest.queue") { CapturingLogHandler(label: $0, logs: logs) }
+        let logger = logs.logger(label: "sfdest.queue", level: .debug)
         var limits = SQLiteStore.Limits()
         limits.busyTimeout = 120
         let store = try SQLiteStore(path: path, secrets: try SecretBox(base64Key: SecretBox.generateKey()), limits: limits)
