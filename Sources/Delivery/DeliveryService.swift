@@ -23,7 +23,8 @@ public struct DeliveryOptions: Sendable {
     public var backoffCap: TimeInterval = 300
     /// How long to wait after Salesforce says the API allowance is used up.
     public var throttlePause: TimeInterval = 60
-    /// How long to wait before trying credentials Salesforce refused (they may be fixed meanwhile).
+    /// How long to wait before trying credentials Salesforce refused again; the wait doubles with
+    /// each refusal, up to an hour, and ends at once when the connection gets new credentials.
     public var authenticationPause: TimeInterval = 60
     /// The share of the org's daily API allowance this service may use (from `Sforce-Limit-Info`).
     /// At it, the connection's destinations pause until usage allows again.
@@ -66,6 +67,8 @@ public actor DeliveryService: Service {
     /// connection waits, with the status it shows.
     private var connectionPauses: [String: (until: Date, status: DeliveryStatus)] = [:]
     private var consecutiveFailures: [String: Int] = [:]
+    /// Consecutive refusals of each connection's credentials, for the growing pause between logins.
+    private var authenticationRefusals: [String: Int] = [:]
     /// The connection of each destination seen, for its connection-level status.
     private var connectionOf: [String: String] = [:]
     /// Set at shutdown: senders finish their current request and start no other.
@@ -100,6 +103,7 @@ public actor DeliveryService: Service {
         self.statuses[destinationId] = nil
         if let connectionId = try? await self.store.destination(id: destinationId)?.connectionId {
             self.connectionPauses[connectionId] = nil
+            self.authenticationRefusals[connectionId] = nil
         }
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())
@@ -247,6 +251,7 @@ public actor DeliveryService: Service {
             self.consecutiveFailures[destination.id] = nil
             self.pausedUntil[destination.id] = nil
             self.statuses[destination.id] = nil
+            self.authenticationRefusals[destination.connectionId] = nil
             return true
         } catch let error as SalesforceError {
             await self.handle(error, claimed: claimed, destination: destination, at: now)
@@ -342,11 +347,16 @@ public actor DeliveryService: Service {
     private func handle(_ error: SalesforceError, claimed: [ClaimedRecord], destination: Destination, at now: Date) async {
         let reason = [error.code, error.message, error.hint].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
         switch (error.kind, error.disposition) {
-        case (.authentication, _), (_, .reauthenticate):
-            self.logger.warning("Salesforce refused the connection's credentials", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
-            self.connectionPauses[destination.connectionId] = (Date().addingTimeInterval(self.options.authenticationPause), .authenticationFailed(reason: reason))
+        case (.authentication, .permanent), (_, .reauthenticate):
+            // Refused credentials are tried again less and less often (the org may lock a user
+            // after repeated failed logins), and at once when the connection gets new ones.
+            let refusals = (self.authenticationRefusals[destination.connectionId] ?? 0) + 1
+            self.authenticationRefusals[destination.connectionId] = refusals
+            let pause = min(3_600, self.options.authenticationPause * pow(2, Double(min(refusals - 1, 12))))
+            self.logger.warning("Salesforce refused the connection's credentials", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "nextTrySeconds": "\(Int(pause))"])
+            self.connectionPauses[destination.connectionId] = (Date().addingTimeInterval(pause), .authenticationFailed(reason: reason))
             await self.markConnection(destination.connectionId, failed: reason)
-            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: self.options.authenticationPause, countAttempt: false)
+            await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case (_, .throttled):
             self.logger.warning("Salesforce API allowance used up", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
             // The org's allowance is shared by every destination of the connection: pause them all,
