@@ -84,8 +84,14 @@ public actor IngestPipeline: Service {
         self.backfills = self.backfills.filter { id, _ in active.contains { $0.id == id } }
     }
 
-    /// Re-evaluates every stored profile for a destination, in pages, after waiting requests.
-    public func startBackfill(destinationId: String) {
+    /// Re-evaluates every stored profile for a destination, in pages, after waiting requests. The
+    /// start is recorded in the store, so a crash before the end resumes it on the next start.
+    public func startBackfill(destinationId: String) async {
+        do {
+            try await self.store.startBackfill(destinationId: destinationId)
+        } catch {
+            self.logger.error("could not record the backfill's start; it runs now but would not resume after a crash", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
+        }
         self.backfills[destinationId] = 0
         self.wake.yield()
     }
@@ -95,6 +101,13 @@ public actor IngestPipeline: Service {
 
     public func run() async throws {
         try await self.reloadDestinations()
+        // Backfills a previous run did not finish go on where they stopped.
+        for (destinationId, after) in try await self.store.runningBackfills()
+        where self.backfills[destinationId] == nil && self.active.contains(where: { $0.id == destinationId }) {
+            self.backfills[destinationId] = after
+            self.logger.notice("resuming a backfill", metadata: ["destination": "\(destinationId)", "afterProfile": "\(after)"])
+        }
+        if !self.backfills.isEmpty { self.wake.yield() }
         for await _ in self.wakeStream.cancelOnGracefulShutdown() {
             while try await self.commitNext() {}
         }

@@ -33,7 +33,26 @@ extension SQLiteStore {
                 last = id
             }
             try writer.flushRuns()
-            return BackfillProgress(nextAfter: rows.count < limit ? nil : last, counts: counts)
+            let next = rows.count < limit ? nil : last
+            // The cursor moves in the same transaction as the page: a crash resumes exactly here.
+            try db.execute(sql: "UPDATE destinations SET backfill_after = ? WHERE id = ?", arguments: [next, destination.id])
+            return BackfillProgress(nextAfter: next, counts: counts)
+        }
+    }
+
+    public func startBackfill(destinationId: String) async throws {
+        try await self.write { db in
+            try db.execute(sql: "UPDATE destinations SET backfill_after = 0 WHERE id = ?", arguments: [destinationId])
+        }
+    }
+
+    public func runningBackfills() async throws -> [String: Int64] {
+        try await self.pool.read { db in
+            var cursors: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, backfill_after FROM destinations WHERE backfill_after IS NOT NULL") {
+                cursors[row["id"]] = row["backfill_after"]
+            }
+            return cursors
         }
     }
 }

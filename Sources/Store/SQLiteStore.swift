@@ -77,6 +77,10 @@ public final class SQLiteStore: SfdestStore {
         }
         migrator.registerMigration("v2_alerts", migrate: Self.migrateAlerts)
         migrator.registerMigration("v3_history", migrate: Self.migrateHistory)
+        migrator.registerMigration("v4_backfill") { db in
+            // Where each destination's backfill got to: a restart resumes it (NULL: none running).
+            try db.execute(sql: "ALTER TABLE destinations ADD COLUMN backfill_after INTEGER")
+        }
         return migrator
     }
 

@@ -19,8 +19,13 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     /// Merges profile fragments into the stored profiles and queues what each destination must send,
     /// in one durable transaction.
     func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary
-    /// Evaluates stored profiles (after `after`, at most `limit`) for one destination.
+    /// Evaluates stored profiles (after `after`, at most `limit`) for one destination, and keeps
+    /// where it got to (nil when done) so a restart resumes the backfill.
     func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress
+    /// Records that a destination's backfill starts from the first stored profile.
+    func startBackfill(destinationId: String) async throws
+    /// The backfills not finished yet, with where each got to.
+    func runningBackfills() async throws -> [String: Int64]
 
     // MARK: the way out
     /// Takes up to `limit` due records of a destination that are not in flight.
