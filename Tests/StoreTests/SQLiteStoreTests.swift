@@ -184,44 +184,37 @@ struct SQLiteStoreTests {
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).count == 3)
     }
 
-    @Test func aChangeBackAfterASendOfUnknownOutcomeIsStillSent() async throws {
+    /// Salesforce acknowledged LastName "A"; then "B" is claimed (in flight, `lease` seconds) and,
+    /// while it is, the profile goes back to "A".
+    func changeBackWhileInFlight(lease: TimeInterval = 60) async throws -> TemporaryStore {
         let temp = try TemporaryStore()
         let destination = try contactDestination()
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
         try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
-        // B is sent; its answer is lost (timeout). Meanwhile the profile goes back to A.
         _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [destination], at: t0)
-        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).first?.fields == ["LastName": .string("B")])
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: lease, now: t0).first?.fields == ["LastName": .string("B")])
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
+        return temp
+    }
+
+    @Test func aChangeBackAfterASendOfUnknownOutcomeIsStillSent() async throws {
+        let temp = try await self.changeBackWhileInFlight()
+        // B's answer is lost (timeout): Salesforce may hold B, so A must be sent, not skipped as
+        // "already acknowledged".
         try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "REQUEST_TIMEOUT", message: "timeout", at: t0, outcomeUnknown: true)], now: t0)
-        // Salesforce may hold B: A must be sent, not skipped as "already acknowledged".
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).first?.fields == ["LastName": .string("A")])
     }
 
     @Test func aChangeBackAfterAClaimThatExpiredIsStillSent() async throws {
-        let temp = try TemporaryStore()
-        let destination = try contactDestination()
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
-        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
-        // B is claimed by a process that dies; the profile goes back to A.
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [destination], at: t0)
-        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0)
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
+        // B was claimed by a process that died.
+        let temp = try await self.changeBackWhileInFlight(lease: 30)
         let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0.addingTimeInterval(31))
         #expect(again.first?.fields == ["LastName": .string("A")])
     }
 
     @Test func aKnownRefusalKeepsTheAcknowledgement() async throws {
-        let temp = try TemporaryStore()
-        let destination = try contactDestination()
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
-        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [destination], at: t0)
-        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
+        let temp = try await self.changeBackWhileInFlight()
         // 503: Salesforce certainly did not apply B, so A is what it holds: nothing to send.
         try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "SERVER_UNAVAILABLE", message: "503", at: t0)], now: t0)
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).isEmpty)
