@@ -53,7 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             runtime = try SfdestRuntime(settings: settings, logger: logger)
         } catch {
-            throw ValidationError("cannot open the data directory \(self.dataDir): \(error)")
+            let reason = error is DataDirectoryError ? "\(error)" : error.localizedDescription
+            throw CommandFailure("cannot open the data directory \(self.dataDir): \(reason) (check that it exists or can be created, and is writable)")
         }
         let keys = runtime.keys
         let host = self.host
@@ -67,4 +68,10 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }
+}
+
+/// A command that cannot go on, with what to do about it (printed without the usage text).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
