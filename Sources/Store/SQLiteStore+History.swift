@@ -33,7 +33,7 @@ extension SQLiteStore {
                     event: RecordHistoryEntry.Event(rawValue: row["event"]) ?? .sent,
                     attempt: row["attempt"], code: row["code"], message: row["message"],
                     fields: StoredJSON.decodeFields(row["fields"]),
-                    errorFields: (row["error_fields"] as String?).flatMap { StoredJSON.decode($0) as? [String] } ?? []
+                    errorFields: StoredJSON.decodeStrings(row["error_fields"] as String?)
                 )
             }
         }

@@ -60,7 +60,7 @@ extension SQLiteStore {
                     db, sql: "SELECT record_key FROM failures WHERE destination_id = ? AND kind = ? AND code = ? ORDER BY at DESC LIMIT 5",
                     arguments: [destinationId, kind, code]
                 )
-                let fields = (StoredJSON.decode(group["fields"] as String) as? [String]) ?? []
+                let fields = StoredJSON.decodeStrings(group["fields"] as String?)
                 return FailureGroup(kind: kind, code: code, count: group["count"], message: group["message"], fields: fields, sampleRecordIds: samples)
             }
         }
@@ -76,7 +76,7 @@ extension SQLiteStore {
             let lastError: RecordError? = failure.map { failure in
                 RecordError(
                     kind: failure["kind"], code: failure["code"], message: failure["message"],
-                    fields: (StoredJSON.decode(failure["fields"] as String) as? [String]) ?? [],
+                    fields: StoredJSON.decodeStrings(failure["fields"] as String?),
                     at: Date(timeIntervalSince1970: failure["at"])
                 )
             } ?? record.flatMap { record in

@@ -1,5 +1,4 @@
 import Activation
-import Foundation
 
 /// The JSON forms the store keeps profiles, field values and queue entries in.
 enum StoredJSON {
@@ -10,15 +9,21 @@ enum StoredJSON {
         return writer.text
     }
 
-    static func decode(_ text: String) -> Any? {
-        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    /// A list of strings (field names) written by `encode(_:)`.
+    static func decodeStrings(_ text: String?) -> [String] {
+        guard let text, case .array(let items)? = JSONReader.parse(text) else { return [] }
+        return items.compactMap { item in
+            if case .string(let value) = item { return value }
+            return nil
+        }
     }
 
-    static func fields(from object: Any?) -> [String: FieldValue] {
-        guard let dictionary = object as? [String: Any] else { return [:] }
+    static func fields(from node: JSONNode?) -> [String: FieldValue] {
+        guard case .object(let members)? = node else { return [:] }
         var result: [String: FieldValue] = [:]
-        for (key, value) in dictionary {
-            if let field = FieldValue(json: value) { result[key] = field }
+        result.reserveCapacity(members.count)
+        for (key, value) in members {
+            if let field = value.fieldValue { result[key] = field }
         }
         return result
     }
@@ -28,7 +33,7 @@ enum StoredJSON {
         writer.fields(fields)
         return writer.text
     }
-    static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: self.decode($0)) } ?? [:] }
+    static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: JSONReader.parse($0)) } ?? [:] }
 
     static func encodeProfile(_ profile: Profile) -> String {
         var writer = JSONText(capacity: 512)
@@ -47,15 +52,32 @@ enum StoredJSON {
     }
 
     static func decodeProfile(_ text: String) -> Profile {
-        guard let object = self.decode(text) as? [String: Any] else { return Profile() }
+        guard case .object(let members)? = JSONReader.parse(text) else { return Profile() }
         var profile = Profile()
-        profile.identities = object["i"] as? [String: [String]] ?? [:]
-        profile.attributes = self.fields(from: object["a"])
-        for (segment, value) in object["m"] as? [String: [Any]] ?? [:] {
-            guard value.count == 2, let status = (value[0] as? String).flatMap(AudienceStatus.init(rawValue:)),
-                  let time = (value[1] as? NSNumber)?.int64Value
-            else { continue }
-            profile.memberships[segment] = AudienceMembership(status: status, lastQualificationTime: time)
+        for (key, value) in members {
+            switch key {
+            case "i":
+                guard case .object(let namespaces) = value else { continue }
+                for (namespace, ids) in namespaces {
+                    guard case .array(let items) = ids else { continue }
+                    profile.identities[namespace] = items.compactMap { item in
+                        if case .string(let id) = item { return id }
+                        return nil
+                    }
+                }
+            case "a":
+                profile.attributes = self.fields(from: value)
+            case "m":
+                guard case .object(let audiences) = value else { continue }
+                for (segment, entry) in audiences {
+                    guard case .array(let pair) = entry, pair.count == 2, case .string(let statusText) = pair[0],
+                          let status = AudienceStatus(rawValue: statusText), case .integer(let time) = pair[1]
+                    else { continue }
+                    profile.memberships[segment] = AudienceMembership(status: status, lastQualificationTime: time)
+                }
+            default:
+                continue
+            }
         }
         return profile
     }
@@ -81,20 +103,25 @@ enum StoredJSON {
     }
 
     static func decodePending(_ text: String?) -> PendingRecord? {
-        guard let text, let object = self.decode(text) as? [String: Any] else { return nil }
-        return PendingRecord(
-            fields: self.fields(from: object["f"]),
-            inFlight: object["i"].map { self.fields(from: $0) },
-            waiting: self.counts(from: object["w"]),
-            inFlightWaiting: self.counts(from: object["iw"])
-        )
+        guard let text, case .object(let members)? = JSONReader.parse(text) else { return nil }
+        var entry = PendingRecord()
+        for (key, value) in members {
+            switch key {
+            case "f": entry.fields = self.fields(from: value)
+            case "i": entry.inFlight = self.fields(from: value)
+            case "w": entry.waiting = self.counts(from: value)
+            case "iw": entry.inFlightWaiting = self.counts(from: value)
+            default: continue
+            }
+        }
+        return entry
     }
 
-    static func counts(from object: Any?) -> [Int64: Int] {
-        guard let dictionary = object as? [String: Any] else { return [:] }
+    static func counts(from node: JSONNode) -> [Int64: Int] {
+        guard case .object(let members) = node else { return [:] }
         var result: [Int64: Int] = [:]
-        for (key, value) in dictionary {
-            if let hour = Int64(key), let count = (value as? NSNumber)?.intValue { result[hour] = count }
+        for (key, value) in members {
+            if let hour = Int64(key), case .integer(let count) = value { result[hour] = Int(count) }
         }
         return result
     }
