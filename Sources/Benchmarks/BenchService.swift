@@ -42,26 +42,16 @@ struct BenchService {
     /// and two audiences; returns the destination's id.
     func configureContactDestination(emulator: RunningEmulator) async throws -> String {
         try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
-        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
-            "name": "Bench org", "loginUrl": emulator.baseURL,
-            "auth": ["type": "clientCredentials", "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
-        ] as [String: Any])
-        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
-            "name": "Bench contacts", "connectionId": connection.object["id"] as? String ?? "", "objectType": "Contact",
-        ])
-        let id = destination.object["id"] as? String ?? ""
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
-            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
-        ])
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [
-            ["segmentId": "seg-gold", "mappingId": "crm_1_seg"],
-            ["segmentId": "seg-active", "mappingId": "crm_2_seg"],
-            ["segmentId": "seg-churn", "mappingId": "crm_2_seg"],
-        ])
-        try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        let connection = try await self.api.connectToEmulator(loginURL: emulator.baseURL, name: "Bench org")
+        let id = try await self.api.createDestination(connectionId: connection, name: "Bench contacts")
+        try await self.api.configureDestination(
+            id, mappings: ContractClient.mappings(["person.name.firstName": "FirstName", "personalEmail.address": "Email"]),
+            segments: [
+                ["segmentId": "seg-gold", "mappingId": "crm_1_seg"],
+                ["segmentId": "seg-active", "mappingId": "crm_2_seg"],
+                ["segmentId": "seg-churn", "mappingId": "crm_2_seg"],
+            ]
+        )
         return id
     }
 

@@ -44,15 +44,8 @@ extension FieldValue: Decodable {
 struct SObjectRecordFields: Decodable {
     var fields: [String: FieldValue]
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
+        let container = try decoder.container(keyedBy: DynamicCodingKey.self)
         var fields: [String: FieldValue] = [:]
         for key in container.allKeys where key.stringValue != "attributes" {
             if let value = try? container.decode(FieldValue.self, forKey: key) {

@@ -49,15 +49,8 @@ public struct APIVersionInfo: Sendable, Equatable, Decodable {
 struct OrgLimitsAnswer: Decodable {
     var limits: [String: OrgLimits.Limit]
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
+        let container = try decoder.container(keyedBy: DynamicCodingKey.self)
         var limits: [String: OrgLimits.Limit] = [:]
         for key in container.allKeys {
             if let limit = try? container.decode(OrgLimits.Limit.self, forKey: key) { limits[key.stringValue] = limit }

@@ -81,3 +81,55 @@ extension ContractClient {
         throw Failure(description: "destination \(destinationId) still had queued changes after \(timeout)")
     }
 }
+
+extension ContractClient {
+    /// Connects the service to an emulator with its default credentials (password flow, security
+    /// token given separately); returns the connection's id.
+    public func connectToEmulator(loginURL: String, name: String = "Emulated org") async throws -> String {
+        let connection = try await self.expect(201, .POST, "/v1/connections", json: [
+            "name": name, "loginUrl": loginURL,
+            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw", "securityToken": "TOKEN123",
+                     "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
+        ] as [String: Any])
+        return try Self.id(of: connection)
+    }
+
+    /// Creates a draft destination; returns its id.
+    public func createDestination(connectionId: String, objectType: String = "Contact", name: String? = nil) async throws -> String {
+        let destination = try await self.expect(201, .POST, "/v1/destinations", json: [
+            "name": name ?? "\(objectType)s", "connectionId": connectionId, "objectType": objectType,
+        ])
+        return try Self.id(of: destination)
+    }
+
+    /// Sets a destination's mappings and audiences and, by default, enables it.
+    public func configureDestination(_ id: String, mappings: [[String: String]], segments: [[String: Any]], enable: Bool = true) async throws {
+        try await self.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: mappings)
+        try await self.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: segments)
+        if enable { try await self.expect(200, .POST, "/v1/destinations/\(id)/enable") }
+    }
+
+    /// The identity mapping and `lastName -> LastName`, plus the given `xdm path -> field` pairs.
+    public static func mappings(_ fields: KeyValuePairs<String, String> = [:]) -> [[String: String]] {
+        [
+            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
+            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
+        ] + fields.map { ["source": "xdm:\($0.key)", "target": "attribute:\($0.value)"] }
+    }
+
+    /// Posts profiles as one NDJSON body and insists on 202.
+    @discardableResult
+    public func postProfiles(_ profiles: [[String: Any]]) async throws -> Answer {
+        var body = Data()
+        for profile in profiles {
+            body += try JSONSerialization.data(withJSONObject: profile)
+            body.append(0x0A)
+        }
+        return try await self.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+    }
+
+    private static func id(of answer: Answer) throws -> String {
+        guard let id = answer.object["id"] as? String else { throw Failure(description: "the answer has no id: \(answer.object)") }
+        return id
+    }
+}

@@ -87,28 +87,17 @@ public struct Demo: Sendable {
 
     private func drive(api: ContractClient, admin: EmulatorAdminClient, emulator: RunningEmulator) async throws -> Report {
         // Configure through the contract.
-        let connection = try await api.expect(201, .POST, "/v1/connections", json: [
-            "name": "Demo org", "loginUrl": emulator.baseURL,
-            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw", "securityToken": "TOKEN123",
-                     "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
-        ] as [String: Any])
-        let connectionId = connection.object["id"] as? String ?? ""
-        let destination = try await api.expect(201, .POST, "/v1/destinations", json: [
-            "name": "Sales contacts", "description": "Audiences for reps", "connectionId": connectionId, "objectType": "Contact",
-        ])
-        let destinationId = destination.object["id"] as? String ?? ""
-        try await api.expect(200, .PUT, "/v1/destinations/\(destinationId)/mappings", json: [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
-            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
-        ])
-        try await api.expect(200, .PUT, "/v1/destinations/\(destinationId)/segments", json: [
-            ["segmentId": "seg-gold", "mappingId": "crm_1_seg", "startDate": "2026-11-01"],
-            ["segmentId": "seg-active", "mappingId": "crm_2_seg"],
-            ["segmentId": "seg-churn", "mappingId": "crm_2_seg__c"],
-        ])
-        try await api.expect(200, .POST, "/v1/destinations/\(destinationId)/enable")
+        let connectionId = try await api.connectToEmulator(loginURL: emulator.baseURL, name: "Demo org")
+        let destinationId = try await api.createDestination(connectionId: connectionId, name: "Sales contacts")
+        try await api.configureDestination(
+            destinationId,
+            mappings: ContractClient.mappings(["person.name.firstName": "FirstName", "personalEmail.address": "Email"]),
+            segments: [
+                ["segmentId": "seg-gold", "mappingId": "crm_1_seg", "startDate": "2026-11-01"],
+                ["segmentId": "seg-active", "mappingId": "crm_2_seg"],
+                ["segmentId": "seg-churn", "mappingId": "crm_2_seg__c"],
+            ]
+        )
         self.print("Connected, destination \(destinationId) enabled: Contact, 4 mappings, 3 audiences (seg-gold -> crm_1_seg__c; seg-active and seg-churn share crm_2_seg__c)")
 
         // Stream the profiles as NDJSON bodies.
@@ -175,12 +164,7 @@ public struct Demo: Sendable {
 
     /// Posts one NDJSON body and returns how many profiles were accepted.
     private func post(_ people: ArraySlice<DemoProfiles.Person>, api: ContractClient) async throws -> Int {
-        var body = Data()
-        for person in people {
-            body += try JSONSerialization.data(withJSONObject: DemoProfiles.xdm(person))
-            body.append(0x0A)
-        }
-        let answer = try await api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+        let answer = try await api.postProfiles(people.map(DemoProfiles.xdm))
         return answer.object["accepted"] as? Int ?? 0
     }
 

@@ -38,21 +38,9 @@ struct AlertsE2E {
     /// audience in `crm_1_seg__c`; returns the destination's id.
     func configureDestination(objectType: String = "Contact") async throws -> String {
         try await self.admin.addLongTextAreaFields(["crm_1_seg__c"], to: [objectType])
-        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
-            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
-            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw",
-                     "securityToken": "TOKEN123", "clientId": "sfdest-emulator-consumer-key", "clientSecret": "sfdest-emulator-consumer-secret"],
-        ] as [String: Any])
-        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
-            "name": "\(objectType)s", "connectionId": connection.object["id"] as? String ?? "", "objectType": objectType,
-        ])
-        let id = try #require(destination.object["id"] as? String)
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-        ])
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
-        try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        let connection = try await self.api.connectToEmulator(loginURL: self.emulator.baseURL)
+        let id = try await self.api.createDestination(connectionId: connection, objectType: objectType)
+        try await self.api.configureDestination(id, mappings: ContractClient.mappings(), segments: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
         return id
     }
 
@@ -67,12 +55,7 @@ struct AlertsE2E {
 
     /// Posts profiles as NDJSON.
     func post(_ profiles: [[String: Any]]) async throws {
-        var body = Data()
-        for profile in profiles {
-            body += try JSONSerialization.data(withJSONObject: profile)
-            body.append(0x0A)
-        }
-        try await self.api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+        try await self.api.postProfiles(profiles)
     }
 
     /// Waits (bounded) until `GET /v1/alerts` of the destination shows an alert of `rule` in `state`; returns it.

@@ -40,51 +40,24 @@ struct EndToEnd {
         enable: Bool = true
     ) async throws -> String {
         try await self.admin.addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: [objectType])
-        let connection = try await self.api.expect(201, .POST, "/v1/connections", json: [
-            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
-            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": Self.password,
-                     "securityToken": Self.securityToken, "clientId": "sfdest-emulator-consumer-key", "clientSecret": Self.clientSecret],
-        ] as [String: Any])
-        let destination = try await self.api.expect(201, .POST, "/v1/destinations", json: [
-            "name": "\(objectType)s", "connectionId": connection.object["id"] as? String ?? "", "objectType": objectType,
-        ])
-        let id = try #require(destination.object["id"] as? String)
-        var defaultMappings = [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
-            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
-        ]
-        if objectType == "Lead" { defaultMappings.append(["source": "xdm:b2b.companyName", "target": "attribute:Company"]) }
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: mappings ?? defaultMappings)
-        try await self.api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: segments)
-        if enable { try await self.api.expect(200, .POST, "/v1/destinations/\(id)/enable") }
+        let connection = try await self.api.connectToEmulator(loginURL: self.emulator.baseURL)
+        let id = try await self.api.createDestination(connectionId: connection, objectType: objectType)
+        let defaultMappings = ContractClient.mappings(objectType == "Lead"
+            ? ["person.name.firstName": "FirstName", "personalEmail.address": "Email", "b2b.companyName": "Company"]
+            : ["person.name.firstName": "FirstName", "personalEmail.address": "Email"])
+        try await self.api.configureDestination(id, mappings: mappings ?? defaultMappings, segments: segments, enable: enable)
         return id
     }
 
     /// Posts profiles as NDJSON; returns the answer.
     @discardableResult
     func post(_ profiles: [[String: Any]]) async throws -> ContractClient.Answer {
-        var body = Data()
-        for profile in profiles {
-            body += try JSONSerialization.data(withJSONObject: profile)
-            body.append(0x0A)
-        }
-        return try await self.api.expect(202, .POST, "/v1/profiles", body: body, contentType: "application/x-ndjson")
+        try await self.api.postProfiles(profiles)
     }
 
     /// Waits until the destination has nothing queued, in flight or retrying, and its runs are completed.
     func waitUntilDelivered(_ destinationId: String, timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let destination = try await self.api.expect(200, .GET, "/v1/destinations/\(destinationId)").object
-            let backlog = destination["backlog"] as? [String: Int] ?? [:]
-            let queued = (backlog["pending"] ?? 0) + (backlog["inFlight"] ?? 0) + (backlog["retrying"] ?? 0)
-            let runs = try await self.api.expect(200, .GET, "/v1/destinations/\(destinationId)/runs").array
-            if queued == 0, destination["backfill"] as? Bool != true, runs.allSatisfy({ $0["status"] as? String == "completed" }) { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("destination \(destinationId) still had queued changes after \(timeout)")
+        try await self.api.waitUntilDelivered(destinationId, timeout: timeout)
     }
 
     /// The summed counters of every run window.

@@ -84,45 +84,27 @@ struct FuzzService: Sendable {
         return answer
     }
 
+    /// The service's API through the contract client (the raw client is for malformed bodies).
+    var api: ContractClient { ContractClient(baseURL: self.client.baseURL, apiKey: self.client.apiKey) }
+
     /// A connection to the emulator and a draft Contact destination; returns its id.
     func createDestination() async throws -> String {
-        let connection = try await self.expect(201, .POST, "/v1/connections", json: [
-            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
-            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw",
-                     "securityToken": "TOKEN123", "clientId": "sfdest-emulator-consumer-key",
-                     "clientSecret": "sfdest-emulator-consumer-secret"],
-        ] as [String: Any])
-        let destination = try await self.expect(201, .POST, "/v1/destinations", json: [
-            "name": "Contacts", "connectionId": connection.object["id"] as? String ?? "", "objectType": "Contact",
-        ])
-        return try #require(destination.object["id"] as? String)
+        try await self.api.createDestination(connectionId: try await self.api.connectToEmulator(loginURL: self.emulator.baseURL))
     }
 
     /// An enabled Contact destination: identity, LastName, FirstName, and seg-gold in crm_1_seg__c.
     func createEnabledDestination() async throws -> String {
         try await self.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
         let id = try await self.createDestination()
-        try await self.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
-        ])
-        try await self.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
-        try await self.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        try await self.api.configureDestination(
+            id, mappings: ContractClient.mappings(["person.name.firstName": "FirstName"]), segments: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]]
+        )
         return id
     }
 
     /// Waits until the destination has nothing queued, in flight or retrying, and no backfill runs.
     func waitUntilDelivered(_ destinationId: String, timeout: Duration = .seconds(120)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let destination = try await self.expect(200, .GET, "/v1/destinations/\(destinationId)").object
-            let backlog = destination["backlog"] as? [String: Any] ?? [:]
-            let queued = ["pending", "inFlight", "retrying"].reduce(0) { $0 + (backlog[$1] as? Int ?? 0) }
-            if queued == 0, destination["backfill"] as? Bool != true { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw FuzzFailure("destination \(destinationId) still had queued changes after \(timeout)")
+        try await self.api.waitUntilDelivered(destinationId, timeout: timeout)
     }
 }
 

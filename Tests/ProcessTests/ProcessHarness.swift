@@ -107,28 +107,16 @@ final class ProcessHarness {
     /// audiences (`seg-gold` alone in crm_1_seg; `seg-a` and `seg-b` sharing crm_2_seg), enabled.
     func configureDestination() async throws -> String {
         let api = self.api
-        let connection = try await api.expect(201, .POST, "/v1/connections", json: [
-            "name": "Emulated org", "loginUrl": self.emulator.baseURL,
-            "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "emulator-pw",
-                     "securityToken": "TOKEN123", "clientId": "sfdest-emulator-consumer-key",
-                     "clientSecret": "sfdest-emulator-consumer-secret"],
-        ] as [String: Any])
-        let destination = try await api.expect(201, .POST, "/v1/destinations", json: [
-            "name": "Contacts", "connectionId": connection.object["id"] as? String ?? "", "objectType": "Contact",
-        ])
-        let id = try #require(destination.object["id"] as? String)
-        try await api.expect(200, .PUT, "/v1/destinations/\(id)/mappings", json: [
-            ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
-            ["source": "xdm:person.name.lastName", "target": "attribute:LastName"],
-            ["source": "xdm:person.name.firstName", "target": "attribute:FirstName"],
-            ["source": "xdm:personalEmail.address", "target": "attribute:Email"],
-        ])
-        try await api.expect(200, .PUT, "/v1/destinations/\(id)/segments", json: [
-            ["segmentId": "seg-gold", "mappingId": "crm_1_seg"],
-            ["segmentId": "seg-a", "mappingId": "crm_2_seg"],
-            ["segmentId": "seg-b", "mappingId": "crm_2_seg__c"],
-        ])
-        try await api.expect(200, .POST, "/v1/destinations/\(id)/enable")
+        let connection = try await api.connectToEmulator(loginURL: self.emulator.baseURL)
+        let id = try await api.createDestination(connectionId: connection)
+        try await api.configureDestination(
+            id, mappings: ContractClient.mappings(["person.name.firstName": "FirstName", "personalEmail.address": "Email"]),
+            segments: [
+                ["segmentId": "seg-gold", "mappingId": "crm_1_seg"],
+                ["segmentId": "seg-a", "mappingId": "crm_2_seg"],
+                ["segmentId": "seg-b", "mappingId": "crm_2_seg__c"],
+            ]
+        )
         return id
     }
 
