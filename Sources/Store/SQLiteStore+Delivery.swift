@@ -8,16 +8,27 @@ extension SQLiteStore {
             var writer = QueueWriter(db: db, now: now)
             let seconds = now.timeIntervalSince1970
             // Due records not in flight, and in-flight records whose claim expired (a crashed or
-            // stuck sender): those go back under any newer change and are sent again.
-            let rows = try Row.fetchAll(
+            // stuck sender): those go back under any newer change and are sent again. Two queries,
+            // each an index range (an OR of both would scan every queued row of the destination).
+            let expired = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM records WHERE destination_id = ? AND pending IS NOT NULL
-                      AND ((in_flight = 0 AND due_at <= ?) OR (in_flight = 1 AND claimed_until <= ?))
+                    SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
+                    WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= ?
                     ORDER BY due_at LIMIT ?
                     """,
-                arguments: [destinationId, seconds, seconds, limit]
+                arguments: [destinationId, seconds, limit]
             )
+            let due = expired.count >= limit ? [] : try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
+                    WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0 AND due_at <= ?
+                    ORDER BY due_at LIMIT ?
+                    """,
+                arguments: [destinationId, seconds, limit - expired.count]
+            )
+            let rows = expired + due
             var claimed: [ClaimedRecord] = []
             for row in rows {
                 var record = QueueWriter.recordRow(from: row)
@@ -33,19 +44,21 @@ extension SQLiteStore {
                 }
                 record.pending = entry.isSettled ? nil : entry
                 record.claimedUntil = now.addingTimeInterval(lease)
-                try writer.saveRecord(record)
                 if !claim.fields.isEmpty {
                     // History (monitoring): what is sent, on which attempt.
-                    try writer.writeHistory(destinationId, record.recordId, RecordHistoryEntry(
-                        at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields
-                    ))
+                    try writer.writeHistory(
+                        RecordHistoryEntry(at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record
+                    )
+                }
+                try writer.saveRecord(record)
+                if !claim.fields.isEmpty {
                     claimed.append(ClaimedRecord(
                         recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
                         queuedAt: record.queuedAt ?? now
                     ))
                 }
             }
-            try writer.flushRuns()
+            try writer.flush()
             return claimed
         }
     }
@@ -58,7 +71,7 @@ extension SQLiteStore {
                 var record = try writer.loadRecord(destinationId, recordId)
                 guard var entry = record.pending, entry.inFlight != nil else { continue }
                 // History (monitoring): the outcome of the attempt.
-                try writer.writeHistory(destinationId, recordId, result: result, attempt: record.attempts + 1)
+                try writer.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
                 switch result {
                 case .acknowledged:
                     let (sent, activated) = entry.succeeded()
@@ -102,7 +115,7 @@ extension SQLiteStore {
             if delivered {
                 try db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
             }
-            try writer.flushRuns()
+            try writer.flush()
         }
     }
 
@@ -151,14 +164,12 @@ extension SQLiteStore {
                 writer.count(destinationId, hour: writer.hour) { $0.received += 1 }
                 if record.pending == nil { record.queuedAt = now; record.dueAt = now }
                 // History (monitoring): a person replayed the failure.
-                try writer.writeHistory(destinationId, recordId, RecordHistoryEntry(
-                    at: now, event: .replayed, attempt: 0, code: row["code"], fields: sent
-                ))
+                try writer.writeHistory(RecordHistoryEntry(at: now, event: .replayed, attempt: 0, code: row["code"], fields: sent), for: &record)
                 record.pending = entry
                 try writer.saveRecord(record)
                 try db.execute(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, recordId])
             }
-            try writer.flushRuns()
+            try writer.flush()
             return rows.count
         }
     }

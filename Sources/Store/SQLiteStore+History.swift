@@ -5,6 +5,8 @@ import GRDB
 extension SQLiteStore {
     /// Entries kept per record: older ones are dropped as new ones are written.
     static let historyPerRecord = 50
+    /// Entries a record may hold past `historyPerRecord` before the oldest are deleted.
+    static let historySlack = 25
 
     /// Migration `v3_history`: per-record history, and the moments that give a run window its
     /// processing time.
@@ -17,6 +19,25 @@ extension SQLiteStore {
             CREATE INDEX record_history_record ON record_history(destination_id, record_id, id);
             ALTER TABLE runs ADD COLUMN first_received_at REAL;
             ALTER TABLE runs ADD COLUMN last_resolved_at REAL;
+            """)
+    }
+
+    /// Migration `v5_history_count`: each record row counts its history entries (pruning runs once
+    /// every `historySlack` entries), and history ids are plain rowids (AUTOINCREMENT cost a
+    /// second write per entry; ids still only grow, as the newest entry is never deleted).
+    static func migrateHistoryCount(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE records ADD COLUMN history_entries INTEGER NOT NULL DEFAULT 0;
+            UPDATE records SET history_entries = (SELECT COUNT(*) FROM record_history h
+                WHERE h.destination_id = records.destination_id AND h.record_id = records.record_id);
+            CREATE TABLE record_history_v5 (
+                id INTEGER PRIMARY KEY, destination_id TEXT NOT NULL, record_id TEXT NOT NULL,
+                at REAL NOT NULL, event TEXT NOT NULL, attempt INTEGER NOT NULL, code TEXT, message TEXT,
+                fields TEXT, error_fields TEXT);
+            INSERT INTO record_history_v5 SELECT * FROM record_history;
+            DROP TABLE record_history;
+            ALTER TABLE record_history_v5 RENAME TO record_history;
+            CREATE INDEX record_history_record ON record_history(destination_id, record_id, id);
             """)
     }
 
@@ -41,24 +62,31 @@ extension SQLiteStore {
 }
 
 extension QueueWriter {
-    /// Appends one entry to a record's history and keeps only the newest `historyPerRecord`.
-    func writeHistory(_ destinationId: String, _ recordId: String, _ entry: RecordHistoryEntry) throws {
+    /// Appends one entry to a record's history. The record row counts its entries; past
+    /// `historyPerRecord + historySlack` the oldest are deleted down to `historyPerRecord`, so the
+    /// pruning statement runs once every `historySlack` entries instead of on every one.
+    func writeHistory(_ entry: RecordHistoryEntry, for record: inout RecordRow) throws {
         try self.db.cachedStatement(sql: """
             INSERT INTO record_history (destination_id, record_id, at, event, attempt, code, message, fields, error_fields)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                destinationId, recordId, entry.at.timeIntervalSince1970, entry.event.rawValue, entry.attempt, entry.code,
+                record.destinationId, record.recordId, entry.at.timeIntervalSince1970, entry.event.rawValue, entry.attempt, entry.code,
                 entry.message, entry.fields.isEmpty ? nil : StoredJSON.encodeFields(entry.fields),
                 entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields),
             ])
+        record.historyEntries += 1
+        guard record.historyEntries > SQLiteStore.historyPerRecord + SQLiteStore.historySlack else { return }
         try self.db.cachedStatement(sql: """
             DELETE FROM record_history WHERE destination_id = ? AND record_id = ? AND id <= (
                 SELECT id FROM record_history WHERE destination_id = ? AND record_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-            """).execute(arguments: [destinationId, recordId, destinationId, recordId, SQLiteStore.historyPerRecord])
+            """).execute(arguments: [
+                record.destinationId, record.recordId, record.destinationId, record.recordId, SQLiteStore.historyPerRecord,
+            ])
+        record.historyEntries = SQLiteStore.historyPerRecord
     }
 
     /// The history entry of one delivery result, for the attempt the record was on.
-    func writeHistory(_ destinationId: String, _ recordId: String, result: DeliveryResult, attempt: Int) throws {
+    func writeHistory(result: DeliveryResult, attempt: Int, for record: inout RecordRow) throws {
         let entry: RecordHistoryEntry
         switch result {
         case .acknowledged:
@@ -70,6 +98,6 @@ extension QueueWriter {
         case .failed(let code, let message, let fields):
             entry = RecordHistoryEntry(at: self.now, event: .failed, attempt: attempt, code: code, message: message, errorFields: fields)
         }
-        try self.writeHistory(destinationId, recordId, entry)
+        try self.writeHistory(entry, for: &record)
     }
 }

@@ -15,7 +15,7 @@ extension SQLiteStore {
                     if counts.received > 0 { summary.perDestination[destination.id, default: OutcomeCounts()] += counts }
                 }
             }
-            try writer.flushRuns()
+            try writer.flush()
             return summary
         }
     }
@@ -32,7 +32,7 @@ extension SQLiteStore {
                 counts += try writer.fanOut(StoredJSON.decodeProfile(body), profileId: id, to: destination)
                 last = id
             }
-            try writer.flushRuns()
+            try writer.flush()
             let next = rows.count < limit ? nil : last
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
             try db.execute(sql: "UPDATE destinations SET backfill_after = ? WHERE id = ?", arguments: [next, destination.id])
@@ -64,6 +64,13 @@ struct QueueWriter {
     let now: Date
     let hour: Int64
     private var runs: [RunKey: RunDelta] = [:]
+    /// Audience membership count changes of this transaction, written once at the end.
+    private var audienceCounts: [AudienceCountKey: Int] = [:]
+
+    struct AudienceCountKey: Hashable {
+        var segmentId: String
+        var status: AudienceStatus
+    }
 
     struct RunKey: Hashable {
         var destinationId: String
@@ -117,22 +124,29 @@ struct QueueWriter {
         for (namespace, ids) in fragment.identities {
             for value in ids { try link.execute(arguments: [namespace, value, id]) }
         }
-        try self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
+        self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
         return (id, merged)
     }
 
-    private func countMemberships(before: Profile, after: Profile, changed: Dictionary<String, AudienceMembership>.Keys) throws {
-        let add = try self.db.cachedStatement(sql: """
-            INSERT INTO audience_counts (segment_id, status, count) VALUES (?, ?, ?)
-            ON CONFLICT(segment_id, status) DO UPDATE SET count = count + excluded.count
-            """)
+    private mutating func countMemberships(before: Profile, after: Profile, changed: Dictionary<String, AudienceMembership>.Keys) {
         for segment in changed {
             let old = before.memberships[segment]?.status
             let new = after.memberships[segment]?.status
             guard old != new else { continue }
-            if let old { try add.execute(arguments: [segment, old.rawValue, -1]) }
-            if let new { try add.execute(arguments: [segment, new.rawValue, 1]) }
+            if let old { self.audienceCounts[AudienceCountKey(segmentId: segment, status: old), default: 0] -= 1 }
+            if let new { self.audienceCounts[AudienceCountKey(segmentId: segment, status: new), default: 0] += 1 }
         }
+    }
+
+    private mutating func flushAudienceCounts() throws {
+        let add = try self.db.cachedStatement(sql: """
+            INSERT INTO audience_counts (segment_id, status, count) VALUES (?, ?, ?)
+            ON CONFLICT(segment_id, status) DO UPDATE SET count = count + excluded.count
+            """)
+        for (key, change) in self.audienceCounts where change != 0 {
+            try add.execute(arguments: [key.segmentId, key.status.rawValue, change])
+        }
+        self.audienceCounts = [:]
     }
 
     // MARK: queues
@@ -180,7 +194,9 @@ struct QueueWriter {
         change(&self.runs[RunKey(destinationId: destinationId, hour: hour), default: RunDelta()])
     }
 
-    mutating func flushRuns() throws {
+    /// Writes what this transaction added up in memory: run counters and audience counts.
+    mutating func flush() throws {
+        try self.flushAudienceCounts()
         // A window's processing time runs from its first received profile to its last resolution.
         let upsert = try self.db.cachedStatement(sql: """
             INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed,
@@ -237,42 +253,53 @@ struct QueueWriter {
         var attempts = 0
         var lastErrorCode: String?
         var lastErrorMessage: String?
+        /// Entries in `record_history` for this record (pruned back to `historyPerRecord` in steps).
+        var historyEntries = 0
     }
 
+    /// The columns `recordRow(from:)` reads, in its order (read by index: GRDB's by-name lookup
+    /// lowercases and searches on every access).
+    static let recordColumns = """
+        destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, queued_at, attempts,
+        last_error_code, last_error_message, history_entries
+        """
+
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
-        let statement = try self.db.cachedStatement(sql: "SELECT * FROM records WHERE destination_id = ? AND record_id = ?")
+        let statement = try self.db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM records WHERE destination_id = ? AND record_id = ?")
         guard let row = try Row.fetchOne(statement, arguments: [destinationId, recordId]) else {
             return RecordRow(destinationId: destinationId, recordId: recordId)
         }
         return Self.recordRow(from: row)
     }
 
+    /// A record row selected with `recordColumns`.
     static func recordRow(from row: Row) -> RecordRow {
         RecordRow(
-            destinationId: row["destination_id"],
-            recordId: row["record_id"],
-            acknowledged: StoredJSON.decodeFields(row["acknowledged"]),
-            acknowledgedAt: (row["acknowledged_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            pending: StoredJSON.decodePending(row["pending"]),
-            dueAt: (row["due_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            claimedUntil: (row["claimed_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            queuedAt: (row["queued_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            attempts: row["attempts"],
-            lastErrorCode: row["last_error_code"],
-            lastErrorMessage: row["last_error_message"]
+            destinationId: row[0],
+            recordId: row[1],
+            acknowledged: StoredJSON.decodeFields(row[2]),
+            acknowledgedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)),
+            pending: StoredJSON.decodePending(row[4]),
+            dueAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
+            claimedUntil: (row[6] as Double?).map(Date.init(timeIntervalSince1970:)),
+            queuedAt: (row[7] as Double?).map(Date.init(timeIntervalSince1970:)),
+            attempts: row[8],
+            lastErrorCode: row[9],
+            lastErrorMessage: row[10],
+            historyEntries: row[11]
         )
     }
 
     func saveRecord(_ row: RecordRow) throws {
         try self.db.cachedStatement(sql: """
             INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at,
-                claimed_until, queued_at, attempts, last_error_code, last_error_message)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                claimed_until, queued_at, attempts, last_error_code, last_error_message, history_entries)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(destination_id, record_id) DO UPDATE SET acknowledged = excluded.acknowledged,
                 acknowledged_at = excluded.acknowledged_at, pending = excluded.pending, in_flight = excluded.in_flight,
                 due_at = excluded.due_at, claimed_until = excluded.claimed_until, queued_at = excluded.queued_at,
                 attempts = excluded.attempts, last_error_code = excluded.last_error_code,
-                last_error_message = excluded.last_error_message
+                last_error_message = excluded.last_error_message, history_entries = excluded.history_entries
             """).execute(arguments: [
                 row.destinationId, row.recordId,
                 row.acknowledged.isEmpty ? nil : StoredJSON.encodeFields(row.acknowledged),
@@ -282,7 +309,7 @@ struct QueueWriter {
                 row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970,
                 row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970,
                 row.pending == nil ? nil : row.queuedAt?.timeIntervalSince1970,
-                row.attempts, row.lastErrorCode, row.lastErrorMessage,
+                row.attempts, row.lastErrorCode, row.lastErrorMessage, row.historyEntries,
             ])
     }
 }

@@ -81,6 +81,7 @@ public final class SQLiteStore: SfdestStore {
             // Where each destination's backfill got to: a restart resumes it (NULL: none running).
             try db.execute(sql: "ALTER TABLE destinations ADD COLUMN backfill_after INTEGER")
         }
+        migrator.registerMigration("v5_history_count", migrate: Self.migrateHistoryCount)
         return migrator
     }
 

@@ -221,4 +221,39 @@ struct SQLiteStoreTests {
         let run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 1).first)
         #expect(run.unresolved == 0)
     }
+
+    @Test func historyKeepsTheNewestEntriesOfEachRecord() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        // 60 rounds: each is a sent and an acknowledged entry (120 in all).
+        for round in 0..<60 {
+            _ = try await temp.store.ingest([fragment(contact1, lastName: "Name \(round)")], into: [destination], at: t0)
+            #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).count == 1)
+            try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        }
+        let history = try await temp.store.recordHistory(destinationId: "dest-1", recordId: contact1, limit: 1_000)
+        #expect(history.count >= SQLiteStore.historyPerRecord)
+        #expect(history.count <= SQLiteStore.historyPerRecord + SQLiteStore.historySlack)
+        // The newest survive, in order: the last round's send, then its acknowledgement.
+        #expect(history.suffix(2).map(\.event) == [.sent, .acknowledged])
+        #expect(history[history.count - 2].fields["LastName"] == .string("Name 59"))
+        // Another record's history is its own.
+        let other = "003xx000004TmiRAAS"
+        _ = try await temp.store.ingest([fragment(other, lastName: "Other")], into: [destination], at: t0)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).count == 1)
+        #expect(try await temp.store.recordHistory(destinationId: "dest-1", recordId: other, limit: 1_000).count == 1)
+    }
+
+    @Test func expiredClaimsAreTakenBeforeDueRecordsWithinTheLimit() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        let ids = ["003xx000004TmiQAAS", "003xx000004TmiRAAS", "003xx000004TmiSAAS"]
+        _ = try await temp.store.ingest([fragment(ids[0], lastName: "A")], into: [destination], at: t0)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0).map(\.recordId) == [ids[0]])
+        _ = try await temp.store.ingest(ids.dropFirst().map { fragment($0, lastName: "B") }, into: [destination], at: t0.addingTimeInterval(1))
+        // The claim on the first expired: it comes back first, then as many due records as fit.
+        let later = t0.addingTimeInterval(40)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 30, now: later).map(\.recordId) == [ids[0], ids[1]])
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 30, now: later).map(\.recordId) == [ids[2]])
+    }
 }
