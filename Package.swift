@@ -19,8 +19,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // A strict, fast JSON parser shared by the body decoder, the store and the emulator.
+        .target(name: "SfdestJSON"),
         // Pure domain: no I/O, Foundation only.
-        .target(name: "Activation"),
+        .target(name: "Activation", dependencies: ["SfdestJSON"]),
         // The Salesforce client. Knows nothing of profiles or storage.
         .target(
             name: "SalesforceAPI",
@@ -32,6 +34,7 @@ let package = Package(
         .target(
             name: "SalesforceEmulator",
             dependencies: [
+                "SfdestJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -39,7 +42,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "Activation",
+                "Activation", "SfdestJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -48,7 +51,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Activation", "Store",
+                "Activation", "Store", "SfdestJSON",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -143,7 +146,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "ActivationTests", dependencies: ["Activation"]),
+        .testTarget(name: "SfdestJSONTests", dependencies: ["SfdestJSON"]),
+        .testTarget(name: "ActivationTests", dependencies: ["Activation", "SfdestJSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Activation"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
         .testTarget(

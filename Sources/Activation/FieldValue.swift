@@ -8,38 +8,6 @@ public enum FieldValue: Hashable, Sendable {
     case bool(Bool)
     case null
 
-    /// Reads a value produced by `JSONSerialization`; nil for objects and arrays.
-    public init?(json: Any) {
-        switch json {
-        case let text as String:
-            self = .string(text)
-        case let number as NSNumber:
-            switch UInt8(bitPattern: number.objCType.pointee) {
-            case UInt8(ascii: "c"), UInt8(ascii: "B"):
-                self = .bool(number.boolValue)
-            case UInt8(ascii: "d"), UInt8(ascii: "f"):
-                self = .double(number.doubleValue)
-            default:
-                self = .integer(number.int64Value)
-            }
-        case is NSNull:
-            self = .null
-        default:
-            return nil
-        }
-    }
-
-    /// The value as `JSONSerialization` writes it.
-    public var jsonObject: Any {
-        switch self {
-        case .string(let text): return text
-        case .integer(let number): return NSNumber(value: number)
-        case .double(let number): return NSNumber(value: number)
-        case .bool(let flag): return NSNumber(value: flag)
-        case .null: return NSNull()
-        }
-    }
-
     /// The text a Salesforce text field would hold for this value; nil for null.
     public var text: String? {
         switch self {

@@ -1,4 +1,5 @@
 import Foundation
+import SfdestJSON
 
 /// Why one profile of a body cannot be read. The description says what is wrong and where.
 public struct ProfileDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -33,13 +34,13 @@ public struct ProfileLimits: Sendable {
 }
 
 extension Profile {
-    /// Reads one XDM profile fragment from the output of `JSONSerialization`.
+    /// Reads one XDM profile fragment.
     ///
     /// `identityMap` is namespace -> `[{"id": ...}]`; `segmentMembership.ups.<segmentId>` is
     /// `{status, lastQualificationTime}`; every other object member is an attribute at its dotted
     /// path. Arrays of attributes are not mappable to a single Salesforce field and are skipped.
-    public init(xdm json: Any, limits: ProfileLimits = ProfileLimits()) throws(ProfileDecodingError) {
-        guard let object = json as? [String: Any] else {
+    public init(xdm json: JSON, limits: ProfileLimits = ProfileLimits()) throws(ProfileDecodingError) {
+        guard case .object(let object) = json else {
             throw ProfileDecodingError(path: "", problem: "a profile must be a JSON object")
         }
         self.init()
@@ -58,19 +59,19 @@ extension Profile {
         }
     }
 
-    private mutating func readIdentityMap(_ value: Any, limits: ProfileLimits) throws(ProfileDecodingError) {
-        guard let namespaces = value as? [String: Any] else {
+    private mutating func readIdentityMap(_ value: JSON, limits: ProfileLimits) throws(ProfileDecodingError) {
+        guard case .object(let namespaces) = value else {
             throw ProfileDecodingError(path: "identityMap", problem: "must be an object of namespace -> [{\"id\": \"...\"}]")
         }
         var count = 0
         for (namespace, entries) in namespaces {
             let path = "identityMap.\(namespace.abbreviated)"
-            guard let list = entries as? [Any] else {
+            guard case .array(let list) = entries else {
                 throw ProfileDecodingError(path: path, problem: "must be an array of {\"id\": \"...\"}")
             }
             var ids: [String] = []
             for (index, entry) in list.enumerated() {
-                guard let identity = entry as? [String: Any], let id = identity["id"] as? String else {
+                guard case .object = entry, let id = entry["id"]?.stringValue else {
                     throw ProfileDecodingError(path: "\(path)[\(index)]", problem: "must be an object with a string \"id\"")
                 }
                 let trimmed = id.trimmingWhitespace()
@@ -92,13 +93,13 @@ extension Profile {
         }
     }
 
-    private mutating func readSegmentMembership(_ value: Any, limits: ProfileLimits) throws(ProfileDecodingError) {
-        guard let namespaces = value as? [String: Any] else {
+    private mutating func readSegmentMembership(_ value: JSON, limits: ProfileLimits) throws(ProfileDecodingError) {
+        guard case .object(let namespaces) = value else {
             throw ProfileDecodingError(path: "segmentMembership", problem: "must be an object such as {\"ups\": {...}}")
         }
         for (namespace, audiences) in namespaces {
             let path = "segmentMembership.\(namespace.abbreviated)"
-            guard let audiences = audiences as? [String: Any] else {
+            guard case .object(let audiences) = audiences else {
                 throw ProfileDecodingError(path: path, problem: "must be an object of segment id -> {status, lastQualificationTime}")
             }
             // Only the profile store's own audiences ("ups") are evaluated audiences; other namespaces
@@ -108,16 +109,16 @@ extension Profile {
                 guard segmentId.count <= limits.maxIdLength else {
                     throw ProfileDecodingError(path: entryPath, problem: "the audience id is longer than \(limits.maxIdLength) characters")
                 }
-                guard let membership = entry as? [String: Any] else {
+                guard case .object = entry else {
                     throw ProfileDecodingError(path: entryPath, problem: "must be an object with status and lastQualificationTime")
                 }
-                guard let statusText = membership["status"] as? String else {
+                guard let statusText = entry["status"]?.stringValue else {
                     throw ProfileDecodingError(path: "\(entryPath).status", problem: "must be one of realized, existing, exited")
                 }
                 guard let status = AudienceStatus(rawValue: statusText) else {
                     throw ProfileDecodingError(path: "\(entryPath).status", problem: "'\(statusText.abbreviated)' is not one of realized, existing, exited")
                 }
-                guard let timeText = membership["lastQualificationTime"] as? String else {
+                guard let timeText = entry["lastQualificationTime"]?.stringValue else {
                     throw ProfileDecodingError(path: "\(entryPath).lastQualificationTime", problem: "must be an ISO 8601 time such as 2026-11-20T10:00:00Z")
                 }
                 guard let time = Timestamp.parseMilliseconds(timeText) else {
@@ -132,27 +133,31 @@ extension Profile {
         }
     }
 
-    private mutating func readAttribute(_ value: Any, path: String, depth: Int, limits: ProfileLimits) throws(ProfileDecodingError) {
-        if let object = value as? [String: Any] {
+    private mutating func readAttribute(_ value: JSON, path: String, depth: Int, limits: ProfileLimits) throws(ProfileDecodingError) {
+        let scalar: FieldValue
+        switch value {
+        case .object(let members):
             guard depth < limits.maxDepth else {
                 throw ProfileDecodingError(path: path.abbreviated, problem: "nested deeper than \(limits.maxDepth) levels")
             }
-            for (key, child) in object {
+            for (key, child) in members {
                 try self.readAttribute(child, path: path + "." + key, depth: depth + 1, limits: limits)
             }
-        } else if let number = value as? NSNumber, UInt8(bitPattern: number.objCType.pointee) == UInt8(ascii: "Q"),
-                  number.uint64Value > UInt64(Int64.max) {
-            // An integer past 64 bits would wrap around (18446744073709551615 read as -1).
-            throw ProfileDecodingError(path: path.abbreviated, problem: "\(number.uint64Value) is beyond the 64-bit integer range: send it as a string")
-        } else if let scalar = FieldValue(json: value) {
-            self.attributes[path] = scalar
-            guard self.attributes.count <= limits.maxAttributes else {
-                throw ProfileDecodingError(path: path.abbreviated, problem: "more than \(limits.maxAttributes) attributes in one profile")
-            }
-        } else if value is [Any] {
             return
-        } else {
-            throw ProfileDecodingError(path: path.abbreviated, problem: "unsupported JSON value")
+        case .array:
+            return
+        case .largeInteger(let text):
+            // Rounding it to a double, or wrapping it around, would change the value.
+            throw ProfileDecodingError(path: path.abbreviated, problem: "\(text.abbreviated) is beyond the 64-bit integer range: send it as a string")
+        case .string(let text): scalar = .string(text)
+        case .int(let number): scalar = .integer(Int64(number))
+        case .double(let number): scalar = .double(number)
+        case .bool(let flag): scalar = .bool(flag)
+        case .null: scalar = .null
+        }
+        self.attributes[path] = scalar
+        guard self.attributes.count <= limits.maxAttributes else {
+            throw ProfileDecodingError(path: path.abbreviated, problem: "more than \(limits.maxAttributes) attributes in one profile")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Activation
 import Foundation
+import SfdestJSON
 
 /// A `POST /v1/profiles` body split into profiles: one JSON object, a JSON array, or NDJSON.
 /// A body that is not JSON at all is refused whole; an item that cannot be read is rejected by
@@ -59,18 +60,18 @@ public struct ProfileBody: Sendable {
             throw .tooDeep(limit: limits.maxNesting, offset: offset)
         }
         guard shape.topLevelItems <= Self.maxItems else { throw .tooManyItems(Self.maxItems) }
-        let document: Any
+        let document: JSON
         do {
-            document = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            document = try JSONParser.parse(data, maxDepth: limits.maxNesting)
         } catch {
             // NDJSON sent without its content type: read it as lines when the first line is JSON.
             if Self.looksLikeLines(data, limits: limits) {
                 try self.readLines(data, limits: limits)
                 return
             }
-            throw .notJSON(Self.describe(error))
+            throw .notJSON(error.description)
         }
-        if let items = document as? [Any] {
+        if case .array(let items) = document {
             guard items.count <= Self.maxItems else { throw .tooManyItems(Self.maxItems) }
             for (index, item) in items.enumerated() { self.read(item, index: index, limits: limits) }
         } else {
@@ -80,42 +81,67 @@ public struct ProfileBody: Sendable {
 
     /// Several lines, the first of which is a JSON object on its own: NDJSON without its content type.
     private static func looksLikeLines(_ data: Data, limits: ProfileLimits) -> Bool {
-        guard data.contains(0x0A), let firstLine = data.split(separator: 0x0A, maxSplits: 1).first else { return false }
-        let line = Data(firstLine)
-        guard JSONShape.scan(line, maxDepth: limits.maxNesting).tooDeepAt == nil else { return false }
-        return (try? JSONSerialization.jsonObject(with: line)) is [String: Any]
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let newline = bytes.firstIndex(of: 0x0A) else { return false }
+            let firstLine = UnsafeRawBufferPointer(rebasing: raw[..<newline])
+            guard case .object? = try? JSONParser.parse(firstLine, maxDepth: limits.maxNesting) else { return false }
+            return true
+        }
     }
 
+    /// One profile per line. Lines are found and parsed in place (no copy per line); blank lines
+    /// are skipped without taking an index.
     private mutating func readLines(_ data: Data, limits: ProfileLimits) throws(Failure) {
-        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-        // Counted before any line is parsed: a body with too many is refused without that work.
-        let isBlank = { (line: Data) in line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
-        guard lines.count <= Self.maxItems || lines.lazy.filter({ !isBlank($0) }).count <= Self.maxItems else {
-            throw .tooManyItems(Self.maxItems)
+        let tooMany: Bool = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            // Counted before any line is parsed: a body with too many is refused without that work.
+            var items = 0
+            Self.forEachLine(raw) { _, _ in items += 1 }
+            guard items <= Self.maxItems else { return true }
+            var index = 0
+            Self.forEachLine(raw) { lineNumber, line in
+                defer { index += 1 }
+                do throws(JSONParseError) {
+                    self.read(try JSONParser.parse(line, maxDepth: limits.maxNesting), index: index, limits: limits)
+                } catch where error.kind == .tooDeep {
+                    self.rejected.append(Rejection(
+                        index: index,
+                        error: "line \(lineNumber) nests arrays and objects deeper than \(limits.maxNesting) levels (at byte \(error.offset) of the line)"
+                    ))
+                } catch {
+                    self.rejected.append(Rejection(index: index, error: "line \(lineNumber) is not JSON: \(error.description)"))
+                }
+            }
+            return false
         }
-        var index = 0
-        for (lineIndex, line) in lines.enumerated() {
-            if isBlank(line) { continue }
-            let trimmed = line.last == 0x0D ? line.dropLast() : line
-            defer { index += 1 }
-            let lineData = Data(trimmed)
-            if let offset = JSONShape.scan(lineData, maxDepth: limits.maxNesting).tooDeepAt {
-                self.rejected.append(Rejection(
-                    index: index,
-                    error: "line \(lineIndex + 1) nests arrays and objects deeper than \(limits.maxNesting) levels (at byte \(offset) of the line)"
-                ))
-                continue
+        if tooMany { throw .tooManyItems(Self.maxItems) }
+    }
+
+    /// Calls `body` with the 1-based number and the bytes (without `\r\n` or `\n`) of every line
+    /// that is not blank.
+    private static func forEachLine(_ raw: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
+        guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var start = 0
+        var lineNumber = 1
+        while start <= raw.count {
+            var end = raw.count
+            if start < raw.count, let found = memchr(base + start, 0x0A, raw.count - start) {
+                end = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
             }
-            do {
-                let item = try JSONSerialization.jsonObject(with: lineData, options: [.fragmentsAllowed])
-                self.read(item, index: index, limits: limits)
-            } catch {
-                self.rejected.append(Rejection(index: index, error: "line \(lineIndex + 1) is not JSON: \(Self.describe(error))"))
+            var contentEnd = end
+            if contentEnd > start && base[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+            var blank = true
+            for offset in start..<contentEnd where base[offset] != 0x20 && base[offset] != 0x09 && base[offset] != 0x0D {
+                blank = false
+                break
             }
+            if !blank { body(lineNumber, UnsafeRawBufferPointer(rebasing: raw[start..<contentEnd])) }
+            start = end + 1
+            lineNumber += 1
         }
     }
 
-    private mutating func read(_ item: Any, index: Int, limits: ProfileLimits) {
+    private mutating func read(_ item: JSON, index: Int, limits: ProfileLimits) {
         do {
             let profile = try Profile(xdm: item, limits: limits)
             guard !profile.identities.isEmpty else {
@@ -126,11 +152,5 @@ public struct ProfileBody: Sendable {
         } catch {
             self.rejected.append(Rejection(index: index, error: error.description))
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
-        return "\(error)"
     }
 }

@@ -23,6 +23,8 @@ struct JSONWriter {
             self.bytes.append(contentsOf: (flag ? "true" : "false").utf8)
         case .int(let number):
             self.bytes.append(contentsOf: String(number).utf8)
+        case .largeInteger(let digits):
+            self.bytes.append(contentsOf: digits.utf8)
         case .double(let number):
             self.writeDouble(number)
         case .string(let text):

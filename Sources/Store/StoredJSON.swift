@@ -1,4 +1,5 @@
 import Activation
+import SfdestJSON
 
 /// The JSON forms the store keeps profiles, field values and queue entries in.
 enum StoredJSON {
@@ -11,21 +12,33 @@ enum StoredJSON {
 
     /// A list of strings (field names) written by `encode(_:)`.
     static func decodeStrings(_ text: String?) -> [String] {
-        guard let text, case .array(let items)? = JSONReader.parse(text) else { return [] }
+        guard let text, case .array(let items)? = (try? JSONParser.parse(text)) else { return [] }
         return items.compactMap { item in
             if case .string(let value) = item { return value }
             return nil
         }
     }
 
-    static func fields(from node: JSONNode?) -> [String: FieldValue] {
+    static func fields(from node: JSON?) -> [String: FieldValue] {
         guard case .object(let members)? = node else { return [:] }
         var result: [String: FieldValue] = [:]
         result.reserveCapacity(members.count)
         for (key, value) in members {
-            if let field = value.fieldValue { result[key] = field }
+            if let field = self.fieldValue(value) { result[key] = field }
         }
         return result
+    }
+
+    /// A scalar the store wrote (`JSONText` writes `FieldValue`s only); nil for anything else.
+    static func fieldValue(_ json: JSON) -> FieldValue? {
+        switch json {
+        case .string(let text): return .string(text)
+        case .int(let number): return .integer(Int64(number))
+        case .double(let number): return .double(number)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        case .largeInteger, .array, .object: return nil
+        }
     }
 
     static func encodeFields(_ fields: [String: FieldValue]) -> String {
@@ -33,7 +46,7 @@ enum StoredJSON {
         writer.fields(fields)
         return writer.text
     }
-    static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: JSONReader.parse($0)) } ?? [:] }
+    static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:] }
 
     static func encodeProfile(_ profile: Profile) -> String {
         var writer = JSONText(capacity: 512)
@@ -52,7 +65,7 @@ enum StoredJSON {
     }
 
     static func decodeProfile(_ text: String) -> Profile {
-        guard case .object(let members)? = JSONReader.parse(text) else { return Profile() }
+        guard case .object(let members)? = (try? JSONParser.parse(text)) else { return Profile() }
         var profile = Profile()
         for (key, value) in members {
             switch key {
@@ -71,9 +84,9 @@ enum StoredJSON {
                 guard case .object(let audiences) = value else { continue }
                 for (segment, entry) in audiences {
                     guard case .array(let pair) = entry, pair.count == 2, case .string(let statusText) = pair[0],
-                          let status = AudienceStatus(rawValue: statusText), case .integer(let time) = pair[1]
+                          let status = AudienceStatus(rawValue: statusText), case .int(let time) = pair[1]
                     else { continue }
-                    profile.memberships[segment] = AudienceMembership(status: status, lastQualificationTime: time)
+                    profile.memberships[segment] = AudienceMembership(status: status, lastQualificationTime: Int64(time))
                 }
             default:
                 continue
@@ -103,7 +116,7 @@ enum StoredJSON {
     }
 
     static func decodePending(_ text: String?) -> PendingRecord? {
-        guard let text, case .object(let members)? = JSONReader.parse(text) else { return nil }
+        guard let text, case .object(let members)? = (try? JSONParser.parse(text)) else { return nil }
         var entry = PendingRecord()
         for (key, value) in members {
             switch key {
@@ -117,11 +130,11 @@ enum StoredJSON {
         return entry
     }
 
-    static func counts(from node: JSONNode) -> [Int64: Int] {
+    static func counts(from node: JSON) -> [Int64: Int] {
         guard case .object(let members) = node else { return [:] }
         var result: [Int64: Int] = [:]
         for (key, value) in members {
-            if let hour = Int64(key), case .integer(let count) = value { result[hour] = Int(count) }
+            if let hour = Int64(key), case .int(let count) = value { result[hour] = count }
         }
         return result
     }

@@ -1,9 +1,10 @@
 import Foundation
+import SfdestJSON
 import Testing
 @testable import Activation
 
-func json(_ text: String) -> Any {
-    try! JSONSerialization.jsonObject(with: Data(text.utf8))
+func json(_ text: String) -> JSON {
+    try! JSONParser.parse(text)
 }
 
 @Suite("XDM profile decoding and merge")
@@ -45,6 +46,18 @@ struct ProfileTests {
             #expect(error.path == path)
             #expect(!error.problem.isEmpty)
         }
+    }
+
+    @Test func integersBeyond64BitsAreRefusedNotRounded() {
+        for text in ["18446744073709551615", "-9223372036854775809", "123456789012345678901234567890"] {
+            #expect {
+                try Profile(xdm: json(#"{"identityMap": {"crmID": [{"id": "x"}]}, "loyalty": {"points": \#(text)}}"#))
+            } throws: { error in
+                let error = error as? ProfileDecodingError
+                return error?.path == "loyalty.points" && error?.problem.contains("beyond the 64-bit integer range") == true
+            }
+        }
+        #expect((try? Profile(xdm: json(#"{"identityMap": {"crmID": [{"id": "x"}]}, "n": 9223372036854775807}"#)))?.attributes["n"] == .integer(Int64.max))
     }
 
     @Test func limitsBoundNestingAndAttributeCount() {
