@@ -16,6 +16,9 @@ struct OrgAccess: Sendable {
     var issuedTokens: [String] = []
     var faults = Faults()
     var usage = APIUsage()
+    private var dropDice = FaultDice()
+    private var unavailableDice = FaultDice()
+    private var spikeDice = FaultDice()
 
     init(credentials: Credentials) {
         self.credentials = credentials
@@ -37,10 +40,10 @@ struct OrgAccess: Sendable {
         guard let token, self.isLive(token, now: now) else {
             return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage)
         }
-        if self.faults.dropConnectionRate > 0, Double.random(in: 0..<1) < self.faults.dropConnectionRate {
+        if self.dropDice.roll(self.faults.dropConnectionRate) {
             return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage)
         }
-        if self.faults.serverUnavailableRate > 0, Double.random(in: 0..<1) < self.faults.serverUnavailableRate {
+        if self.unavailableDice.roll(self.faults.serverUnavailableRate) {
             return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage)
         }
         if self.usage.used >= self.usage.max {
@@ -52,9 +55,9 @@ struct OrgAccess: Sendable {
         )
     }
 
-    private func delayMilliseconds() -> Int {
+    private mutating func delayMilliseconds() -> Int {
         var delay = self.faults.latencyMs
-        if self.faults.latencySpikeRate > 0, Double.random(in: 0..<1) < self.faults.latencySpikeRate {
+        if self.spikeDice.roll(self.faults.latencySpikeRate) {
             delay += self.faults.latencySpikeMs
         }
         return delay
@@ -84,6 +87,24 @@ struct RESTAdmission: Sendable {
     /// Whether the call carried a live session (and so shows in the stats).
     var isAuthenticated: Bool {
         if case .invalidSession = self.verdict { return false }
+        return true
+    }
+}
+
+/// Decides at random whether a fault strikes, at `rate` over the long run and never more than
+/// 2/rate calls apart: each call adds `rate` of credit, the chance of striking is the credit, and
+/// a strike spends one. So a test that injects 15% of faults sees one within every 14 calls.
+struct FaultDice: Sendable {
+    private var credit = 0.0
+
+    mutating func roll(_ rate: Double) -> Bool {
+        guard rate > 0 else {
+            self.credit = 0
+            return false
+        }
+        self.credit += rate
+        guard Double.random(in: 0..<1) < self.credit else { return false }
+        self.credit -= 1
         return true
     }
 }

@@ -64,6 +64,9 @@ struct QueueWriter {
     let now: Date
     let hour: Int64
     private var runs: [RunKey: RunDelta] = [:]
+    /// Per destination, whether it had any exclusion listed when this transaction first looked
+    /// (or recorded one since): when not, there is none to clear for a record that is now valid.
+    private var exclusionsListed: [String: Bool] = [:]
     /// Audience membership count changes of this transaction, written once at the end.
     private var audienceCounts: [AudienceCountKey: Int] = [:]
 
@@ -93,10 +96,12 @@ struct QueueWriter {
     mutating func mergeProfile(_ fragment: Profile) throws -> (Int64, Profile) {
         let lookup = try self.db.cachedStatement(sql: "SELECT profile_id FROM identities WHERE namespace = ? AND value = ?")
         var profileId: Int64?
+        var foundBy: (namespace: String, value: String)?
         search: for (namespace, ids) in fragment.identities.sorted(by: { $0.key < $1.key }) {
             for id in ids {
                 if let found = try Int64.fetchOne(lookup, arguments: [namespace, id]) {
                     profileId = found
+                    foundBy = (namespace, id)
                     break search
                 }
             }
@@ -109,20 +114,24 @@ struct QueueWriter {
             }
         }
         let merged = stored.merging(fragment)
-        let body = StoredJSON.encodeProfile(merged)
         let id: Int64
         if let profileId {
-            try self.db.cachedStatement(sql: "UPDATE profiles SET body = ?, updated_at = ? WHERE id = ?")
-                .execute(arguments: [body, self.now.timeIntervalSince1970, profileId])
+            // A resent profile that changes nothing is not written again.
+            if merged != stored {
+                try self.db.cachedStatement(sql: "UPDATE profiles SET body = ?, updated_at = ? WHERE id = ?")
+                    .execute(arguments: [StoredJSON.encodeProfile(merged), self.now.timeIntervalSince1970, profileId])
+            }
             id = profileId
         } else {
             try self.db.cachedStatement(sql: "INSERT INTO profiles (body, updated_at) VALUES (?, ?)")
-                .execute(arguments: [body, self.now.timeIntervalSince1970])
+                .execute(arguments: [StoredJSON.encodeProfile(merged), self.now.timeIntervalSince1970])
             id = self.db.lastInsertedRowID
         }
         let link = try self.db.cachedStatement(sql: "INSERT OR IGNORE INTO identities (namespace, value, profile_id) VALUES (?, ?, ?)")
         for (namespace, ids) in fragment.identities {
-            for value in ids { try link.execute(arguments: [namespace, value, id]) }
+            for value in ids where !(foundBy?.namespace == namespace && foundBy?.value == value) {
+                try link.execute(arguments: [namespace, value, id])
+            }
         }
         self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
         return (id, merged)
@@ -165,6 +174,7 @@ struct QueueWriter {
                 destinationId: destination.id, recordKey: exclusion.recordId ?? "profile:\(profileId)", kind: "excluded",
                 code: exclusion.code.rawValue, message: exclusion.message, fields: exclusion.field.map { [$0] } ?? [], sent: nil
             )
+            self.exclusionsListed[destination.id] = true
         case .record(let desired):
             counts.received = 1
             self.count(destination.id, hour: self.hour) { $0.received += 1 }
@@ -180,12 +190,16 @@ struct QueueWriter {
             for (hour, resolved) in outcome.resolvedUnchanged {
                 self.count(destination.id, hour: hour) { $0.unchanged += resolved }
             }
+            let loaded = row
             if row.pending == nil && !entry.isSettled { row.queuedAt = self.now }
             row.pending = entry.isSettled ? nil : entry
             if row.dueAt == nil || row.pending == nil { row.dueAt = row.pending == nil ? nil : self.now }
-            try self.saveRecord(row)
-            try self.db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ? AND kind = 'excluded'")
-                .execute(arguments: [destination.id, desired.id.value])
+            // An unchanged profile for a settled record leaves its row as it was: nothing to write.
+            if row != loaded || !row.exists { try self.saveRecord(row) }
+            if try self.hasExclusions(destination.id) {
+                try self.db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ? AND kind = 'excluded'")
+                    .execute(arguments: [destination.id, desired.id.value])
+            }
         }
         return counts
     }
@@ -218,6 +232,16 @@ struct QueueWriter {
         self.runs = [:]
     }
 
+    mutating func hasExclusions(_ destinationId: String) throws -> Bool {
+        if let known = self.exclusionsListed[destinationId] { return known }
+        let any = try Bool.fetchOne(
+            self.db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM failures WHERE destination_id = ? AND kind = 'excluded')"),
+            arguments: [destinationId]
+        ) ?? true
+        self.exclusionsListed[destinationId] = any
+        return any
+    }
+
     func recordFailure(destinationId: String, recordKey: String, kind: String, code: String, message: String, fields: [String], sent: [String: FieldValue]?) throws {
         try self.db.cachedStatement(sql: """
             INSERT INTO failures (destination_id, record_key, kind, code, message, fields, sent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -231,7 +255,7 @@ struct QueueWriter {
 
     // MARK: record rows
 
-    struct RecordRow {
+    struct RecordRow: Equatable {
         /// After a send whose outcome is unknown, Salesforce may hold its values or the ones
         /// acknowledged before: neither is known any more, so those fields are sent again whatever
         /// a later profile wants (never skipped as "already held").
@@ -255,6 +279,8 @@ struct QueueWriter {
         var lastErrorMessage: String?
         /// Entries in `record_history` for this record (pruned back to `historyPerRecord` in steps).
         var historyEntries = 0
+        /// Whether the row was read from the table (false: a new one).
+        var exists = false
     }
 
     /// The columns `recordRow(from:)` reads, in its order (read by index: GRDB's by-name lookup
@@ -286,7 +312,8 @@ struct QueueWriter {
             attempts: row[8],
             lastErrorCode: row[9],
             lastErrorMessage: row[10],
-            historyEntries: row[11]
+            historyEntries: row[11],
+            exists: true
         )
     }
 

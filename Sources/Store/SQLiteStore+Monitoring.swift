@@ -11,7 +11,7 @@ extension SQLiteStore {
                 sql: """
                     SELECT SUM(in_flight = 0 AND attempts = 0) AS pending, SUM(in_flight = 1) AS in_flight,
                            SUM(in_flight = 0 AND attempts > 0) AS retrying
-                    FROM records WHERE destination_id = ? AND pending IS NOT NULL
+                    FROM records INDEXED BY records_due WHERE destination_id = ? AND pending IS NOT NULL
                     """,
                 arguments: [destinationId]
             )

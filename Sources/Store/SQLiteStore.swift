@@ -82,6 +82,13 @@ public final class SQLiteStore: SfdestStore {
             try db.execute(sql: "ALTER TABLE destinations ADD COLUMN backfill_after INTEGER")
         }
         migrator.registerMigration("v5_history_count", migrate: Self.migrateHistoryCount)
+        migrator.registerMigration("v6_backlog_index") { db in
+            // The backlog (pending, in flight, retrying) is counted from the index alone.
+            try db.execute(sql: """
+                DROP INDEX records_due;
+                CREATE INDEX records_due ON records(destination_id, in_flight, due_at, attempts) WHERE pending IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

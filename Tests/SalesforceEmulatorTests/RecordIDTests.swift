@@ -30,3 +30,35 @@ struct RecordIDTests {
         }
     }
 }
+
+@Suite("Fault dice")
+struct FaultDiceTests {
+    @Test(arguments: [0.05, 0.15, 0.5])
+    func faultsStrikeAtTheirRateAndNeverFarApart(rate: Double) {
+        var dice = FaultDice()
+        var strikes = 0
+        var sinceLast = 0
+        var longestGap = 0
+        var gaps: Set<Int> = []
+        let rolls = 20_000
+        for _ in 0..<rolls {
+            if dice.roll(rate) {
+                strikes += 1
+                gaps.insert(sinceLast)
+                sinceLast = 0
+            } else {
+                sinceLast += 1
+                longestGap = max(longestGap, sinceLast)
+            }
+        }
+        #expect(abs(Double(strikes) - rate * Double(rolls)) <= 2)
+        #expect(longestGap <= Int(2 / rate))
+        // Not a fixed pattern: gaps vary.
+        #expect(gaps.count >= 2)
+    }
+
+    @Test func aRateOfZeroNeverStrikes() {
+        var dice = FaultDice()
+        #expect((0..<1_000).allSatisfy { _ in !dice.roll(0) })
+    }
+}
