@@ -10,28 +10,25 @@ extension SQLiteStore {
             // Due records not in flight, and in-flight records whose claim expired (a crashed or
             // stuck sender): those go back under any newer change and are sent again. Two queries,
             // each an index range (an OR of both would scan every queued row of the destination).
-            let expired = try Row.fetchAll(
-                db,
+            let expired = try writer.records(
                 sql: """
                     SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
                     WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= ?
                     ORDER BY due_at LIMIT ?
                     """,
-                arguments: [destinationId, seconds, limit]
+                destinationId: destinationId, before: seconds, limit: limit
             )
-            let due = expired.count >= limit ? [] : try Row.fetchAll(
-                db,
+            let due = expired.count >= limit ? [] : try writer.records(
                 sql: """
                     SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
                     WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0 AND due_at <= ?
                     ORDER BY due_at LIMIT ?
                     """,
-                arguments: [destinationId, seconds, limit - expired.count]
+                destinationId: destinationId, before: seconds, limit: limit - expired.count
             )
             let rows = expired + due
             var claimed: [ClaimedRecord] = []
-            for row in rows {
-                var record = QueueWriter.recordRow(from: row)
+            for var record in rows {
                 guard var entry = record.pending else { continue }
                 if entry.inFlight != nil {
                     // A send whose claim expired may or may not have reached Salesforce.
@@ -81,8 +78,10 @@ extension SQLiteStore {
                     record.lastErrorCode = nil
                     record.lastErrorMessage = nil
                     for (hour, count) in activated { writer.count(destinationId, hour: hour) { $0.activated += count } }
-                    try db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?")
-                        .execute(arguments: [destinationId, recordId])
+                    let clear = try writer.calls(.failureDelete)
+                    clear.bind(1, destinationId)
+                    clear.bind(2, recordId)
+                    try clear.run()
                     record.dueAt = now
                     delivered = true
                 case .postpone(let at, let outcomeUnknown):
@@ -172,5 +171,20 @@ extension SQLiteStore {
             try writer.flush()
             return rows.count
         }
+    }
+}
+
+extension QueueWriter {
+    /// The record rows a claim query selects (`recordColumns`, bound to destination, time, limit).
+    func records(sql: String, destinationId: String, before seconds: Double, limit: Int) throws -> [RecordRow] {
+        let query = try SQLiteCall(self.db, sql)
+        query.reset()
+        defer { query.reset() }
+        query.bind(1, destinationId)
+        query.bind(2, seconds)
+        query.bind(3, limit)
+        var rows: [RecordRow] = []
+        while try query.step() { rows.append(Self.recordRow(from: query)) }
+        return rows
     }
 }

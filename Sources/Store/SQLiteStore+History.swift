@@ -66,22 +66,26 @@ extension QueueWriter {
     /// `historyPerRecord + historySlack` the oldest are deleted down to `historyPerRecord`, so the
     /// pruning statement runs once every `historySlack` entries instead of on every one.
     func writeHistory(_ entry: RecordHistoryEntry, for record: inout RecordRow) throws {
-        try self.db.cachedStatement(sql: """
-            INSERT INTO record_history (destination_id, record_id, at, event, attempt, code, message, fields, error_fields)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                record.destinationId, record.recordId, entry.at.timeIntervalSince1970, entry.event.rawValue, entry.attempt, entry.code,
-                entry.message, entry.fields.isEmpty ? nil : StoredJSON.encodeFields(entry.fields),
-                entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields),
-            ])
+        let insert = try self.calls(.historyInsert)
+        insert.bind(1, record.destinationId)
+        insert.bind(2, record.recordId)
+        insert.bind(3, entry.at.timeIntervalSince1970)
+        insert.bind(4, entry.event.rawValue)
+        insert.bind(5, entry.attempt)
+        insert.bind(6, entry.code)
+        insert.bind(7, entry.message)
+        insert.bind(8, entry.fields.isEmpty ? nil : StoredJSON.encodeFields(entry.fields))
+        insert.bind(9, entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields))
+        try insert.run()
         record.historyEntries += 1
         guard record.historyEntries > SQLiteStore.historyPerRecord + SQLiteStore.historySlack else { return }
-        try self.db.cachedStatement(sql: """
-            DELETE FROM record_history WHERE destination_id = ? AND record_id = ? AND id <= (
-                SELECT id FROM record_history WHERE destination_id = ? AND record_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-            """).execute(arguments: [
-                record.destinationId, record.recordId, record.destinationId, record.recordId, SQLiteStore.historyPerRecord,
-            ])
+        let prune = try self.calls(.historyPrune)
+        prune.bind(1, record.destinationId)
+        prune.bind(2, record.recordId)
+        prune.bind(3, record.destinationId)
+        prune.bind(4, record.recordId)
+        prune.bind(5, SQLiteStore.historyPerRecord)
+        try prune.run()
         record.historyEntries = SQLiteStore.historyPerRecord
     }
 

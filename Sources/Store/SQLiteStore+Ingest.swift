@@ -63,6 +63,8 @@ struct QueueWriter {
     let db: Database
     let now: Date
     let hour: Int64
+    /// This transaction's hot statements, prepared once.
+    let calls: QueueCalls
     private var runs: [RunKey: RunDelta] = [:]
     /// Per destination, whether it had any exclusion listed when this transaction first looked
     /// (or recorded one since): when not, there is none to clear for a record that is now valid.
@@ -88,49 +90,66 @@ struct QueueWriter {
         self.db = db
         self.now = now
         self.hour = hourStart(now)
+        self.calls = QueueCalls(db: db)
     }
 
     // MARK: profiles
 
     /// Finds the stored profile of any of the fragment's identities, merges, and saves.
     mutating func mergeProfile(_ fragment: Profile) throws -> (Int64, Profile) {
-        let lookup = try self.db.cachedStatement(sql: "SELECT profile_id FROM identities WHERE namespace = ? AND value = ?")
+        let lookup = try self.calls(.identityLookup)
         var profileId: Int64?
         var foundBy: (namespace: String, value: String)?
         search: for (namespace, ids) in fragment.identities.sorted(by: { $0.key < $1.key }) {
             for id in ids {
-                if let found = try Int64.fetchOne(lookup, arguments: [namespace, id]) {
+                lookup.reset()
+                lookup.bind(1, namespace)
+                lookup.bind(2, id)
+                if try lookup.step(), let found = lookup.int64(0) {
                     profileId = found
                     foundBy = (namespace, id)
+                    lookup.reset()
                     break search
                 }
             }
         }
+        lookup.reset()
         var stored = Profile()
         if let profileId {
-            let load = try self.db.cachedStatement(sql: "SELECT body FROM profiles WHERE id = ?")
-            if let body = try String.fetchOne(load, arguments: [profileId]) {
+            let load = try self.calls(.profileLoad)
+            load.reset()
+            load.bind(1, profileId)
+            if try load.step(), let body = load.text(0) {
                 stored = StoredJSON.decodeProfile(body)
             }
+            load.reset()
         }
         let merged = stored.merging(fragment)
         let id: Int64
         if let profileId {
             // A resent profile that changes nothing is not written again.
             if merged != stored {
-                try self.db.cachedStatement(sql: "UPDATE profiles SET body = ?, updated_at = ? WHERE id = ?")
-                    .execute(arguments: [StoredJSON.encodeProfile(merged), self.now.timeIntervalSince1970, profileId])
+                let update = try self.calls(.profileUpdate)
+                update.bind(1, StoredJSON.encodeProfile(merged))
+                update.bind(2, self.now.timeIntervalSince1970)
+                update.bind(3, profileId)
+                try update.run()
             }
             id = profileId
         } else {
-            try self.db.cachedStatement(sql: "INSERT INTO profiles (body, updated_at) VALUES (?, ?)")
-                .execute(arguments: [StoredJSON.encodeProfile(merged), self.now.timeIntervalSince1970])
+            let insert = try self.calls(.profileInsert)
+            insert.bind(1, StoredJSON.encodeProfile(merged))
+            insert.bind(2, self.now.timeIntervalSince1970)
+            try insert.run()
             id = self.db.lastInsertedRowID
         }
-        let link = try self.db.cachedStatement(sql: "INSERT OR IGNORE INTO identities (namespace, value, profile_id) VALUES (?, ?, ?)")
+        let link = try self.calls(.identityLink)
         for (namespace, ids) in fragment.identities {
             for value in ids where !(foundBy?.namespace == namespace && foundBy?.value == value) {
-                try link.execute(arguments: [namespace, value, id])
+                link.bind(1, namespace)
+                link.bind(2, value)
+                link.bind(3, id)
+                try link.run()
             }
         }
         self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
@@ -197,8 +216,10 @@ struct QueueWriter {
             // An unchanged profile for a settled record leaves its row as it was: nothing to write.
             if row != loaded || !row.exists { try self.saveRecord(row) }
             if try self.hasExclusions(destination.id) {
-                try self.db.cachedStatement(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ? AND kind = 'excluded'")
-                    .execute(arguments: [destination.id, desired.id.value])
+                let clear = try self.calls(.exclusionDelete)
+                clear.bind(1, destination.id)
+                clear.bind(2, desired.id.value)
+                try clear.run()
             }
         }
         return counts
@@ -291,52 +312,106 @@ struct QueueWriter {
         """
 
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
-        let statement = try self.db.cachedStatement(sql: "SELECT \(Self.recordColumns) FROM records WHERE destination_id = ? AND record_id = ?")
-        guard let row = try Row.fetchOne(statement, arguments: [destinationId, recordId]) else {
-            return RecordRow(destinationId: destinationId, recordId: recordId)
-        }
-        return Self.recordRow(from: row)
+        let load = try self.calls(.recordLoad)
+        load.reset()
+        defer { load.reset() }
+        load.bind(1, destinationId)
+        load.bind(2, recordId)
+        guard try load.step() else { return RecordRow(destinationId: destinationId, recordId: recordId) }
+        return Self.recordRow(from: load)
     }
 
-    /// A record row selected with `recordColumns`.
-    static func recordRow(from row: Row) -> RecordRow {
+    /// The current row of a statement that selected `recordColumns`.
+    static func recordRow(from row: SQLiteCall) -> RecordRow {
         RecordRow(
-            destinationId: row[0],
-            recordId: row[1],
-            acknowledged: StoredJSON.decodeFields(row[2]),
-            acknowledgedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)),
-            pending: StoredJSON.decodePending(row[4]),
-            dueAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
-            claimedUntil: (row[6] as Double?).map(Date.init(timeIntervalSince1970:)),
-            queuedAt: (row[7] as Double?).map(Date.init(timeIntervalSince1970:)),
-            attempts: row[8],
-            lastErrorCode: row[9],
-            lastErrorMessage: row[10],
-            historyEntries: row[11],
+            destinationId: row.text(0) ?? "",
+            recordId: row.text(1) ?? "",
+            acknowledged: StoredJSON.decodeFields(row.text(2)),
+            acknowledgedAt: row.double(3).map(Date.init(timeIntervalSince1970:)),
+            pending: StoredJSON.decodePending(row.text(4)),
+            dueAt: row.double(5).map(Date.init(timeIntervalSince1970:)),
+            claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
+            queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
+            attempts: row.int(8) ?? 0,
+            lastErrorCode: row.text(9),
+            lastErrorMessage: row.text(10),
+            historyEntries: row.int(11) ?? 0,
             exists: true
         )
     }
 
     func saveRecord(_ row: RecordRow) throws {
-        try self.db.cachedStatement(sql: """
-            INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at,
-                claimed_until, queued_at, attempts, last_error_code, last_error_message, history_entries)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(destination_id, record_id) DO UPDATE SET acknowledged = excluded.acknowledged,
-                acknowledged_at = excluded.acknowledged_at, pending = excluded.pending, in_flight = excluded.in_flight,
-                due_at = excluded.due_at, claimed_until = excluded.claimed_until, queued_at = excluded.queued_at,
-                attempts = excluded.attempts, last_error_code = excluded.last_error_code,
-                last_error_message = excluded.last_error_message, history_entries = excluded.history_entries
-            """).execute(arguments: [
-                row.destinationId, row.recordId,
-                row.acknowledged.isEmpty ? nil : StoredJSON.encodeFields(row.acknowledged),
-                row.acknowledgedAt?.timeIntervalSince1970,
-                row.pending.map(StoredJSON.encodePending),
-                row.pending?.inFlight == nil ? 0 : 1,
-                row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970,
-                row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970,
-                row.pending == nil ? nil : row.queuedAt?.timeIntervalSince1970,
-                row.attempts, row.lastErrorCode, row.lastErrorMessage, row.historyEntries,
-            ])
+        let save = try self.calls(.recordSave)
+        save.bind(1, row.destinationId)
+        save.bind(2, row.recordId)
+        save.bind(3, row.acknowledged.isEmpty ? nil : StoredJSON.encodeFields(row.acknowledged))
+        save.bind(4, row.acknowledgedAt?.timeIntervalSince1970)
+        save.bind(5, row.pending.map(StoredJSON.encodePending))
+        save.bind(6, Int64(row.pending?.inFlight == nil ? 0 : 1))
+        save.bind(7, row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970)
+        save.bind(8, row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970)
+        save.bind(9, row.pending == nil ? nil : row.queuedAt?.timeIntervalSince1970)
+        save.bind(10, row.attempts)
+        save.bind(11, row.lastErrorCode)
+        save.bind(12, row.lastErrorMessage)
+        save.bind(13, row.historyEntries)
+        try save.run()
+    }
+}
+
+/// The statements a `QueueWriter` runs per record, each prepared once per transaction (looked up
+/// by slot, not by hashing its SQL on every use).
+final class QueueCalls {
+    enum Slot: Int, CaseIterable {
+        case identityLookup, profileLoad, profileUpdate, profileInsert, identityLink
+        case recordLoad, recordSave, historyInsert, historyPrune, exclusionDelete, failureDelete
+
+        var sql: String {
+            switch self {
+            case .identityLookup: return "SELECT profile_id FROM identities WHERE namespace = ? AND value = ?"
+            case .profileLoad: return "SELECT body FROM profiles WHERE id = ?"
+            case .profileUpdate: return "UPDATE profiles SET body = ?, updated_at = ? WHERE id = ?"
+            case .profileInsert: return "INSERT INTO profiles (body, updated_at) VALUES (?, ?)"
+            case .identityLink: return "INSERT OR IGNORE INTO identities (namespace, value, profile_id) VALUES (?, ?, ?)"
+            case .recordLoad: return "SELECT \(QueueWriter.recordColumns) FROM records WHERE destination_id = ? AND record_id = ?"
+            case .recordSave:
+                return """
+                    INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at,
+                        claimed_until, queued_at, attempts, last_error_code, last_error_message, history_entries)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(destination_id, record_id) DO UPDATE SET acknowledged = excluded.acknowledged,
+                        acknowledged_at = excluded.acknowledged_at, pending = excluded.pending, in_flight = excluded.in_flight,
+                        due_at = excluded.due_at, claimed_until = excluded.claimed_until, queued_at = excluded.queued_at,
+                        attempts = excluded.attempts, last_error_code = excluded.last_error_code,
+                        last_error_message = excluded.last_error_message, history_entries = excluded.history_entries
+                    """
+            case .historyInsert:
+                return """
+                    INSERT INTO record_history (destination_id, record_id, at, event, attempt, code, message, fields, error_fields)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            case .historyPrune:
+                return """
+                    DELETE FROM record_history WHERE destination_id = ? AND record_id = ? AND id <= (
+                        SELECT id FROM record_history WHERE destination_id = ? AND record_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """
+            case .exclusionDelete: return "DELETE FROM failures WHERE destination_id = ? AND record_key = ? AND kind = 'excluded'"
+            case .failureDelete: return "DELETE FROM failures WHERE destination_id = ? AND record_key = ?"
+            }
+        }
+    }
+
+    private let db: Database
+    private var prepared: [SQLiteCall?] = Array(repeating: nil, count: Slot.allCases.count)
+
+    init(db: Database) {
+        self.db = db
+    }
+
+    func callAsFunction(_ slot: Slot) throws -> SQLiteCall {
+        if let call = self.prepared[slot.rawValue] { return call }
+        let call = try SQLiteCall(self.db, slot.sql)
+        self.prepared[slot.rawValue] = call
+        return call
     }
 }

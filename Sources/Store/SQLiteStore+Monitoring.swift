@@ -69,10 +69,10 @@ extension SQLiteStore {
     public func recordState(destinationId: String, recordId: String) async throws -> RecordState? {
         let key = (try? SalesforceRecordID(recordId))?.value ?? recordId
         return try await self.pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT \(QueueWriter.recordColumns) FROM records WHERE destination_id = ? AND record_id = ?", arguments: [destinationId, key])
+            let loaded = try QueueWriter(db: db, now: Date()).loadRecord(destinationId, key)
+            let record = loaded.exists ? loaded : nil
             let failure = try Row.fetchOne(db, sql: "SELECT * FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, key])
-            guard row != nil || failure != nil else { return nil }
-            let record = row.map(QueueWriter.recordRow(from:))
+            guard record != nil || failure != nil else { return nil }
             let lastError: RecordError? = failure.map { failure in
                 RecordError(
                     kind: failure["kind"], code: failure["code"], message: failure["message"],
