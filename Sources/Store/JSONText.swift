@@ -1,81 +1,95 @@
 import Activation
 
-/// A small JSON writer for the store's own rows. Foundation's `JSONSerialization` bridges every
-/// value through `NSObject` on Linux and took 40% of the ingest path's CPU (perf, `sfdest bench`);
-/// this writes the few shapes the store keeps straight into a string.
+/// A small JSON writer for the store's own rows, straight into UTF-8 bytes (bound to SQLite as
+/// text without an intermediate `String`). Foundation's `JSONSerialization` bridges every value
+/// through `NSObject` on Linux and took 40% of the ingest path's CPU (perf, `sfdest bench`).
 struct JSONText {
-    private(set) var text = ""
+    private(set) var bytes: [UInt8] = []
 
     init(capacity: Int = 256) {
-        self.text.reserveCapacity(capacity)
+        self.bytes.reserveCapacity(capacity)
     }
 
+    var text: String { String(decoding: self.bytes, as: UTF8.self) }
+
     mutating func string(_ value: String) {
-        self.text.append("\"")
+        self.bytes.append(0x22)
         var clean = true
         for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
             clean = false
             break
         }
         if clean {
-            self.text.append(value)
+            self.bytes.append(contentsOf: value.utf8)
         } else {
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": self.text.append("\\\"")
-                case "\\": self.text.append("\\\\")
-                case "\n": self.text.append("\\n")
-                case "\r": self.text.append("\\r")
-                case "\t": self.text.append("\\t")
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    self.text.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            for byte in value.utf8 {
+                switch byte {
+                case 0x22: self.raw("\\\"")
+                case 0x5C: self.raw("\\\\")
+                case 0x0A: self.raw("\\n")
+                case 0x0D: self.raw("\\r")
+                case 0x09: self.raw("\\t")
+                case _ where byte < 0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    self.raw("\\u00")
+                    self.bytes.append(hex[Int(byte >> 4)])
+                    self.bytes.append(hex[Int(byte & 0x0F)])
                 default:
-                    self.text.unicodeScalars.append(scalar)
+                    self.bytes.append(byte)
                 }
             }
         }
-        self.text.append("\"")
+        self.bytes.append(0x22)
     }
 
     mutating func value(_ value: FieldValue) {
         switch value {
         case .string(let text): self.string(text)
-        case .integer(let number): self.text.append(String(number))
-        case .double(let number): self.text.append(number.isFinite ? "\(number)" : "null")
-        case .bool(let flag): self.text.append(flag ? "true" : "false")
-        case .null: self.text.append("null")
+        case .integer(let number): self.raw(String(number))
+        case .double(let number): self.raw(number.isFinite ? "\(number)" : "null")
+        case .bool(let flag): self.raw(flag ? "true" : "false")
+        case .null: self.raw("null")
         }
     }
 
     /// `{"key": value, ...}` with keys in sorted order (stable rows, comparable text).
     mutating func object<Value>(_ dictionary: [String: Value], _ write: (inout JSONText, Value) -> Void) {
-        self.text.append("{")
+        self.bytes.append(UInt8(ascii: "{"))
         var first = true
-        for key in dictionary.keys.sorted() {
-            if !first { self.text.append(",") }
+        for (key, value) in dictionary.sorted(by: { $0.key < $1.key }) {
+            if !first { self.bytes.append(UInt8(ascii: ",")) }
             first = false
             self.string(key)
-            self.text.append(":")
-            write(&self, dictionary[key]!)
+            self.bytes.append(UInt8(ascii: ":"))
+            write(&self, value)
         }
-        self.text.append("}")
+        self.bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func fields(_ fields: [String: FieldValue]) {
         self.object(fields) { writer, value in writer.value(value) }
     }
 
+    /// `{"hour": count, ...}` in hour order.
+    mutating func counts(_ counts: [Int64: Int]) {
+        self.bytes.append(UInt8(ascii: "{"))
+        for (index, (hour, count)) in counts.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
+            self.raw("\"\(hour)\":\(count)")
+        }
+        self.bytes.append(UInt8(ascii: "}"))
+    }
+
     mutating func strings(_ values: [String]) {
-        self.text.append("[")
+        self.bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
-            if index > 0 { self.text.append(",") }
+            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
             self.string(value)
         }
-        self.text.append("]")
+        self.bytes.append(UInt8(ascii: "]"))
     }
 
     mutating func raw(_ text: String) {
-        self.text.append(text)
+        self.bytes.append(contentsOf: text.utf8)
     }
 }

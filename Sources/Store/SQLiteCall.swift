@@ -40,6 +40,21 @@ struct SQLiteCall {
         }
     }
 
+    /// UTF-8 bytes bound as text.
+    func bind(_ index: Int32, text bytes: [UInt8]?) {
+        guard let bytes else {
+            sqlite3_bind_null(self.handle, index)
+            return
+        }
+        bytes.withUnsafeBytes { raw in
+            if let base = raw.baseAddress, raw.count > 0 {
+                _ = sqlite3_bind_text(self.handle, index, base.assumingMemoryBound(to: CChar.self), Int32(raw.count), sqliteTransient)
+            } else {
+                sqlite3_bind_text(self.handle, index, "", 0, sqliteTransient)
+            }
+        }
+    }
+
     func bind(_ index: Int32, _ value: Int64?) {
         if let value { sqlite3_bind_int64(self.handle, index, value) } else { sqlite3_bind_null(self.handle, index) }
     }
@@ -75,6 +90,12 @@ struct SQLiteCall {
         guard let bytes = sqlite3_column_text(self.handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(self.handle, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The column's text as bytes, valid only inside `body` (nil for NULL).
+    func withText<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        guard let bytes = sqlite3_column_text(self.handle, column) else { return body(nil) }
+        return body(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(self.handle, column))))
     }
 
     func int64(_ column: Int32) -> Int64? {

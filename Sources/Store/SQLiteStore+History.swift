@@ -74,7 +74,7 @@ extension QueueWriter {
         insert.bind(5, entry.attempt)
         insert.bind(6, entry.code)
         insert.bind(7, entry.message)
-        insert.bind(8, entry.fields.isEmpty ? nil : StoredJSON.encodeFields(entry.fields))
+        insert.bind(8, text: entry.fields.isEmpty ? nil : StoredJSON.fieldsBytes(entry.fields))
         insert.bind(9, entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields))
         try insert.run()
         record.historyEntries += 1

@@ -119,8 +119,8 @@ struct QueueWriter {
             let load = try self.calls(.profileLoad)
             load.reset()
             load.bind(1, profileId)
-            if try load.step(), let body = load.text(0) {
-                stored = StoredJSON.decodeProfile(body)
+            if try load.step() {
+                stored = load.withText(0) { bytes in bytes.map(StoredJSON.decodeProfile(bytes:)) ?? Profile() }
             }
             load.reset()
         }
@@ -130,7 +130,7 @@ struct QueueWriter {
             // A resent profile that changes nothing is not written again.
             if merged != stored {
                 let update = try self.calls(.profileUpdate)
-                update.bind(1, StoredJSON.encodeProfile(merged))
+                update.bind(1, text: StoredJSON.profileBytes(merged))
                 update.bind(2, self.now.timeIntervalSince1970)
                 update.bind(3, profileId)
                 try update.run()
@@ -138,7 +138,7 @@ struct QueueWriter {
             id = profileId
         } else {
             let insert = try self.calls(.profileInsert)
-            insert.bind(1, StoredJSON.encodeProfile(merged))
+            insert.bind(1, text: StoredJSON.profileBytes(merged))
             insert.bind(2, self.now.timeIntervalSince1970)
             try insert.run()
             id = self.db.lastInsertedRowID
@@ -326,9 +326,9 @@ struct QueueWriter {
         RecordRow(
             destinationId: row.text(0) ?? "",
             recordId: row.text(1) ?? "",
-            acknowledged: StoredJSON.decodeFields(row.text(2)),
+            acknowledged: row.withText(2, StoredJSON.decodeFields(bytes:)),
             acknowledgedAt: row.double(3).map(Date.init(timeIntervalSince1970:)),
-            pending: StoredJSON.decodePending(row.text(4)),
+            pending: row.withText(4, StoredJSON.decodePending(bytes:)),
             dueAt: row.double(5).map(Date.init(timeIntervalSince1970:)),
             claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
             queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
@@ -344,9 +344,9 @@ struct QueueWriter {
         let save = try self.calls(.recordSave)
         save.bind(1, row.destinationId)
         save.bind(2, row.recordId)
-        save.bind(3, row.acknowledged.isEmpty ? nil : StoredJSON.encodeFields(row.acknowledged))
+        save.bind(3, text: row.acknowledged.isEmpty ? nil : StoredJSON.fieldsBytes(row.acknowledged))
         save.bind(4, row.acknowledgedAt?.timeIntervalSince1970)
-        save.bind(5, row.pending.map(StoredJSON.encodePending))
+        save.bind(5, text: row.pending.map(StoredJSON.pendingBytes))
         save.bind(6, Int64(row.pending?.inFlight == nil ? 0 : 1))
         save.bind(7, row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970)
         save.bind(8, row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970)

@@ -42,13 +42,25 @@ enum StoredJSON {
     }
 
     static func encodeFields(_ fields: [String: FieldValue]) -> String {
+        String(decoding: self.fieldsBytes(fields), as: UTF8.self)
+    }
+
+    static func fieldsBytes(_ fields: [String: FieldValue]) -> [UInt8] {
         var writer = JSONText()
         writer.fields(fields)
-        return writer.text
+        return writer.bytes
     }
+
     static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:] }
+    static func decodeFields(bytes: UnsafeRawBufferPointer?) -> [String: FieldValue] {
+        bytes.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:]
+    }
 
     static func encodeProfile(_ profile: Profile) -> String {
+        String(decoding: self.profileBytes(profile), as: UTF8.self)
+    }
+
+    static func profileBytes(_ profile: Profile) -> [UInt8] {
         var writer = JSONText(capacity: 512)
         writer.raw("{\"i\":")
         writer.object(profile.identities) { writer, ids in writer.strings(ids) }
@@ -61,11 +73,19 @@ enum StoredJSON {
             writer.raw(",\(membership.lastQualificationTime)]")
         }
         writer.raw("}")
-        return writer.text
+        return writer.bytes
     }
 
     static func decodeProfile(_ text: String) -> Profile {
-        guard case .object(let members)? = (try? JSONParser.parse(text)) else { return Profile() }
+        self.profile(from: try? JSONParser.parse(text))
+    }
+
+    static func decodeProfile(bytes: UnsafeRawBufferPointer) -> Profile {
+        self.profile(from: try? JSONParser.parse(bytes))
+    }
+
+    static func profile(from node: JSON?) -> Profile {
+        guard case .object(let members)? = node else { return Profile() }
         var profile = Profile()
         for (key, value) in members {
             switch key {
@@ -96,27 +116,35 @@ enum StoredJSON {
     }
 
     static func encodePending(_ entry: PendingRecord) -> String {
+        String(decoding: self.pendingBytes(entry), as: UTF8.self)
+    }
+
+    static func pendingBytes(_ entry: PendingRecord) -> [UInt8] {
         var writer = JSONText()
         writer.raw("{\"f\":")
         writer.fields(entry.fields)
         writer.raw(",\"w\":")
-        writer.raw(self.countsText(entry.waiting))
+        writer.counts(entry.waiting)
         if let inFlight = entry.inFlight {
             writer.raw(",\"i\":")
             writer.fields(inFlight)
             writer.raw(",\"iw\":")
-            writer.raw(self.countsText(entry.inFlightWaiting))
+            writer.counts(entry.inFlightWaiting)
         }
         writer.raw("}")
-        return writer.text
-    }
-
-    static func countsText(_ counts: [Int64: Int]) -> String {
-        "{" + counts.keys.sorted().map { "\"\($0)\":\(counts[$0]!)" }.joined(separator: ",") + "}"
+        return writer.bytes
     }
 
     static func decodePending(_ text: String?) -> PendingRecord? {
-        guard let text, case .object(let members)? = (try? JSONParser.parse(text)) else { return nil }
+        text.flatMap { self.pending(from: try? JSONParser.parse($0)) }
+    }
+
+    static func decodePending(bytes: UnsafeRawBufferPointer?) -> PendingRecord? {
+        bytes.flatMap { self.pending(from: try? JSONParser.parse($0)) }
+    }
+
+    static func pending(from node: JSON?) -> PendingRecord? {
+        guard case .object(let members)? = node else { return nil }
         var entry = PendingRecord()
         for (key, value) in members {
             switch key {
