@@ -70,16 +70,6 @@ struct JSONText {
         self.object(fields) { writer, value in writer.value(value) }
     }
 
-    /// `{"hour": count, ...}` in hour order.
-    mutating func counts(_ counts: [Int64: Int]) {
-        self.bytes.append(UInt8(ascii: "{"))
-        for (index, (hour, count)) in counts.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
-            self.raw("\"\(hour)\":\(count)")
-        }
-        self.bytes.append(UInt8(ascii: "}"))
-    }
-
     mutating func strings(_ values: [String]) {
         self.bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {

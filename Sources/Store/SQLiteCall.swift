@@ -55,6 +55,17 @@ struct SQLiteCall {
         }
     }
 
+    /// Bytes bound as a blob.
+    func bind(_ index: Int32, blob bytes: [UInt8]?) {
+        guard let bytes else {
+            sqlite3_bind_null(self.handle, index)
+            return
+        }
+        bytes.withUnsafeBytes { raw in
+            _ = sqlite3_bind_blob(self.handle, index, raw.baseAddress, Int32(raw.count), sqliteTransient)
+        }
+    }
+
     func bind(_ index: Int32, _ value: Int64?) {
         if let value { sqlite3_bind_int64(self.handle, index, value) } else { sqlite3_bind_null(self.handle, index) }
     }
@@ -96,6 +107,13 @@ struct SQLiteCall {
     func withText<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
         guard let bytes = sqlite3_column_text(self.handle, column) else { return body(nil) }
         return body(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(self.handle, column))))
+    }
+
+    /// The column's bytes, blob or text, valid only inside `body` (nil for NULL).
+    func withBytes<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        guard !self.isNull(column) else { return body(nil) }
+        let start = sqlite3_column_blob(self.handle, column)
+        return body(UnsafeRawBufferPointer(start: start, count: Int(sqlite3_column_bytes(self.handle, column))))
     }
 
     func int64(_ column: Int32) -> Int64? {

@@ -25,15 +25,21 @@ extension SQLiteStore {
             var writer = QueueWriter(db: db, now: now)
             var counts = OutcomeCounts()
             var last: Int64?
-            let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM profiles WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, limit])
-            for row in rows {
-                let id: Int64 = row["id"]
-                let body: String = row["body"]
-                counts += try writer.fanOut(StoredJSON.decodeProfile(body), profileId: id, to: destination)
+            let page = try SQLiteCall(db, "SELECT id, body FROM profiles WHERE id > ? ORDER BY id LIMIT ?")
+            page.reset()
+            page.bind(1, after)
+            page.bind(2, limit)
+            var profiles: [(id: Int64, profile: Profile)] = []
+            while try page.step() {
+                profiles.append((page.int64(0) ?? 0, page.withBytes(1) { $0.map(StoredBinary.decodeProfile) ?? Profile() }))
+            }
+            page.reset()
+            for (id, profile) in profiles {
+                counts += try writer.fanOut(profile, profileId: id, to: destination)
                 last = id
             }
             try writer.flush()
-            let next = rows.count < limit ? nil : last
+            let next = profiles.count < limit ? nil : last
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
             try db.execute(sql: "UPDATE destinations SET backfill_after = ? WHERE id = ?", arguments: [next, destination.id])
             return BackfillProgress(nextAfter: next, counts: counts)
@@ -120,7 +126,7 @@ struct QueueWriter {
             load.reset()
             load.bind(1, profileId)
             if try load.step() {
-                stored = load.withText(0) { bytes in bytes.map(StoredJSON.decodeProfile(bytes:)) ?? Profile() }
+                stored = load.withBytes(0) { bytes in bytes.map(StoredBinary.decodeProfile) ?? Profile() }
             }
             load.reset()
         }
@@ -130,7 +136,7 @@ struct QueueWriter {
             // A resent profile that changes nothing is not written again.
             if merged != stored {
                 let update = try self.calls(.profileUpdate)
-                update.bind(1, text: StoredJSON.profileBytes(merged))
+                update.bind(1, blob: StoredBinary.profile(merged))
                 update.bind(2, self.now.timeIntervalSince1970)
                 update.bind(3, profileId)
                 try update.run()
@@ -138,7 +144,7 @@ struct QueueWriter {
             id = profileId
         } else {
             let insert = try self.calls(.profileInsert)
-            insert.bind(1, text: StoredJSON.profileBytes(merged))
+            insert.bind(1, blob: StoredBinary.profile(merged))
             insert.bind(2, self.now.timeIntervalSince1970)
             try insert.run()
             id = self.db.lastInsertedRowID
@@ -326,9 +332,9 @@ struct QueueWriter {
         RecordRow(
             destinationId: row.text(0) ?? "",
             recordId: row.text(1) ?? "",
-            acknowledged: row.withText(2, StoredJSON.decodeFields(bytes:)),
+            acknowledged: row.withBytes(2, StoredBinary.decodeFields),
             acknowledgedAt: row.double(3).map(Date.init(timeIntervalSince1970:)),
-            pending: row.withText(4, StoredJSON.decodePending(bytes:)),
+            pending: row.withBytes(4, StoredBinary.decodePending),
             dueAt: row.double(5).map(Date.init(timeIntervalSince1970:)),
             claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
             queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
@@ -344,9 +350,9 @@ struct QueueWriter {
         let save = try self.calls(.recordSave)
         save.bind(1, row.destinationId)
         save.bind(2, row.recordId)
-        save.bind(3, text: row.acknowledged.isEmpty ? nil : StoredJSON.fieldsBytes(row.acknowledged))
+        save.bind(3, blob: row.acknowledged.isEmpty ? nil : StoredBinary.fields(row.acknowledged))
         save.bind(4, row.acknowledgedAt?.timeIntervalSince1970)
-        save.bind(5, text: row.pending.map(StoredJSON.pendingBytes))
+        save.bind(5, blob: row.pending.map(StoredBinary.pending))
         save.bind(6, Int64(row.pending?.inFlight == nil ? 0 : 1))
         save.bind(7, row.pending == nil ? nil : row.dueAt?.timeIntervalSince1970)
         save.bind(8, row.pending?.inFlight == nil ? nil : row.claimedUntil?.timeIntervalSince1970)

@@ -1,7 +1,8 @@
 import Activation
 import SfdestJSON
 
-/// The JSON forms the store keeps profiles, field values and queue entries in.
+/// The JSON forms the store keeps field values in (history, failures), and reads the profile
+/// and queue rows of earlier versions in (they are written in `StoredBinary` now).
 enum StoredJSON {
     /// A list of strings (field names).
     static func encode(_ strings: [String]) -> String {
@@ -56,26 +57,6 @@ enum StoredJSON {
         bytes.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:]
     }
 
-    static func encodeProfile(_ profile: Profile) -> String {
-        String(decoding: self.profileBytes(profile), as: UTF8.self)
-    }
-
-    static func profileBytes(_ profile: Profile) -> [UInt8] {
-        var writer = JSONText(capacity: 512)
-        writer.raw("{\"i\":")
-        writer.object(profile.identities) { writer, ids in writer.strings(ids) }
-        writer.raw(",\"a\":")
-        writer.fields(profile.attributes)
-        writer.raw(",\"m\":")
-        writer.object(profile.memberships) { writer, membership in
-            writer.raw("[")
-            writer.string(membership.status.rawValue)
-            writer.raw(",\(membership.lastQualificationTime)]")
-        }
-        writer.raw("}")
-        return writer.bytes
-    }
-
     static func decodeProfile(_ text: String) -> Profile {
         self.profile(from: try? JSONParser.parse(text))
     }
@@ -113,26 +94,6 @@ enum StoredJSON {
             }
         }
         return profile
-    }
-
-    static func encodePending(_ entry: PendingRecord) -> String {
-        String(decoding: self.pendingBytes(entry), as: UTF8.self)
-    }
-
-    static func pendingBytes(_ entry: PendingRecord) -> [UInt8] {
-        var writer = JSONText()
-        writer.raw("{\"f\":")
-        writer.fields(entry.fields)
-        writer.raw(",\"w\":")
-        writer.counts(entry.waiting)
-        if let inFlight = entry.inFlight {
-            writer.raw(",\"i\":")
-            writer.fields(inFlight)
-            writer.raw(",\"iw\":")
-            writer.counts(entry.inFlightWaiting)
-        }
-        writer.raw("}")
-        return writer.bytes
     }
 
     static func decodePending(_ text: String?) -> PendingRecord? {
