@@ -189,15 +189,22 @@ public actor DeliveryService: Service {
             self.wake.yield()
         }
         try? await Task.sleep(for: self.options.linger)
+        var claimed: [ClaimedRecord] = []
         while !Task.isCancelled && !self.stopping {
-            if let until = self.pausedUntil[destination.id], until > Date() { return }
-            if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return }
-            let claimed: [ClaimedRecord]
-            do {
-                claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date())
-            } catch {
-                self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+            if self.isPaused(destination) {
+                // Paused by another sender's trouble: give back what this one holds, unsent.
+                if !claimed.isEmpty {
+                    await self.requeue(claimed, destination: destination, code: "PAUSED", message: "delivery paused", after: 0, countAttempt: false)
+                }
                 return
+            }
+            if claimed.isEmpty {
+                do {
+                    claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date())
+                } catch {
+                    self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+                    return
+                }
             }
             guard !claimed.isEmpty else { return }
             // A full batch means more may be waiting: let another sender start beside this one.
@@ -205,19 +212,31 @@ public actor DeliveryService: Service {
                 self.busy.insert(destination.id)
                 self.wake.yield()
             }
-            guard await self.send(claimed, for: destination) else { return }
+            guard let next = await self.send(claimed, for: destination) else { return }
+            claimed = next
+        }
+        if !claimed.isEmpty {
+            await self.requeue(claimed, destination: destination, code: "SHUTDOWN", message: "the service is stopping", after: 0, countAttempt: false)
         }
     }
 
-    /// Sends one batch and applies the answer; false when the destination must stop for now.
-    private func send(_ claimed: [ClaimedRecord], for destination: Destination) async -> Bool {
+    private func isPaused(_ destination: Destination) -> Bool {
+        if let until = self.pausedUntil[destination.id], until > Date() { return true }
+        if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return true }
+        return false
+    }
+
+    /// Sends one batch, applies the answer and, in the same store transaction, claims the next
+    /// batch (empty when none is due or delivery is stopping); nil when the destination must stop
+    /// for now.
+    private func send(_ claimed: [ClaimedRecord], for destination: Destination) async -> [ClaimedRecord]? {
         let now = Date()
         do {
             let client = try await self.clients.client(connectionId: destination.connectionId)
             if let usage = client.apiUsage, self.overBudget(usage) {
                 self.pauseForBudget(destination.connectionId, usage: usage)
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
-                return false
+                return nil
             }
             let records = claimed.map { record in
                 SObjectRecord(
@@ -246,16 +265,19 @@ public actor DeliveryService: Service {
             // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
             let store = self.store
             let destinationId = destination.id
-            try await Task { [outcomes] in try await store.complete(destinationId: destinationId, results: outcomes, now: Date()) }.value
+            let (limit, lease) = (self.stopping || self.isPaused(destination) ? 0 : self.options.batchSize, self.lease)
+            let next = try await Task { [outcomes] in
+                try await store.complete(destinationId: destinationId, results: outcomes, now: Date(), thenClaim: limit, lease: lease)
+            }.value
             self.metrics.record(outcomes, claimed: claimed, destinationId: destinationId)
             self.consecutiveFailures[destination.id] = nil
             self.pausedUntil[destination.id] = nil
             self.statuses[destination.id] = nil
             self.authenticationRefusals[destination.connectionId] = nil
-            return true
+            return next
         } catch let error as SalesforceError {
             await self.handle(error, claimed: claimed, destination: destination, at: now)
-            return false
+            return nil
         } catch {
             if Task.isCancelled {
                 // Shutdown cut the request short: it may still be applied, so its records settle first.
@@ -263,11 +285,11 @@ public actor DeliveryService: Service {
                     claimed, destination: destination, code: "SHUTDOWN", message: "the service stopped during the request",
                     after: self.ambiguousSettle, countAttempt: false, outcomeUnknown: true
                 )
-                return false
+                return nil
             }
             self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
             await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1), countAttempt: true)
-            return false
+            return nil
         }
     }
 

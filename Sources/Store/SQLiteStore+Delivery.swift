@@ -6,55 +6,7 @@ extension SQLiteStore {
     public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
-            let seconds = now.timeIntervalSince1970
-            // Due records not in flight, and in-flight records whose claim expired (a crashed or
-            // stuck sender): those go back under any newer change and are sent again. Two queries,
-            // each an index range (an OR of both would scan every queued row of the destination).
-            let expired = try writer.records(
-                sql: """
-                    SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
-                    WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= ?
-                    ORDER BY due_at LIMIT ?
-                    """,
-                destinationId: destinationId, before: seconds, limit: limit
-            )
-            let due = expired.count >= limit ? [] : try writer.records(
-                sql: """
-                    SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
-                    WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0 AND due_at <= ?
-                    ORDER BY due_at LIMIT ?
-                    """,
-                destinationId: destinationId, before: seconds, limit: limit - expired.count
-            )
-            let rows = expired + due
-            var claimed: [ClaimedRecord] = []
-            for var record in rows {
-                guard var entry = record.pending else { continue }
-                if entry.inFlight != nil {
-                    // A send whose claim expired may or may not have reached Salesforce.
-                    record.forgetAcknowledgement(of: entry)
-                    entry.retry()
-                }
-                guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
-                for (hour, count) in claim.alreadyHeld {
-                    writer.count(destinationId, hour: hour) { $0.activated += count }
-                }
-                record.pending = entry.isSettled ? nil : entry
-                record.claimedUntil = now.addingTimeInterval(lease)
-                if !claim.fields.isEmpty {
-                    // History (monitoring): what is sent, on which attempt.
-                    try writer.writeHistory(
-                        RecordHistoryEntry(at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record
-                    )
-                }
-                try writer.saveRecord(record)
-                if !claim.fields.isEmpty {
-                    claimed.append(ClaimedRecord(
-                        recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
-                        queuedAt: record.queuedAt ?? now
-                    ))
-                }
-            }
+            let claimed = try writer.claim(destinationId: destinationId, limit: limit, lease: lease)
             try writer.flush()
             return claimed
         }
@@ -63,58 +15,22 @@ extension SQLiteStore {
     public func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
-            var delivered = false
-            for (recordId, result) in results {
-                var record = try writer.loadRecord(destinationId, recordId)
-                guard var entry = record.pending, entry.inFlight != nil else { continue }
-                // History (monitoring): the outcome of the attempt.
-                try writer.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
-                switch result {
-                case .acknowledged:
-                    let (sent, activated) = entry.succeeded()
-                    record.acknowledged.merge(sent) { _, new in new }
-                    record.acknowledgedAt = now
-                    record.attempts = 0
-                    record.lastErrorCode = nil
-                    record.lastErrorMessage = nil
-                    for (hour, count) in activated { writer.count(destinationId, hour: hour) { $0.activated += count } }
-                    let clear = try writer.calls(.failureDelete)
-                    clear.bind(1, destinationId)
-                    clear.bind(2, recordId)
-                    try clear.run()
-                    record.dueAt = now
-                    delivered = true
-                case .postpone(let at, let outcomeUnknown):
-                    if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
-                    entry.retry()
-                    record.dueAt = at
-                case .retry(let code, let message, let at, let outcomeUnknown):
-                    if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
-                    entry.retry()
-                    record.attempts += 1
-                    record.lastErrorCode = code
-                    record.lastErrorMessage = message
-                    record.dueAt = at
-                case .failed(let code, let message, let fields):
-                    let (sent, failed) = entry.failed()
-                    for (hour, count) in failed { writer.count(destinationId, hour: hour) { $0.failed += count } }
-                    try writer.recordFailure(
-                        destinationId: destinationId, recordKey: recordId, kind: "failed", code: code, message: message,
-                        fields: fields, sent: sent
-                    )
-                    record.attempts = 0
-                    record.lastErrorCode = code
-                    record.lastErrorMessage = message
-                    record.dueAt = now
-                }
-                record.pending = entry.isSettled ? nil : entry
-                if record.pending == nil { record.queuedAt = nil } else if result == .acknowledged { record.queuedAt = now }
-                try writer.saveRecord(record)
-            }
-            if delivered {
-                try db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
-            }
+            try writer.complete(destinationId: destinationId, results: results)
             try writer.flush()
+        }
+    }
+
+    /// Applies Salesforce's answers and claims the next batch in the same transaction: a sender
+    /// waits for the single writer once per request instead of twice.
+    public func complete(
+        destinationId: String, results: [String: DeliveryResult], now: Date, thenClaim limit: Int, lease: TimeInterval
+    ) async throws -> [ClaimedRecord] {
+        try await self.write { db in
+            var writer = QueueWriter(db: db, now: now)
+            try writer.complete(destinationId: destinationId, results: results)
+            let claimed = limit > 0 ? try writer.claim(destinationId: destinationId, limit: limit, lease: lease) : []
+            try writer.flush()
+            return claimed
         }
     }
 
@@ -186,5 +102,118 @@ extension QueueWriter {
         var rows: [RecordRow] = []
         while try query.step() { rows.append(Self.recordRow(from: query)) }
         return rows
+    }
+}
+
+extension QueueWriter {
+    /// Takes up to `limit` due records of a destination for sending, each until `lease` from now.
+    mutating func claim(destinationId: String, limit: Int, lease: TimeInterval) throws -> [ClaimedRecord] {
+        let now = self.now
+        let seconds = now.timeIntervalSince1970
+        // Due records not in flight, and in-flight records whose claim expired (a crashed or
+        // stuck sender): those go back under any newer change and are sent again. Two queries,
+        // each an index range (an OR of both would scan every queued row of the destination).
+        let expired = try self.records(
+            sql: """
+                SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
+                WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= ?
+                ORDER BY due_at LIMIT ?
+                """,
+            destinationId: destinationId, before: seconds, limit: limit
+        )
+        let due = expired.count >= limit ? [] : try self.records(
+            sql: """
+                SELECT \(QueueWriter.recordColumns) FROM records INDEXED BY records_due
+                WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0 AND due_at <= ?
+                ORDER BY due_at LIMIT ?
+                """,
+            destinationId: destinationId, before: seconds, limit: limit - expired.count
+        )
+        let rows = expired + due
+        var claimed: [ClaimedRecord] = []
+        for var record in rows {
+            guard var entry = record.pending else { continue }
+            if entry.inFlight != nil {
+                // A send whose claim expired may or may not have reached Salesforce.
+                record.forgetAcknowledgement(of: entry)
+                entry.retry()
+            }
+            guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
+            for (hour, count) in claim.alreadyHeld {
+                self.count(destinationId, hour: hour) { $0.activated += count }
+            }
+            record.pending = entry.isSettled ? nil : entry
+            record.claimedUntil = now.addingTimeInterval(lease)
+            if !claim.fields.isEmpty {
+                // History (monitoring): what is sent, on which attempt.
+                try self.writeHistory(
+                    RecordHistoryEntry(at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record
+                )
+            }
+            try self.saveRecord(record)
+            if !claim.fields.isEmpty {
+                claimed.append(ClaimedRecord(
+                    recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
+                    queuedAt: record.queuedAt ?? now
+                ))
+            }
+        }
+        return claimed
+    }
+
+    /// Applies Salesforce's answer for each claimed record.
+    mutating func complete(destinationId: String, results: [String: DeliveryResult]) throws {
+        let now = self.now
+        var delivered = false
+        for (recordId, result) in results {
+            var record = try self.loadRecord(destinationId, recordId)
+            guard var entry = record.pending, entry.inFlight != nil else { continue }
+            // History (monitoring): the outcome of the attempt.
+            try self.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
+            switch result {
+            case .acknowledged:
+                let (sent, activated) = entry.succeeded()
+                record.acknowledged.merge(sent) { _, new in new }
+                record.acknowledgedAt = now
+                record.attempts = 0
+                record.lastErrorCode = nil
+                record.lastErrorMessage = nil
+                for (hour, count) in activated { self.count(destinationId, hour: hour) { $0.activated += count } }
+                let clear = try self.calls(.failureDelete)
+                clear.bind(1, destinationId)
+                clear.bind(2, recordId)
+                try clear.run()
+                record.dueAt = now
+                delivered = true
+            case .postpone(let at, let outcomeUnknown):
+                if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
+                entry.retry()
+                record.dueAt = at
+            case .retry(let code, let message, let at, let outcomeUnknown):
+                if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
+                entry.retry()
+                record.attempts += 1
+                record.lastErrorCode = code
+                record.lastErrorMessage = message
+                record.dueAt = at
+            case .failed(let code, let message, let fields):
+                let (sent, failed) = entry.failed()
+                for (hour, count) in failed { self.count(destinationId, hour: hour) { $0.failed += count } }
+                try self.recordFailure(
+                    destinationId: destinationId, recordKey: recordId, kind: "failed", code: code, message: message,
+                    fields: fields, sent: sent
+                )
+                record.attempts = 0
+                record.lastErrorCode = code
+                record.lastErrorMessage = message
+                record.dueAt = now
+            }
+            record.pending = entry.isSettled ? nil : entry
+            if record.pending == nil { record.queuedAt = nil } else if result == .acknowledged { record.queuedAt = now }
+            try self.saveRecord(record)
+        }
+        if delivered {
+            try self.db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
+        }
     }
 }

@@ -32,6 +32,10 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord]
     /// Applies Salesforce's answer for each claimed record.
     func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws
+    /// Applies Salesforce's answers, then takes up to `limit` due records (none when 0), atomically.
+    func complete(
+        destinationId: String, results: [String: DeliveryResult], now: Date, thenClaim limit: Int, lease: TimeInterval
+    ) async throws -> [ClaimedRecord]
     /// Makes every queued record of a destination due at `at` (e.g. now, after a fix).
     func reschedule(destinationId: String, at: Date) async throws
     /// When the next queued record of a destination is due (nil: nothing queued).

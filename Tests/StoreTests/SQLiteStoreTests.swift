@@ -256,4 +256,22 @@ struct SQLiteStoreTests {
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 30, now: later).map(\.recordId) == [ids[0], ids[1]])
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 30, now: later).map(\.recordId) == [ids[2]])
     }
+
+    @Test func completingCanClaimTheNextBatchInTheSameTransaction() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        let ids = ["003xx000004TmiQAAS", "003xx000004TmiRAAS", "003xx000004TmiSAAS"]
+        _ = try await temp.store.ingest(ids.map { fragment($0, lastName: "A") }, into: [destination], at: t0)
+        let first = try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0)
+        #expect(first.map(\.recordId) == Array(ids.prefix(2)))
+        let results = Dictionary(uniqueKeysWithValues: first.map { ($0.recordId, DeliveryResult.acknowledged) })
+        let next = try await temp.store.complete(destinationId: "dest-1", results: results, now: t0, thenClaim: 2, lease: 60)
+        #expect(next.map(\.recordId) == [ids[2]])
+        // The first two were acknowledged; the third is in flight now.
+        let backlog = try await temp.store.backlog(destinationId: "dest-1")
+        #expect(backlog.pending == 0 && backlog.inFlight == 1)
+        // A limit of 0 completes without claiming.
+        #expect(try await temp.store.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60).isEmpty)
+        #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 0)
+    }
 }
