@@ -12,7 +12,9 @@ public struct ServiceBench: Sendable {
     public struct Options: Sendable {
         public var profiles = 100_000
         public var bodySize = 1_000
-        public var concurrency = 4
+        /// Profile bodies in flight at once: a streaming source sends concurrently, and a body is
+        /// answered only once it is stored durably, so fewer leave the store's writer idle.
+        public var concurrency = 8
         public var streamRate = 2_000
         public var streamSeconds = 15
         public var scaleProfiles = 1_000_000

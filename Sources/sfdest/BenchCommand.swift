@@ -39,8 +39,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Records to update in the ceiling scenario.")
     var records = 200_000
 
-    @Option(help: "Requests in flight at once (ingest bodies, ceiling requests).")
-    var concurrency = 4
+    @Option(help: "Profile bodies in flight at once (the ceiling always has 4 requests in flight, as delivery does).")
+    var concurrency = 8
 
     @Flag(help: "Print the results as JSON.")
     var json = false
@@ -73,7 +73,6 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted.contains(.ceiling) {
             var ceiling = EmulatorCeiling.Options()
             ceiling.records = self.records
-            ceiling.concurrency = self.concurrency
             report.ceiling = try await EmulatorCeiling(options: ceiling).run(logger: logger) { done, total in
                 progress.update("ceiling", done: done, total: total)
             }
