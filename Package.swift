@@ -149,7 +149,10 @@ let package = Package(
         ),
         .testTarget(name: "SfdestJSONTests", dependencies: ["SfdestJSON"]),
         .testTarget(name: "ActivationTests", dependencies: ["Activation", "SfdestJSON"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Activation"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "Activation", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
         .testTarget(
             name: "ServerTests",

@@ -77,6 +77,21 @@ struct QueueWriter {
     private var exclusionsListed: [String: Bool] = [:]
     /// Audience membership count changes of this transaction, written once at the end.
     private var audienceCounts: [AudienceCountKey: Int] = [:]
+    /// Backlog count changes per destination (pending, in flight, retrying), written once at the end.
+    private var queueCounts: [String: QueueCountDelta] = [:]
+
+    struct QueueCountDelta {
+        var pending = 0, inFlight = 0, retrying = 0
+
+        mutating func add(_ category: RecordRow.QueueCategory?, _ change: Int) {
+            switch category {
+            case .pending: self.pending += change
+            case .inFlight: self.inFlight += change
+            case .retrying: self.retrying += change
+            case nil: break
+            }
+        }
+    }
 
     struct AudienceCountKey: Hashable {
         var segmentId: String
@@ -172,6 +187,18 @@ struct QueueWriter {
         }
     }
 
+    private mutating func flushQueueCounts() throws {
+        let add = try self.db.cachedStatement(sql: """
+            INSERT INTO queue_counts (destination_id, pending, in_flight, retrying) VALUES (?, ?, ?, ?)
+            ON CONFLICT(destination_id) DO UPDATE SET pending = pending + excluded.pending,
+                in_flight = in_flight + excluded.in_flight, retrying = retrying + excluded.retrying
+            """)
+        for (destinationId, delta) in self.queueCounts where delta.pending != 0 || delta.inFlight != 0 || delta.retrying != 0 {
+            try add.execute(arguments: [destinationId, delta.pending, delta.inFlight, delta.retrying])
+        }
+        self.queueCounts = [:]
+    }
+
     private mutating func flushAudienceCounts() throws {
         let add = try self.db.cachedStatement(sql: """
             INSERT INTO audience_counts (segment_id, status, count) VALUES (?, ?, ?)
@@ -238,6 +265,7 @@ struct QueueWriter {
     /// Writes what this transaction added up in memory: run counters and audience counts.
     mutating func flush() throws {
         try self.flushAudienceCounts()
+        try self.flushQueueCounts()
         // A window's processing time runs from its first received profile to its last resolution.
         let upsert = try self.db.cachedStatement(sql: """
             INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed,
@@ -283,6 +311,13 @@ struct QueueWriter {
     // MARK: record rows
 
     struct RecordRow: Equatable {
+        /// The row as read, remembering its backlog category.
+        func withStoredCategory() -> RecordRow {
+            var row = self
+            row.storedCategory = row.category
+            return row
+        }
+
         /// After a send whose outcome is unknown, Salesforce may hold its values or the ones
         /// acknowledged before: neither is known any more, so those fields are sent again whatever
         /// a later profile wants (never skipped as "already held").
@@ -308,6 +343,20 @@ struct QueueWriter {
         var historyEntries = 0
         /// Whether the row was read from the table (false: a new one).
         var exists = false
+        /// The backlog category the row had when it was read (nil: new or settled).
+        var storedCategory: QueueCategory?
+
+        enum QueueCategory: Equatable {
+            case pending, inFlight, retrying
+        }
+
+        /// Where the row counts in the backlog: queued rows are in flight, retrying after a
+        /// transient failure, or pending; settled rows count nowhere.
+        var category: QueueCategory? {
+            guard let pending = self.pending else { return nil }
+            if pending.inFlight != nil { return .inFlight }
+            return self.attempts > 0 ? .retrying : .pending
+        }
     }
 
     /// The columns `recordRow(from:)` reads, in its order (read by index: GRDB's by-name lookup
@@ -343,10 +392,15 @@ struct QueueWriter {
             lastErrorMessage: row.text(10),
             historyEntries: row.int(11) ?? 0,
             exists: true
-        )
+        ).withStoredCategory()
     }
 
-    func saveRecord(_ row: RecordRow) throws {
+    mutating func saveRecord(_ row: RecordRow) throws {
+        let (before, after) = (row.storedCategory, row.category)
+        if before != after {
+            self.queueCounts[row.destinationId, default: QueueCountDelta()].add(before, -1)
+            self.queueCounts[row.destinationId, default: QueueCountDelta()].add(after, 1)
+        }
         let save = try self.calls(.recordSave)
         save.bind(1, row.destinationId)
         save.bind(2, row.recordId)

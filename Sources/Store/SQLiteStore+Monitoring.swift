@@ -7,17 +7,11 @@ extension SQLiteStore {
         try await self.pool.read { db in
             var backlog = Backlog()
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT SUM(in_flight = 0 AND attempts = 0) AS pending, SUM(in_flight = 1) AS in_flight,
-                           SUM(in_flight = 0 AND attempts > 0) AS retrying
-                    FROM records INDEXED BY records_due WHERE destination_id = ? AND pending IS NOT NULL
-                    """,
-                arguments: [destinationId]
+                db, sql: "SELECT pending, in_flight, retrying FROM queue_counts WHERE destination_id = ?", arguments: [destinationId]
             )
-            backlog.pending = row?["pending"] ?? 0
-            backlog.inFlight = row?["in_flight"] ?? 0
-            backlog.retrying = row?["retrying"] ?? 0
+            backlog.pending = row?[0] ?? 0
+            backlog.inFlight = row?[1] ?? 0
+            backlog.retrying = row?[2] ?? 0
             backlog.failed = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM failures WHERE destination_id = ? AND kind = 'failed'", arguments: [destinationId]
             ) ?? 0

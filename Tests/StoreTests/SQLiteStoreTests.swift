@@ -1,5 +1,6 @@
 import Activation
 import Foundation
+import GRDB
 import Testing
 @testable import Store
 
@@ -273,5 +274,68 @@ struct SQLiteStoreTests {
         // A limit of 0 completes without claiming.
         #expect(try await temp.store.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60).isEmpty)
         #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 0)
+    }
+
+    /// The backlog the counters say, and what counting every queued row says.
+    func backlogs(_ temp: TemporaryStore) async throws -> (kept: Backlog, scanned: Backlog) {
+        let kept = try await temp.store.backlog(destinationId: "dest-1")
+        let queue = try DatabaseQueue(path: temp.directory.appendingPathComponent("sfdest.sqlite").path)
+        var scanned = try await queue.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(in_flight = 0 AND attempts = 0), 0), COALESCE(SUM(in_flight = 1), 0),
+                       COALESCE(SUM(in_flight = 0 AND attempts > 0), 0)
+                FROM records WHERE destination_id = 'dest-1' AND pending IS NOT NULL
+                """)
+            var backlog = Backlog()
+            backlog.pending = row?[0] ?? 0
+            backlog.inFlight = row?[1] ?? 0
+            backlog.retrying = row?[2] ?? 0
+            return backlog
+        }
+        try queue.close()
+        scanned.failed = kept.failed
+        return (kept, scanned)
+    }
+
+    @Test func theBacklogCountersFollowEveryChangeOfARecord() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        let ids = ["003xx000004TmiQAAS", "003xx000004TmiRAAS", "003xx000004TmiSAAS", "003xx000004TmiTAAS", "003xx000004TmiUAAS"]
+        var steps: [(String, Backlog)] = []
+        func check(_ step: String) async throws {
+            let (kept, scanned) = try await self.backlogs(temp)
+            #expect(kept == scanned, "after \(step)")
+            steps.append((step, kept))
+        }
+        _ = try await temp.store.ingest(ids.map { fragment($0, lastName: "A") }, into: [destination], at: t0)
+        try await check("ingest")
+        let claimed = try await temp.store.claim(destinationId: "dest-1", limit: 4, lease: 30, now: t0)
+        try await check("claim")
+        let next = try await temp.store.complete(destinationId: "dest-1", results: [
+            claimed[0].recordId: .acknowledged,
+            claimed[1].recordId: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(5)),
+            claimed[2].recordId: .failed(code: "INVALID_EMAIL_ADDRESS", message: "bad", fields: ["Email"]),
+        ], now: t0, thenClaim: 1, lease: 30)
+        try await check("complete and claim")
+        #expect(next.count == 1)
+        // A change for a delivered record, an unchanged one for a pending record, one for a record in flight.
+        _ = try await temp.store.ingest(
+            [fragment(claimed[0].recordId, lastName: "B"), fragment(ids[4], lastName: "A"), fragment(claimed[3].recordId, lastName: "C")],
+            into: [destination], at: t0.addingTimeInterval(1)
+        )
+        try await check("ingest again")
+        #expect(try await temp.store.retryFailures(destinationId: "dest-1", codes: nil, recordIds: nil, now: t0.addingTimeInterval(2)) == 1)
+        try await check("replay")
+        // The claims expire and are taken again with everything else due.
+        let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0.addingTimeInterval(60))
+        try await check("claim after expiry")
+        try await temp.store.complete(
+            destinationId: "dest-1", results: Dictionary(uniqueKeysWithValues: again.map { ($0.recordId, DeliveryResult.acknowledged) }),
+            now: t0.addingTimeInterval(61)
+        )
+        try await check("all acknowledged")
+        #expect(steps.last?.1 == Backlog())
+        // The counts moved through every category on the way.
+        #expect(steps.contains { $0.1.inFlight > 0 } && steps.contains { $0.1.retrying > 0 } && steps.contains { $0.1.pending > 0 })
     }
 }
