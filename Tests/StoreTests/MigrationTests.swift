@@ -1,0 +1,61 @@
+import Activation
+import Foundation
+import GRDB
+import Testing
+@testable import Store
+
+/// A database written by an earlier version (schema v4, rows as JSON, history with AUTOINCREMENT)
+/// opened by this one: everything is read, and the new bookkeeping starts from what is there.
+@Suite("Migrating a database of an earlier version")
+struct MigrationTests {
+    @Test func aV4DatabaseIsReadAndMigrated() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("sfdest.sqlite").path
+        let queued = "003xx000004TmiQAAS", retrying = "003xx000004TmiRAAS", settled = "003xx000004TmiSAAS"
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator.migrate(queue, upTo: "v4_backfill")
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO profiles (id, body, updated_at) VALUES
+                        (1, '{"i":{"crmID":["003xx000004TmiQAAS"]},"a":{"person.name.lastName":"Lovelace"},"m":{"seg-gold":["realized",1795168800000]}}', 0);
+                    INSERT INTO identities (namespace, value, profile_id) VALUES ('crmID', '003xx000004TmiQAAS', 1);
+                    INSERT INTO records (destination_id, record_id, acknowledged, pending, in_flight, due_at, attempts) VALUES
+                        ('dest-1', '\(queued)', '{"LastName":"Byron"}', '{"f":{"LastName":"Lovelace"},"w":{"1795168800000":1}}', 0, 0, 0),
+                        ('dest-1', '\(retrying)', NULL, '{"f":{"LastName":"Retry"},"w":{"1795168800000":1}}', 0, 0, 2),
+                        ('dest-1', '\(settled)', '{"LastName":"Done"}', NULL, 0, NULL, 0);
+                    INSERT INTO record_history (destination_id, record_id, at, event, attempt) VALUES
+                        ('dest-1', '\(queued)', 0, 'sent', 1), ('dest-1', '\(queued)', 1, 'acknowledged', 1);
+                    """)
+            }
+            try queue.close()
+        }
+        let store = try SQLiteStore(path: path, secrets: try SecretBox(base64Key: SecretBox.generateKey()))
+        // The backlog counters start from the rows that were queued.
+        let backlog = try await store.backlog(destinationId: "dest-1")
+        #expect(backlog.pending == 1 && backlog.retrying == 1 && backlog.inFlight == 0)
+        // JSON rows are read: the queued change is claimed with what Salesforce held before.
+        let claimed = try await store.claim(destinationId: "dest-1", limit: 10, lease: 60, now: t0)
+        #expect(Set(claimed.map(\.recordId)) == [queued, retrying])
+        #expect(claimed.first { $0.recordId == queued }?.fields == ["LastName": .string("Lovelace")])
+        #expect(try await store.backlog(destinationId: "dest-1").inFlight == 2)
+        // The old history stays, and new entries follow it.
+        let history = try await store.recordHistory(destinationId: "dest-1", recordId: queued, limit: 10)
+        #expect(history.map(\.event) == [.sent, .acknowledged, .sent])
+        // The stored JSON profile is merged with a new fragment and kept.
+        let destination = try contactDestination()
+        _ = try await store.ingest([fragment(queued, lastName: "King")], into: [destination], at: t0)
+        #expect(try await store.recordState(destinationId: "dest-1", recordId: queued)?.pending["LastName"] == .string("King"))
+        let reader = try DatabaseQueue(path: path)
+        let (profiles, firstByte) = try await reader.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM profiles") ?? 0,
+             try Data.fetchOne(db, sql: "SELECT CAST(body AS BLOB) FROM profiles WHERE id = 1")?.first)
+        }
+        try reader.close()
+        #expect(profiles == 1, "the fragment was not merged into the stored profile")
+        #expect(firstByte == StoredBinary.profileTag)
+        let state = try #require(try await store.recordState(destinationId: "dest-1", recordId: settled))
+        #expect(state.acknowledged == ["LastName": .string("Done")])
+    }
+}
