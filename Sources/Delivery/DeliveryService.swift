@@ -11,8 +11,9 @@ public struct DeliveryOptions: Sendable {
     public var batchSize = 200
     /// Requests in flight at once per destination.
     public var concurrentRequests = 4
-    /// How long a lone change waits for company before it is sent, so load fills batches.
-    public var linger: Duration = .milliseconds(25)
+    /// How long a change may wait for company before a partial batch is sent, so load fills
+    /// batches of 200 (a full batch goes at once).
+    public var linger: Duration = .milliseconds(250)
     /// How long a claim lasts before a crashed or stuck send is taken again. Never less than the
     /// settle time (`ambiguousSettle`, by default twice the Salesforce request timeout).
     public var lease: TimeInterval = 120
@@ -188,7 +189,6 @@ public actor DeliveryService: Service {
             self.workers[destination.id, default: 1] -= 1
             self.wake.yield()
         }
-        try? await Task.sleep(for: self.options.linger)
         var claimed: [ClaimedRecord] = []
         while !Task.isCancelled && !self.stopping {
             if self.isPaused(destination) {
@@ -200,13 +200,24 @@ public actor DeliveryService: Service {
             }
             if claimed.isEmpty {
                 do {
-                    claimed = try await self.store.claim(destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date())
+                    claimed = try await self.store.claim(
+                        destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date(), partialAfter: self.lingerSeconds
+                    )
+                    if claimed.isEmpty {
+                        // Nothing due, or a partial batch waiting for company: come back when its
+                        // oldest record has waited the linger.
+                        guard let due = try await self.store.nextDue(destinationId: destination.id), due <= Date() else { return }
+                        let wait = min(self.lingerSeconds, due.addingTimeInterval(self.lingerSeconds).timeIntervalSinceNow)
+                        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000) + 1)) }
+                        continue
+                    }
                 } catch {
-                    self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+                    if !(error is CancellationError) {
+                        self.logger.error("claiming records failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+                    }
                     return
                 }
             }
-            guard !claimed.isEmpty else { return }
             // A full batch means more may be waiting: let another sender start beside this one.
             if claimed.count == self.options.batchSize {
                 self.busy.insert(destination.id)
@@ -220,6 +231,11 @@ public actor DeliveryService: Service {
         }
     }
 
+    private var lingerSeconds: TimeInterval {
+        let parts = self.options.linger.components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+
     private func isPaused(_ destination: Destination) -> Bool {
         if let until = self.pausedUntil[destination.id], until > Date() { return true }
         if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return true }
@@ -227,8 +243,7 @@ public actor DeliveryService: Service {
     }
 
     /// Sends one batch, applies the answer and, in the same store transaction, claims the next
-    /// batch (empty when none is due or delivery is stopping); nil when the destination must stop
-    /// for now.
+    /// batch (empty when none is ready); nil when the destination must stop for now.
     private func send(_ claimed: [ClaimedRecord], for destination: Destination) async -> [ClaimedRecord]? {
         let now = Date()
         do {
@@ -265,9 +280,11 @@ public actor DeliveryService: Service {
             // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
             let store = self.store
             let destinationId = destination.id
-            let (limit, lease) = (self.stopping || self.isPaused(destination) ? 0 : self.options.batchSize, self.lease)
+            let (limit, lease, linger) = (self.stopping || self.isPaused(destination) ? 0 : self.options.batchSize, self.lease, self.lingerSeconds)
             let next = try await Task { [outcomes] in
-                try await store.complete(destinationId: destinationId, results: outcomes, now: Date(), thenClaim: limit, lease: lease)
+                try await store.complete(
+                    destinationId: destinationId, results: outcomes, now: Date(), thenClaim: limit, lease: lease, partialAfter: linger
+                )
             }.value
             self.metrics.record(outcomes, claimed: claimed, destinationId: destinationId)
             self.consecutiveFailures[destination.id] = nil

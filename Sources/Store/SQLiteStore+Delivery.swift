@@ -3,10 +3,10 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
+    public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date, partialAfter: TimeInterval) async throws -> [ClaimedRecord] {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
-            let claimed = try writer.claim(destinationId: destinationId, limit: limit, lease: lease)
+            let claimed = try writer.claim(destinationId: destinationId, limit: limit, lease: lease, partialAfter: partialAfter)
             try writer.flush()
             return claimed
         }
@@ -23,12 +23,13 @@ extension SQLiteStore {
     /// Applies Salesforce's answers and claims the next batch in the same transaction: a sender
     /// waits for the single writer once per request instead of twice.
     public func complete(
-        destinationId: String, results: [String: DeliveryResult], now: Date, thenClaim limit: Int, lease: TimeInterval
+        destinationId: String, results: [String: DeliveryResult], now: Date,
+        thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
     ) async throws -> [ClaimedRecord] {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
             try writer.complete(destinationId: destinationId, results: results)
-            let claimed = limit > 0 ? try writer.claim(destinationId: destinationId, limit: limit, lease: lease) : []
+            let claimed = limit > 0 ? try writer.claim(destinationId: destinationId, limit: limit, lease: lease, partialAfter: partialAfter) : []
             try writer.flush()
             return claimed
         }
@@ -107,7 +108,9 @@ extension QueueWriter {
 
 extension QueueWriter {
     /// Takes up to `limit` due records of a destination for sending, each until `lease` from now.
-    mutating func claim(destinationId: String, limit: Int, lease: TimeInterval) throws -> [ClaimedRecord] {
+    /// A partial batch (fewer than `limit`) is taken only once its oldest record has been due for
+    /// `partialAfter` seconds, or when it holds an expired claim.
+    mutating func claim(destinationId: String, limit: Int, lease: TimeInterval, partialAfter: TimeInterval) throws -> [ClaimedRecord] {
         let now = self.now
         let seconds = now.timeIntervalSince1970
         // Due records not in flight, and in-flight records whose claim expired (a crashed or
@@ -130,6 +133,11 @@ extension QueueWriter {
             destinationId: destinationId, before: seconds, limit: limit - expired.count
         )
         let rows = expired + due
+        if rows.count < limit, partialAfter > 0, expired.isEmpty,
+           let oldest = due.compactMap(\.dueAt).min(), oldest > now.addingTimeInterval(-partialAfter) {
+            // Not a full batch yet, and its oldest record has not waited long enough for company.
+            return []
+        }
         var claimed: [ClaimedRecord] = []
         for var record in rows {
             guard var entry = record.pending else { continue }

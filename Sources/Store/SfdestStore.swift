@@ -28,13 +28,17 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     func runningBackfills() async throws -> [String: Int64]
 
     // MARK: the way out
-    /// Takes up to `limit` due records of a destination that are not in flight.
-    func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord]
+    /// Takes up to `limit` due records of a destination that are not in flight. Fewer than `limit`
+    /// only once the oldest of them has been due for `partialAfter` seconds, so records arriving
+    /// meanwhile fill the batch (0: whatever is due now).
+    func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date, partialAfter: TimeInterval) async throws -> [ClaimedRecord]
     /// Applies Salesforce's answer for each claimed record.
     func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws
-    /// Applies Salesforce's answers, then takes up to `limit` due records (none when 0), atomically.
+    /// Applies Salesforce's answers, then claims the next batch as `claim` does (none when `limit`
+    /// is 0), in one transaction.
     func complete(
-        destinationId: String, results: [String: DeliveryResult], now: Date, thenClaim limit: Int, lease: TimeInterval
+        destinationId: String, results: [String: DeliveryResult], now: Date,
+        thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
     ) async throws -> [ClaimedRecord]
     /// Makes every queued record of a destination due at `at` (e.g. now, after a fix).
     func reschedule(destinationId: String, at: Date) async throws
@@ -58,4 +62,11 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
 public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension SfdestStore {
+    /// Takes up to `limit` due records of a destination that are not in flight, however few.
+    public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
+        try await self.claim(destinationId: destinationId, limit: limit, lease: lease, now: now, partialAfter: 0)
+    }
 }

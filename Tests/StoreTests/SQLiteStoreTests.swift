@@ -266,14 +266,33 @@ struct SQLiteStoreTests {
         let first = try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0)
         #expect(first.map(\.recordId) == Array(ids.prefix(2)))
         let results = Dictionary(uniqueKeysWithValues: first.map { ($0.recordId, DeliveryResult.acknowledged) })
-        let next = try await temp.store.complete(destinationId: "dest-1", results: results, now: t0, thenClaim: 2, lease: 60)
+        let next = try await temp.store.complete(destinationId: "dest-1", results: results, now: t0, thenClaim: 2, lease: 60, partialAfter: 0)
         #expect(next.map(\.recordId) == [ids[2]])
         // The first two were acknowledged; the third is in flight now.
         let backlog = try await temp.store.backlog(destinationId: "dest-1")
         #expect(backlog.pending == 0 && backlog.inFlight == 1)
         // A limit of 0 completes without claiming.
-        #expect(try await temp.store.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60).isEmpty)
+        #expect(try await temp.store.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60, partialAfter: 0).isEmpty)
         #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 0)
+    }
+
+    @Test func aPartialBatchWaitsForCompanyUntilItsOldestRecordHasWaitedTheLinger() async throws {
+        let temp = try TemporaryStore()
+        let destination = try contactDestination()
+        let ids = ["003xx000004TmiQAAS", "003xx000004TmiRAAS", "003xx000004TmiSAAS"]
+        _ = try await temp.store.ingest([fragment(ids[0], lastName: "A")], into: [destination], at: t0)
+        // One record due for 50 ms, a linger of 100 ms: not yet.
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0.addingTimeInterval(0.05), partialAfter: 0.1).isEmpty)
+        #expect(try await temp.store.backlog(destinationId: "dest-1").pending == 1)
+        // Company arrives: a full batch goes at once.
+        _ = try await temp.store.ingest([fragment(ids[1], lastName: "A")], into: [destination], at: t0.addingTimeInterval(0.06))
+        let full = try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0.addingTimeInterval(0.07), partialAfter: 0.1)
+        #expect(full.map(\.recordId) == Array(ids.prefix(2)))
+        // A lone record goes once it has waited the linger.
+        _ = try await temp.store.ingest([fragment(ids[2], lastName: "A")], into: [destination], at: t0.addingTimeInterval(1))
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0.addingTimeInterval(1.05), partialAfter: 0.1).isEmpty)
+        let lone = try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0.addingTimeInterval(1.1), partialAfter: 0.1)
+        #expect(lone.map(\.recordId) == [ids[2]])
     }
 
     /// The backlog the counters say, and what counting every queued row says.
@@ -315,7 +334,7 @@ struct SQLiteStoreTests {
             claimed[0].recordId: .acknowledged,
             claimed[1].recordId: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(5)),
             claimed[2].recordId: .failed(code: "INVALID_EMAIL_ADDRESS", message: "bad", fields: ["Email"]),
-        ], now: t0, thenClaim: 1, lease: 30)
+        ], now: t0, thenClaim: 1, lease: 30, partialAfter: 0)
         try await check("complete and claim")
         #expect(next.count == 1)
         // A change for a delivered record, an unchanged one for a pending record, one for a record in flight.
