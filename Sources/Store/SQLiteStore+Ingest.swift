@@ -262,7 +262,7 @@ struct QueueWriter {
         change(&self.runs[RunKey(destinationId: destinationId, hour: hour), default: RunDelta()])
     }
 
-    /// Writes what this transaction added up in memory: run counters and audience counts.
+    /// Writes what this transaction added up in memory: run, audience and backlog counts.
     mutating func flush() throws {
         try self.flushAudienceCounts()
         try self.flushQueueCounts()
