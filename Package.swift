@@ -175,7 +175,7 @@ let package = Package(
             ]
         ),
         // Table rendering of the CLI views.
-        .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI"]),
+        .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI", "SfdestRuntime"]),
         // The real service against the real emulator on loopback, through the contract.
         .testTarget(
             name: "EndToEndTests",

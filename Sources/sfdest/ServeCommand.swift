@@ -33,21 +33,11 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = SfdestRuntime.Settings(dataDirectory: self.dataDir)
         settings.host = self.host
         settings.port = self.port
-        // Tuning knob: how long a claim on records being sent lasts before another sender may take
-        // them again (after a crash, claims of the dead process wait this long). Default 120 s.
-        if let text = settings.environment["SFDEST_DELIVERY_LEASE_SECONDS"] {
-            guard let seconds = TimeInterval(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 1 else {
-                throw ValidationError("SFDEST_DELIVERY_LEASE_SECONDS must be a number of seconds, at least 1 (got \"\(text)\")")
-            }
-            settings.delivery.lease = seconds
-        }
-        // Tuning knob: how long one Salesforce call may take before it is given up (default 30 s).
-        // A claim lasts at least twice this long, and so do records after an unknown outcome.
-        if let text = settings.environment["SFDEST_SALESFORCE_TIMEOUT_SECONDS"] {
-            guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0.1 else {
-                throw ValidationError("SFDEST_SALESFORCE_TIMEOUT_SECONDS must be a number of seconds, at least 0.1 (got \"\(text)\")")
-            }
-            settings.salesforceRequestTimeout = .milliseconds(Int(seconds * 1000))
+        // Tuning variables (Salesforce timeout, delivery lease, requests in flight, linger).
+        do {
+            try settings.applyTuning()
+        } catch {
+            throw ValidationError(error.description)
         }
         let runtime: SfdestRuntime
         do {

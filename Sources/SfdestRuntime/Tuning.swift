@@ -1,0 +1,44 @@
+import Foundation
+
+/// A tuning variable that cannot be used, with what it must be.
+public struct TuningError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+extension SfdestRuntime.Settings {
+    /// The tuning variables `sfdest serve` reads from its environment (each optional):
+    /// - `SFDEST_SALESFORCE_TIMEOUT_SECONDS` (default 30): how long one Salesforce call may take.
+    ///   A claim lasts at least twice this long, and so do records after an unknown outcome.
+    /// - `SFDEST_DELIVERY_LEASE_SECONDS` (default 120): how long a claim on records being sent
+    ///   lasts before another sender may take them again (after a crash).
+    /// - `SFDEST_DELIVERY_REQUESTS` (default 4, at most 25): sObject Collections requests in flight
+    ///   per destination. Against a real org each takes about a second, so this bounds a
+    ///   destination's throughput (4 requests of 200: roughly 400–800 records/s); Salesforce
+    ///   allows 25 long-running requests per org at once.
+    /// - `SFDEST_DELIVERY_LINGER_MS` (default 250, at most 10000): how long a change may wait for
+    ///   company before a partial batch is sent (a full batch of 200 goes at once).
+    public mutating func applyTuning() throws(TuningError) {
+        if let seconds = try self.number("SFDEST_SALESFORCE_TIMEOUT_SECONDS", "a number of seconds, at least 0.1", in: 0.1...86_400) {
+            self.salesforceRequestTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = try self.number("SFDEST_DELIVERY_LEASE_SECONDS", "a number of seconds, at least 1", in: 1...86_400 * 7) {
+            self.delivery.lease = seconds
+        }
+        if let requests = try self.number("SFDEST_DELIVERY_REQUESTS", "a whole number from 1 to 25", in: 1...25, whole: true) {
+            self.delivery.concurrentRequests = Int(requests)
+        }
+        if let milliseconds = try self.number("SFDEST_DELIVERY_LINGER_MS", "a whole number of milliseconds from 0 to 10000", in: 0...10_000, whole: true) {
+            self.delivery.linger = .milliseconds(Int64(milliseconds))
+        }
+    }
+
+    private func number(_ name: String, _ expected: String, in range: ClosedRange<Double>, whole: Bool = false) throws(TuningError) -> Double? {
+        guard let text = self.environment[name] else { return nil }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, range.contains(value),
+              !whole || value.rounded() == value
+        else {
+            throw TuningError(description: "\(name) must be \(expected) (got \"\(text)\")")
+        }
+        return value
+    }
+}
