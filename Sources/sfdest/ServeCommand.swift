@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try settings.applyTuning()
         } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         let runtime: SfdestRuntime
         do {
