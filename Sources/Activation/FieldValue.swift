@@ -1,4 +1,5 @@
 import Foundation
+import SfdestJSON
 
 /// A scalar value of a profile attribute or of a Salesforce field, as JSON has them.
 public enum FieldValue: Hashable, Sendable {
@@ -7,6 +8,19 @@ public enum FieldValue: Hashable, Sendable {
     case double(Double)
     case bool(Bool)
     case null
+
+    /// A JSON scalar as a field value; nil for arrays, objects and integers beyond 64 bits (which
+    /// a double would round).
+    public init?(json: JSON) {
+        switch json {
+        case .string(let text): self = .string(text)
+        case .int(let number): self = .integer(Int64(number))
+        case .double(let number): self = .double(number)
+        case .bool(let flag): self = .bool(flag)
+        case .null: self = .null
+        case .largeInteger, .array, .object: return nil
+        }
+    }
 
     /// The text a Salesforce text field would hold for this value; nil for null.
     public var text: String? {

@@ -134,31 +134,23 @@ extension Profile {
     }
 
     private mutating func readAttribute(_ value: JSON, path: String, depth: Int, limits: ProfileLimits) throws(ProfileDecodingError) {
-        let scalar: FieldValue
-        switch value {
-        case .object(let members):
+        if let scalar = FieldValue(json: value) {
+            self.attributes[path] = scalar
+            guard self.attributes.count <= limits.maxAttributes else {
+                throw ProfileDecodingError(path: path.abbreviated, problem: "more than \(limits.maxAttributes) attributes in one profile")
+            }
+        } else if case .object(let members) = value {
             guard depth < limits.maxDepth else {
                 throw ProfileDecodingError(path: path.abbreviated, problem: "nested deeper than \(limits.maxDepth) levels")
             }
             for (key, child) in members {
                 try self.readAttribute(child, path: path + "." + key, depth: depth + 1, limits: limits)
             }
-            return
-        case .array:
-            return
-        case .largeInteger(let text):
+        } else if case .largeInteger(let text) = value {
             // Rounding it to a double, or wrapping it around, would change the value.
             throw ProfileDecodingError(path: path.abbreviated, problem: "\(text.abbreviated) is beyond the 64-bit integer range: send it as a string")
-        case .string(let text): scalar = .string(text)
-        case .int(let number): scalar = .integer(Int64(number))
-        case .double(let number): scalar = .double(number)
-        case .bool(let flag): scalar = .bool(flag)
-        case .null: scalar = .null
         }
-        self.attributes[path] = scalar
-        guard self.attributes.count <= limits.maxAttributes else {
-            throw ProfileDecodingError(path: path.abbreviated, problem: "more than \(limits.maxAttributes) attributes in one profile")
-        }
+        // Arrays of attributes are not mappable to a single Salesforce field: skipped.
     }
 }
 

@@ -103,12 +103,6 @@ struct SQLiteCall {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
-    /// The column's text as bytes, valid only inside `body` (nil for NULL).
-    func withText<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
-        guard let bytes = sqlite3_column_text(self.handle, column) else { return body(nil) }
-        return body(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(self.handle, column))))
-    }
-
     /// The column's bytes, blob or text, valid only inside `body` (nil for NULL).
     func withBytes<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
         guard !self.isNull(column) else { return body(nil) }

@@ -25,21 +25,9 @@ enum StoredJSON {
         var result: [String: FieldValue] = [:]
         result.reserveCapacity(members.count)
         for (key, value) in members {
-            if let field = self.fieldValue(value) { result[key] = field }
+            if let field = FieldValue(json: value) { result[key] = field }
         }
         return result
-    }
-
-    /// A scalar the store wrote (`JSONText` writes `FieldValue`s only); nil for anything else.
-    static func fieldValue(_ json: JSON) -> FieldValue? {
-        switch json {
-        case .string(let text): return .string(text)
-        case .int(let number): return .integer(Int64(number))
-        case .double(let number): return .double(number)
-        case .bool(let flag): return .bool(flag)
-        case .null: return .null
-        case .largeInteger, .array, .object: return nil
-        }
     }
 
     static func encodeFields(_ fields: [String: FieldValue]) -> String {
@@ -55,10 +43,6 @@ enum StoredJSON {
     static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:] }
     static func decodeFields(bytes: UnsafeRawBufferPointer?) -> [String: FieldValue] {
         bytes.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:]
-    }
-
-    static func decodeProfile(_ text: String) -> Profile {
-        self.profile(from: try? JSONParser.parse(text))
     }
 
     static func decodeProfile(bytes: UnsafeRawBufferPointer) -> Profile {
@@ -94,10 +78,6 @@ enum StoredJSON {
             }
         }
         return profile
-    }
-
-    static func decodePending(_ text: String?) -> PendingRecord? {
-        text.flatMap { self.pending(from: try? JSONParser.parse($0)) }
     }
 
     static func decodePending(bytes: UnsafeRawBufferPointer?) -> PendingRecord? {
