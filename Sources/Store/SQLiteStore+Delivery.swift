@@ -83,7 +83,7 @@ extension SQLiteStore {
                 try writer.writeHistory(RecordHistoryEntry(at: now, event: .replayed, attempt: 0, code: row["code"], fields: sent), for: &record)
                 record.pending = entry
                 try writer.saveRecord(record)
-                try db.execute(sql: "DELETE FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, recordId])
+                try writer.clearFailure(destinationId, recordId, onlyExclusion: false)
             }
             try writer.flush()
             return rows.count
@@ -187,10 +187,7 @@ extension QueueWriter {
                 record.lastErrorCode = nil
                 record.lastErrorMessage = nil
                 for (hour, count) in activated { self.count(destinationId, hour: hour) { $0.activated += count } }
-                let clear = try self.calls(.failureDelete)
-                clear.bind(1, destinationId)
-                clear.bind(2, recordId)
-                try clear.run()
+                try self.clearFailure(destinationId, recordId, onlyExclusion: false)
                 record.dueAt = now
                 delivered = true
             case .postpone(let at, let outcomeUnknown):

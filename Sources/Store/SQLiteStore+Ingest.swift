@@ -249,10 +249,7 @@ struct QueueWriter {
             // An unchanged profile for a settled record leaves its row as it was: nothing to write.
             if row != loaded || !row.exists { try self.saveRecord(row) }
             if try self.hasExclusions(destination.id) {
-                let clear = try self.calls(.exclusionDelete)
-                clear.bind(1, destination.id)
-                clear.bind(2, desired.id.value)
-                try clear.run()
+                try self.clearFailure(destination.id, desired.id.value, onlyExclusion: true)
             }
         }
         return counts
@@ -285,6 +282,14 @@ struct QueueWriter {
             ])
         }
         self.runs = [:]
+    }
+
+    /// Removes a record's listed failure (or only its exclusion).
+    func clearFailure(_ destinationId: String, _ recordKey: String, onlyExclusion: Bool) throws {
+        let clear = try self.calls(onlyExclusion ? .exclusionDelete : .failureDelete)
+        clear.bind(1, destinationId)
+        clear.bind(2, recordKey)
+        try clear.run()
     }
 
     mutating func hasExclusions(_ destinationId: String) throws -> Bool {
