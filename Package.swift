@@ -19,14 +19,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
-        // A strict, fast JSON parser shared by the body decoder, the store and the emulator.
+        // JSON: the value, a strict fast parser, the shape pre-scan of request bodies. Shared by the
+        // body decoder, the store, the HTTP API and the emulator (JSON, not Salesforce logic).
         .target(name: "SfdestJSON"),
+        // Foundation-free basics every layer shares: readable ids, a seeded generator, Duration in
+        // seconds and nanoseconds.
+        .target(name: "SfdestBasics"),
         // Pure domain: no I/O, Foundation only.
         .target(name: "Activation", dependencies: ["SfdestJSON"]),
         // The Salesforce client. Knows nothing of profiles or storage.
         .target(
             name: "SalesforceAPI",
             dependencies: [
+                "SfdestBasics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -63,6 +68,7 @@ let package = Package(
                 "Activation", "Store", "SalesforceAPI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // `/metrics`: a Prometheus registry per process (or per test runtime), no global bootstrap.
@@ -74,10 +80,11 @@ let package = Package(
             ]
         ),
         // Alerts: rules evaluated per destination, alert events, signed webhooks retried durably.
+        // Delivery's state comes in through `DeliveryStateSource`, not from the delivery service.
         .target(
             name: "Alerts",
             dependencies: [
-                "Store", "Delivery",
+                "Store", "SfdestBasics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -87,27 +94,44 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics",
+                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics", "SfdestJSON", "SfdestBasics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        // The whole service in one process (serve, demo, end-to-end tests): data dir, keys, services.
+        // The whole service in one process (serve, the demo, the bench, end-to-end tests): data dir,
+        // keys, services. Links no emulator.
         .target(
             name: "SfdestRuntime",
             dependencies: [
-                "Alerts", "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "Alerts", "Server", "Store", "Ingest", "Delivery", "SfdestMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // A small client of the contract (sfdest's own HTTP API): the CLI views, the demo, the bench
+        // and the tests call the service through it.
+        .target(
+            name: "SfdestClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // `sfdest demo`: the emulator and the service in one process, driven through the contract.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "SfdestRuntime", "SfdestClient", "SfdestCLI", "SfdestBasics", "SalesforceEmulator", "EmulatorAdminClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // What the service-level tests share: the running service and emulator, captured logs.
         .target(
             name: "SfdestTestSupport",
             dependencies: [
-                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient",
+                "SfdestRuntime", "SfdestClient", "SalesforceEmulator", "EmulatorAdminClient",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -122,16 +146,17 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "SalesforceEmulator", "SfdestRuntime", "EmulatorAdminClient", "Activation",
+                "SalesforceEmulator", "SfdestRuntime", "SfdestClient", "SfdestBasics", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // The CLI views of a running service (`sfdest runs`, `failures`, `audiences`, `destinations`):
-        // calls through the contract and table rendering, kept out of the executable to be tested.
+        // calls through the contract, table rendering and the progress line, kept out of the
+        // executable to be tested. Links no part of the service.
         .target(
             name: "SfdestCLI",
             dependencies: [
-                "SfdestRuntime",
+                "SfdestClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -141,17 +166,23 @@ let package = Package(
                 "SalesforceEmulator",
                 "EmulatorAdminClient",
                 "Benchmarks",
+                "Demo",
                 "SfdestRuntime",
+                "SfdestClient",
                 "SfdestCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "SfdestJSONTests", dependencies: ["SfdestJSON"]),
+        .testTarget(name: "SfdestJSONTests", dependencies: ["SfdestJSON", "SfdestBasics"]),
         .testTarget(name: "ActivationTests", dependencies: ["Activation", "SfdestJSON"]),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Activation", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Store", "Activation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
         .testTarget(
@@ -175,13 +206,15 @@ let package = Package(
             ]
         ),
         // Table rendering of the CLI views.
-        .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI", "SfdestRuntime"]),
+        .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI"]),
+        // The runtime's own logic: tuning variables, delivery's state handed to alerts.
+        .testTarget(name: "SfdestRuntimeTests", dependencies: ["SfdestRuntime", "Alerts", "Delivery"]),
         // The real service against the real emulator on loopback, through the contract.
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "SfdestTestSupport",
-                "SfdestRuntime", "SfdestCLI", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "SfdestRuntime", "SfdestClient", "SfdestCLI", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -190,7 +223,7 @@ let package = Package(
             name: "AlertsTests",
             dependencies: [
                 "SfdestTestSupport",
-                "Alerts", "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Store",
+                "Alerts", "SfdestRuntime", "SfdestClient", "SalesforceEmulator", "EmulatorAdminClient", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -200,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "ProcessTests",
             dependencies: [
-                "SfdestRuntime", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "SfdestRuntime", "SfdestClient", "SfdestBasics", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -209,7 +242,7 @@ let package = Package(
             name: "FuzzTests",
             dependencies: [
                 "SfdestTestSupport",
-                "SfdestRuntime", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "Ingest", "Delivery",
+                "SfdestRuntime", "SfdestClient", "SfdestBasics", "Server", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "Ingest", "Delivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

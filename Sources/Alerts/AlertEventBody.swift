@@ -28,9 +28,3 @@ struct AlertEventBody: Encodable {
     }
 }
 
-/// Readable unique ids: a prefix and 16 random lowercase letters and digits.
-func generateAlertID(prefix: String) -> String {
-    let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-    var generator = SystemRandomNumberGenerator()
-    return prefix + String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
-}

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
-import Delivery
 import Foundation
 import Logging
 import ServiceLifecycle
+import SfdestBasics
 import Store
 
 /// Watches every destination: every `evaluationInterval` reads its latest run, its queue and its
@@ -11,12 +11,12 @@ import Store
 /// the webhook subscriptions in the same transaction, and sent (signed, retried) by the same service.
 public struct AlertMonitor: Service {
     let store: any SfdestStore
-    let delivery: DeliveryService
+    let delivery: any DeliveryStateSource
     let logger: Logger
     let options: AlertOptions
     let sender: WebhookSender
 
-    public init(store: any SfdestStore, delivery: DeliveryService, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
+    public init(store: any SfdestStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
         self.store = store
         self.delivery = delivery
         self.logger = logger
@@ -57,7 +57,7 @@ public struct AlertMonitor: Service {
                 switch (findings[rule], current) {
                 case (let finding?, nil):
                     let alert = Alert(
-                        id: generateAlertID(prefix: "alert_"), rule: rule, destinationId: destination.id, state: .open,
+                        id: generateID(prefix: "alert_"), rule: rule, destinationId: destination.id, state: .open,
                         message: finding.message, details: finding.details, openedAt: now
                     )
                     try await self.record(alert, now: now)
@@ -75,10 +75,10 @@ public struct AlertMonitor: Service {
     private func findings(_ destination: Destination, now: Date) async throws -> [AlertRule: AlertFinding] {
         let settings = try await self.store.alertSettings(destinationId: destination.id)
         let latest = try await self.store.runs(destinationId: destination.id, limit: 1).first
-        let status = await self.delivery.status(of: destination.id)
+        let delivery = await self.delivery.deliveryState(of: destination.id)
         let windowStart = latest?.start ?? now.addingTimeInterval(-3600)
         let snapshot = DestinationSnapshot(
-            latestRun: latest, deliveryStatus: status.name, deliveryReason: status.reason, deliveryError: destination.deliveryError,
+            latestRun: latest, delivery: delivery, deliveryError: destination.deliveryError,
             retryExhausted: try await self.store.failureCount(destinationId: destination.id, code: "RETRY_EXHAUSTED", since: windowStart),
             oldestPending: try await self.store.oldestPendingChange(destinationId: destination.id), now: now
         )
@@ -86,7 +86,7 @@ public struct AlertMonitor: Service {
     }
 
     private func record(_ alert: Alert, now: Date) async throws {
-        let eventId = generateAlertID(prefix: "evt_")
+        let eventId = generateID(prefix: "evt_")
         guard try await self.store.recordAlertEvent(alert, eventId: eventId, body: AlertEventBody.data(alert), at: now) else { return }
         let metadata: Logger.Metadata = [
             "alert": "\(alert.id)", "rule": "\(alert.rule.rawValue)", "destination": "\(alert.destinationId)", "event": "\(eventId)",

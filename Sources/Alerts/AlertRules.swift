@@ -5,9 +5,8 @@ import Store
 public struct DestinationSnapshot: Sendable {
     /// The latest hourly run window, if any.
     public var latestRun: DataflowRun?
-    /// Delivery's short status word (`failed`, `authentication_failed`, ...) and its reason.
-    public var deliveryStatus: String
-    public var deliveryReason: String?
+    /// What delivery is doing, with its reason.
+    public var delivery: DeliveryState
     /// The error that stopped the destination until a person fixes it, if any.
     public var deliveryError: String?
     /// Records that failed with `RETRY_EXHAUSTED` in the latest run window.
@@ -17,12 +16,11 @@ public struct DestinationSnapshot: Sendable {
     public var now: Date
 
     public init(
-        latestRun: DataflowRun?, deliveryStatus: String, deliveryReason: String?, deliveryError: String?,
+        latestRun: DataflowRun?, delivery: DeliveryState, deliveryError: String?,
         retryExhausted: Int, oldestPending: Date?, now: Date
     ) {
         self.latestRun = latestRun
-        self.deliveryStatus = deliveryStatus
-        self.deliveryReason = deliveryReason
+        self.delivery = delivery
         self.deliveryError = deliveryError
         self.retryExhausted = retryExhausted
         self.oldestPending = oldestPending
@@ -73,11 +71,11 @@ public enum AlertRules {
     }
 
     static func failure(_ snapshot: DestinationSnapshot) -> AlertFinding? {
-        var details: [String: AlertDetail] = ["deliveryStatus": .text(snapshot.deliveryStatus)]
+        var details: [String: AlertDetail] = ["deliveryStatus": .text(snapshot.delivery.kind.rawValue)]
         var reasons: [String] = []
-        if snapshot.deliveryStatus == "authentication_failed" || snapshot.deliveryStatus == "failed" {
-            reasons.append("delivery is \(snapshot.deliveryStatus): \(snapshot.deliveryReason ?? "no reason given")")
-            details["reason"] = .text(snapshot.deliveryReason ?? "")
+        if snapshot.delivery.needsAPerson {
+            reasons.append("delivery is \(snapshot.delivery.kind.rawValue): \(snapshot.delivery.reason ?? "no reason given")")
+            details["reason"] = .text(snapshot.delivery.reason ?? "")
         } else if let error = snapshot.deliveryError {
             reasons.append("delivery stopped: \(error)")
             details["reason"] = .text(error)
@@ -95,10 +93,10 @@ public enum AlertRules {
         let waited = snapshot.now.timeIntervalSince(oldest)
         guard waited > Double(settings.delayThresholdSeconds) else { return nil }
         return AlertFinding(
-            message: "the oldest pending change has waited \(Int(waited)) s, longer than the threshold of \(settings.delayThresholdSeconds) s (delivery is \(snapshot.deliveryStatus)\(snapshot.deliveryReason.map { ": \($0)" } ?? ""))",
+            message: "the oldest pending change has waited \(Int(waited)) s, longer than the threshold of \(settings.delayThresholdSeconds) s (delivery is \(snapshot.delivery.kind.rawValue)\(snapshot.delivery.reason.map { ": \($0)" } ?? ""))",
             details: [
                 "oldestPendingAt": .text(oldest.formatted(.iso8601)), "waitedSeconds": .number(waited.rounded()),
-                "thresholdSeconds": .number(Double(settings.delayThresholdSeconds)), "deliveryStatus": .text(snapshot.deliveryStatus),
+                "thresholdSeconds": .number(Double(settings.delayThresholdSeconds)), "deliveryStatus": .text(snapshot.delivery.kind.rawValue),
             ]
         )
     }

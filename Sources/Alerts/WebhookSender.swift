@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import SfdestBasics
 import Store
 
 /// Sends due webhook deliveries, signed, and records each outcome: done on 2xx; otherwise
@@ -72,7 +73,6 @@ struct WebhookSender: Sendable {
 
 extension TimeAmount {
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self = .nanoseconds(duration.inNanoseconds)
     }
 }

@@ -6,6 +6,7 @@ public struct BenchReport: Sendable, Codable {
     public var ceiling: EmulatorCeiling.Result?
     public var sync: ServiceBench.SyncResult?
     public var stream: ServiceBench.StreamResult?
+    public var idle: IdleBench.Result?
 
     public init() {}
 
@@ -39,6 +40,11 @@ public struct BenchReport: Sendable, Codable {
             row("stream", "latency p95", Self.milliseconds(stream.p95Milliseconds))
             row("stream", "latency p99", Self.milliseconds(stream.p99Milliseconds), "<= 1 s")
             row("stream", "API calls", "\(stream.apiCalls) for \(stream.profiles) profiles")
+        }
+        if let idle = self.idle {
+            row("idle", "records delivered first", Self.number(Double(idle.deliveredRecords)) + String(format: " in %.0f s", idle.deliverySeconds))
+            row("idle", "CPU while idle (share of one core)", String(format: "%.2f%%", 100 * idle.idleCoreShare), "< 1%")
+            row("idle", "API calls while idle", "\(idle.idleApiCalls) in \(Int(idle.idleSeconds.rounded())) s", "0")
         }
         if let scale = self.scale {
             row("scale", "profiles stored", Self.number(Double(scale.profiles)))

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import NIOHTTP1
 import SalesforceEmulator
+import SfdestBasics
+import SfdestClient
 import SfdestRuntime
 import Synchronization
 
@@ -102,9 +104,7 @@ struct BenchFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
+func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return 0 }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SalesforceEmulator
+import SfdestBasics
 import Synchronization
 
 /// The emulator's ceiling: records per second it updates through sObject Collections when a client
@@ -101,7 +102,7 @@ public struct EmulatorCeiling: Sendable {
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return Result(records: requests * 200, requests: requests, concurrency: self.options.concurrency, seconds: seconds)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// This process's memory, read from /proc (Linux). Nil where /proc is not there.
+/// This process's memory, read from /proc (Linux; nil where /proc is not there), and its CPU time.
 enum ProcessMemory {
     /// Resident set size now, in bytes.
     static func residentBytes() -> Int? { self.statusField("VmRSS") }
@@ -11,6 +11,19 @@ enum ProcessMemory {
     /// Starts a new peak measurement (Linux: writing 5 to clear_refs resets VmHWM).
     static func resetPeak() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    /// CPU time this process used so far (user and system, every thread), in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
+        func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return value(usage.ru_utime) + value(usage.ru_stime)
     }
 
     private static func statusField(_ name: String) -> Int? {

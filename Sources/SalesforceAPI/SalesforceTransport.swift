@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import SfdestBasics
 
 /// One HTTP exchange with Salesforce: timeout, bounded body, the limit header, transport errors
 /// classified. Knows nothing of tokens; never logs headers or bodies (they carry secrets).
@@ -24,8 +25,7 @@ struct SalesforceTransport: Sendable {
 
     init(httpClient: HTTPClient, timeout: Duration, maxResponseBytes: Int, logger: Logger) {
         self.httpClient = httpClient
-        let (seconds, attoseconds) = timeout.components
-        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self.timeout = .nanoseconds(timeout.inNanoseconds)
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger
         self.latestUsage = NIOLockedValueBox(nil)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SfdestBasics
 import Store
 
 /// `/v1/alerts`: alerts newest first, webhook subscriptions, and each destination's alert settings.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import SalesforceAPI
+import SfdestBasics
 import Store
 
 /// `/v1/connections`: Salesforce orgs and the credentials to reach them. A connection is saved

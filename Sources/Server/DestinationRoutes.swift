@@ -2,6 +2,7 @@ import Activation
 import Foundation
 import Hummingbird
 import Logging
+import SfdestBasics
 import Store
 
 /// `/v1/destinations`: one Salesforce object of one connection, from draft to enabled.

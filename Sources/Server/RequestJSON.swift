@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import NIOCore
+import SfdestJSON
 
 /// Reading request bodies: bounded, liberal about unknown keys, precise about wrong types.
 enum RequestJSON {

@@ -91,9 +91,3 @@ func fieldsJSON(_ fields: [String: Activation.FieldValue]) -> JSONValue {
     .object(fields.keys.sorted().map { .init(key: $0, value: fieldValueJSON(fields[$0] ?? .null)) })
 }
 
-/// Readable unique ids: `conn_` or `dest_` and 16 random lowercase letters and digits.
-func generateID(prefix: String) -> String {
-    let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-    var generator = SystemRandomNumberGenerator()
-    return prefix + String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
-}

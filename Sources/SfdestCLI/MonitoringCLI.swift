@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import SfdestRuntime
+import SfdestClient
 
 /// What the CLI views do against a running service, through its HTTP API: the executable only
 /// parses arguments and prints what these return.
@@ -28,14 +28,16 @@ public struct MonitoringCLI: Sendable {
     }
 
     /// The API key to use: `explicit` (`--api-key`), else `SFDEST_API_KEY`, else the one kept in
-    /// the data directory (as `sfdest api-key` shows it).
-    public static func apiKey(explicit: String?, environment: [String: String], dataDirectory: String) throws -> String {
+    /// the data directory (as `sfdest api-key` shows it), read by `keptKey`.
+    public static func apiKey(
+        explicit: String?, environment: [String: String], dataDirectory: String, keptKey: (String) throws -> String
+    ) throws -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let fromEnvironment = environment["SFDEST_API_KEY"], !fromEnvironment.isEmpty { return fromEnvironment }
         guard FileManager.default.fileExists(atPath: dataDirectory) else {
             throw Failure("no API key: pass --api-key, set SFDEST_API_KEY, or point --data-dir at the service's data directory (none at \(dataDirectory))")
         }
-        return try DataDirectory(path: dataDirectory).open(environment: environment).apiKey
+        return try keptKey(dataDirectory)
     }
 
     /// The view as a table, or as the API's JSON (pretty-printed, keys sorted) with `json`.

@@ -70,7 +70,7 @@ public struct SfdestRuntime: Sendable {
                 .init(service: HTTPClientService(client: self.services.httpClient)),
                 .init(service: self.services.ingest),
                 .init(service: self.services.delivery),
-                .init(service: AlertMonitor(store: self.services.store, delivery: delivery, httpClient: self.services.httpClient, logger: self.logger, options: self.settings.alerts)),
+                .init(service: AlertMonitor(store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient, logger: self.logger, options: self.settings.alerts)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: signals,

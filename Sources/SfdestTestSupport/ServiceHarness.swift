@@ -2,6 +2,7 @@ import EmulatorAdminClient
 import Foundation
 import Logging
 import SalesforceEmulator
+import SfdestClient
 import SfdestRuntime
 
 /// The real service (store, ingest, delivery, alerts, HTTP API) and the real emulator, each on a

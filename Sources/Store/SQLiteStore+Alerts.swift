@@ -27,7 +27,7 @@ extension SQLiteStore {
 
     public func alertSettings(destinationId: String) async throws -> AlertSettings {
         let stored = try await self.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT settings FROM alert_settings WHERE destination_id = ?", arguments: [destinationId])
+            try String.fetchOne(db, sql: PeriodicQuery.alertSettings.sql, arguments: [destinationId])
         }
         guard let stored else { return AlertSettings() }
         return try JSONDecoder().decode(AlertSettings.self, from: Data(stored.utf8))
@@ -47,6 +47,10 @@ extension SQLiteStore {
 
     public func alerts(state: AlertState?, destinationId: String?, limit: Int) async throws -> [Alert] {
         try await self.pool.read { db in
+            if state == .open, let destinationId {
+                // The alert check's question, every few seconds: the partial index of open alerts.
+                return try Row.fetchAll(db, sql: PeriodicQuery.openAlerts.sql, arguments: [destinationId, limit]).map(Self.alert(from:))
+            }
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let state {
@@ -157,11 +161,7 @@ extension SQLiteStore {
         try await self.pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT d.id, d.event_id, d.subscription_id, d.body, d.attempts, d.created_at, s.url, s.sealed_secret
-                    FROM webhook_deliveries d JOIN alert_subscriptions s ON s.id = d.subscription_id
-                    WHERE d.state = 'pending' AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?
-                    """,
+                sql: PeriodicQuery.dueWebhookDeliveries.sql,
                 arguments: [now.timeIntervalSince1970, limit]
             ).map { row in
                 WebhookDelivery(
@@ -196,17 +196,15 @@ extension SQLiteStore {
 
     public func oldestPendingChange(destinationId: String) async throws -> Date? {
         try await self.pool.read { db in
-            try Double.fetchOne(
-                db, sql: "SELECT MIN(queued_at) FROM records WHERE destination_id = ? AND pending IS NOT NULL", arguments: [destinationId]
-            ).map(Date.init(timeIntervalSince1970:))
+            try Double.fetchOne(db, sql: PeriodicQuery.oldestPendingChange.sql, arguments: [destinationId])
+                .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func failureCount(destinationId: String, code: String, since: Date) async throws -> Int {
         try await self.pool.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM failures WHERE destination_id = ? AND kind = 'failed' AND code = ? AND at >= ?",
-                arguments: [destinationId, code, since.timeIntervalSince1970]
+                db, sql: PeriodicQuery.failureCountSince.sql, arguments: [destinationId, code, since.timeIntervalSince1970]
             ) ?? 0
         }
     }

@@ -46,14 +46,8 @@ extension SQLiteStore {
 
     public func nextDue(destinationId: String) async throws -> Date? {
         try await self.pool.read { db in
-            let pending = try Double.fetchOne(
-                db, sql: "SELECT MIN(due_at) FROM records WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 0",
-                arguments: [destinationId]
-            )
-            let expired = try Double.fetchOne(
-                db, sql: "SELECT MIN(claimed_until) FROM records WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1",
-                arguments: [destinationId]
-            )
+            let pending = try Double.fetchOne(db, sql: PeriodicQuery.nextDuePending.sql, arguments: [destinationId])
+            let expired = try Double.fetchOne(db, sql: PeriodicQuery.nextClaimExpiry.sql, arguments: [destinationId])
             return [pending, expired].compactMap { $0 }.min().map(Date.init(timeIntervalSince1970:))
         }
     }

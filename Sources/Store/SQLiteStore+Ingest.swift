@@ -79,6 +79,8 @@ struct QueueWriter {
     private var audienceCounts: [AudienceCountKey: Int] = [:]
     /// Backlog count changes per destination (pending, in flight, retrying), written once at the end.
     private var queueCounts: [String: QueueCountDelta] = [:]
+    /// Profiles this transaction created, added to the stored count once at the end.
+    private var newProfiles = 0
 
     struct QueueCountDelta {
         var pending = 0, inFlight = 0, retrying = 0
@@ -163,6 +165,7 @@ struct QueueWriter {
             insert.bind(2, self.now.timeIntervalSince1970)
             try insert.run()
             id = self.db.lastInsertedRowID
+            self.newProfiles += 1
         }
         let link = try self.calls(.identityLink)
         for (namespace, ids) in fragment.identities {
@@ -263,6 +266,11 @@ struct QueueWriter {
     mutating func flush() throws {
         try self.flushAudienceCounts()
         try self.flushQueueCounts()
+        if self.newProfiles > 0 {
+            try self.db.cachedStatement(sql: "UPDATE store_counts SET value = value + ? WHERE name = 'profiles'")
+                .execute(arguments: [self.newProfiles])
+            self.newProfiles = 0
+        }
         // A window's processing time runs from its first received profile to its last resolution.
         let upsert = try self.db.cachedStatement(sql: """
             INSERT INTO runs (destination_id, hour_start, received, activated, unchanged, excluded, failed,

@@ -7,13 +7,13 @@ extension SQLiteStore {
         try await self.pool.read { db in
             var backlog = Backlog()
             let row = try Row.fetchOne(
-                db, sql: "SELECT pending, in_flight, retrying FROM queue_counts WHERE destination_id = ?", arguments: [destinationId]
+                db, sql: PeriodicQuery.backlogCounts.sql, arguments: [destinationId]
             )
             backlog.pending = row?[0] ?? 0
             backlog.inFlight = row?[1] ?? 0
             backlog.retrying = row?[2] ?? 0
             backlog.failed = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM failures WHERE destination_id = ? AND kind = 'failed'", arguments: [destinationId]
+                db, sql: PeriodicQuery.failedCount.sql, arguments: [destinationId]
             ) ?? 0
             return backlog
         }
@@ -22,7 +22,7 @@ extension SQLiteStore {
     public func runs(destinationId: String, limit: Int) async throws -> [DataflowRun] {
         try await self.pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM runs WHERE destination_id = ? ORDER BY hour_start DESC LIMIT ?", arguments: [destinationId, limit]
+                db, sql: PeriodicQuery.latestRuns.sql, arguments: [destinationId, limit]
             ).map { row in
                 let start: Int64 = row["hour_start"]
                 return DataflowRun(

@@ -101,6 +101,14 @@ public final class SQLiteStore: SfdestStore {
                     FROM records WHERE pending IS NOT NULL GROUP BY destination_id;
                 """)
         }
+        migrator.registerMigration("v8_store_counts") { db in
+            // Profiles stored, kept as they are created: the `/metrics` gauge read a COUNT(*) over
+            // every stored profile on each scrape.
+            try db.execute(sql: """
+                CREATE TABLE store_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO store_counts (name, value) SELECT 'profiles', COUNT(*) FROM profiles;
+                """)
+        }
         return migrator
     }
 
@@ -222,7 +230,7 @@ public final class SQLiteStore: SfdestStore {
     }
 
     public func profileCount() async throws -> Int {
-        try await self.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM profiles") ?? 0 }
+        try await self.pool.read { db in try Int.fetchOne(db, sql: PeriodicQuery.profileCount.sql) ?? 0 }
     }
 }
 

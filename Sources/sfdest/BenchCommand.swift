@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Logging
+import SfdestCLI
 import SfdestRuntime
 import Synchronization
 
@@ -13,16 +14,17 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Scenarios: scale (stored profiles: memory, database size, speed over time), ceiling (the emulator alone \
             with pre-built bodies), sync (fresh profiles from first byte to last acknowledgement; also reports ingest \
-            and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write).
+            and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write), idle (the CPU the \
+            idle service uses after delivering --idle-records records).
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case scale, ceiling, sync, ingest, unchanged, stream
+        case scale, ceiling, sync, ingest, unchanged, stream, idle
     }
 
     @Option(help: "Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (ingest and unchanged are part of sync).")
-    var scenario: [Scenario] = [.scale, .ceiling, .sync, .stream]
+    var scenario: [Scenario] = [.scale, .ceiling, .sync, .stream, .idle]
 
     @Option(help: "Profiles in the sync scenario.")
     var profiles = 100_000
@@ -35,6 +37,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("scale-profiles"), help: "Profiles stored in the scale scenario.")
     var scaleProfiles = 1_000_000
+
+    @Option(name: .customLong("idle-records"), help: "Records delivered before the idle scenario watches the service.")
+    var idleRecords = 1_000_000
+
+    @Option(name: .customLong("idle-seconds"), help: "How long the idle scenario watches the service.")
+    var idleSeconds = 10
 
     @Option(help: "Records to update in the ceiling scenario.")
     var records = 200_000
@@ -49,6 +57,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard self.records >= 200 else { throw ValidationError("--records must be at least 200 (one request)") }
         guard (1...64).contains(self.concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard self.profiles >= 1, self.scaleProfiles >= 1 else { throw ValidationError("--profiles and --scale-profiles must be at least 1") }
+        guard self.idleRecords >= 1, self.idleSeconds >= 1 else { throw ValidationError("--idle-records and --idle-seconds must be at least 1") }
         guard self.streamRate >= 10, self.streamSeconds >= 1 else { throw ValidationError("--stream-rate must be at least 10 and --stream-seconds at least 1") }
     }
 
@@ -82,6 +91,16 @@ struct BenchCommand: AsyncParsableCommand {
             let (sync, stream) = try await bench.runSyncAndStream(stream: wanted.contains(.stream))
             report.sync = sync
             report.stream = stream
+            progress.finish()
+        }
+        if wanted.contains(.idle) {
+            var idle = IdleBench.Options()
+            idle.records = self.idleRecords
+            idle.seconds = self.idleSeconds
+            idle.concurrency = self.concurrency
+            report.idle = try await IdleBench(options: idle, logger: logger) { label, done, total in
+                progress.update(label, done: done, total: total)
+            }.run()
             progress.finish()
         }
         if self.json {

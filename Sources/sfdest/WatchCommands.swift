@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SfdestCLI
+import SfdestClient
 import SfdestRuntime
 
 /// How the CLI views reach a running service.
@@ -19,7 +20,10 @@ struct ServiceOptions: ParsableArguments {
 
     /// The views' client for these options.
     func cli() throws -> MonitoringCLI {
-        let key = try MonitoringCLI.apiKey(explicit: self.apiKey, environment: ProcessInfo.processInfo.environment, dataDirectory: self.dataDir)
+        let environment = ProcessInfo.processInfo.environment
+        let key = try MonitoringCLI.apiKey(explicit: self.apiKey, environment: environment, dataDirectory: self.dataDir) { path in
+            try DataDirectory(path: path).open(environment: environment).apiKey
+        }
         let base = self.url.hasSuffix("/") ? String(self.url.dropLast()) : self.url
         return MonitoringCLI(client: ContractClient(baseURL: base, apiKey: key))
     }

@@ -7,13 +7,13 @@ import Testing
 struct AlertRulesTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func snapshot(received: Int = 0, excluded: Int = 0, activated: Int = 0, failed: Int = 0, status: String = "idle", retryExhausted: Int = 0, oldestPending: Date? = nil) -> DestinationSnapshot {
+    func snapshot(received: Int = 0, excluded: Int = 0, activated: Int = 0, failed: Int = 0, status: DeliveryState.Kind = .idle, retryExhausted: Int = 0, oldestPending: Date? = nil) -> DestinationSnapshot {
         let run = DataflowRun(
             start: self.now.addingTimeInterval(-600), end: self.now.addingTimeInterval(3000), received: received,
             activated: activated, unchanged: 0, excluded: excluded, failed: failed
         )
         return DestinationSnapshot(
-            latestRun: received > 0 ? run : nil, deliveryStatus: status, deliveryReason: status == "idle" ? nil : "INVALID_FIELD: No such column",
+            latestRun: received > 0 ? run : nil, delivery: DeliveryState(status, reason: status == .idle ? nil : "INVALID_FIELD: No such column"),
             deliveryError: nil, retryExhausted: retryExhausted, oldestPending: oldestPending, now: self.now
         )
     }
@@ -32,10 +32,10 @@ struct AlertRulesTests {
 
     @Test func failureFiresOnStoppedDeliveryOrRetryExhaustion() {
         let settings = AlertSettings()
-        #expect(AlertRules.evaluate(self.snapshot(status: "backing_off"), settings: settings)[.flowRunFailure] == nil)
-        #expect(AlertRules.evaluate(self.snapshot(status: "paused_api_limit"), settings: settings)[.flowRunFailure] == nil)
-        #expect(AlertRules.evaluate(self.snapshot(status: "failed"), settings: settings)[.flowRunFailure]?.message.contains("INVALID_FIELD") == true)
-        #expect(AlertRules.evaluate(self.snapshot(status: "authentication_failed"), settings: settings)[.flowRunFailure] != nil)
+        #expect(AlertRules.evaluate(self.snapshot(status: .backingOff), settings: settings)[.flowRunFailure] == nil)
+        #expect(AlertRules.evaluate(self.snapshot(status: .pausedAPILimit), settings: settings)[.flowRunFailure] == nil)
+        #expect(AlertRules.evaluate(self.snapshot(status: .failed), settings: settings)[.flowRunFailure]?.message.contains("INVALID_FIELD") == true)
+        #expect(AlertRules.evaluate(self.snapshot(status: .authenticationFailed), settings: settings)[.flowRunFailure] != nil)
         #expect(AlertRules.evaluate(self.snapshot(retryExhausted: 3), settings: settings)[.flowRunFailure]?.details["retryExhausted"] == .number(3))
     }
 

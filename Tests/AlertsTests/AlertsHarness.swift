@@ -2,6 +2,7 @@ import EmulatorAdminClient
 import Foundation
 import Logging
 import SalesforceEmulator
+import SfdestClient
 import SfdestRuntime
 import SfdestTestSupport
 import Testing

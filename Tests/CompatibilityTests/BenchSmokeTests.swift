@@ -38,11 +38,23 @@ struct BenchSmokeTests {
         #expect(streamed.apiCalls >= 1)
         #expect(streamed.p99Milliseconds >= streamed.p50Milliseconds)
 
+        var idleOptions = IdleBench.Options()
+        idleOptions.records = 1_000
+        idleOptions.bodySize = 250
+        idleOptions.seconds = 1
+        let idle = try await IdleBench(options: idleOptions, logger: logger) { _, _, _ in }.run()
+        #expect(idle.deliveredRecords == 1_000)
+        #expect(idle.idleApiCalls == 0)
+        #expect(idle.idleSeconds >= 1)
+        #expect(idle.idleCoreShare >= 0)
+
         var report = BenchReport()
         report.scale = scale
         report.ceiling = ceiling
         report.sync = sync
         report.stream = stream
+        report.idle = idle
         #expect(report.table.contains("API calls (minimum ceil(n/200))"))
+        #expect(report.table.contains("CPU while idle"))
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import SfdestBasics
 import Testing
 
 /// A generated configuration request and the answer it must get: the status, the error code and

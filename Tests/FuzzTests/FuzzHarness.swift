@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SalesforceEmulator
+import SfdestBasics
+import SfdestClient
 import SfdestRuntime
 import SfdestTestSupport
 import Store
@@ -113,24 +115,6 @@ struct FuzzFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A deterministic generator (SplitMix64): the same seed, the same bodies.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
-    mutating func pick<T>(_ items: [T]) -> T { items[self.int(0..<items.count)] }
-}
 
 /// JSON text of a value made of dictionaries, arrays, strings, numbers, booleans and NSNull.
 func jsonText(_ value: Any) -> Data {

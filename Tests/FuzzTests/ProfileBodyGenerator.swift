@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 
 /// One item of a generated body and what the service must do with it.
 struct FuzzItem {

@@ -1,6 +1,7 @@
 import EmulatorAdminClient
 import Foundation
 import SalesforceEmulator
+import SfdestClient
 import SfdestRuntime
 import Testing
 

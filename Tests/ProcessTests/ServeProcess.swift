@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -145,7 +146,7 @@ final class ServeProcess: @unchecked Sendable {
     /// Waits for the end of the process on a Dispatch thread (never blocking the cooperative pool);
     /// nil when it is still running after `timeout`.
     func waitForExit(timeout: Duration) async -> (status: Int32, signalled: Bool)? {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.inSeconds
         let group = self.exit.group
         let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             DispatchQueue.global().async {

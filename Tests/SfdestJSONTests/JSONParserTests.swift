@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 import Testing
 @testable import SfdestJSON
 
@@ -93,7 +94,7 @@ struct JSONParserTests {
     /// Generated documents and mutations of them: the parser accepts exactly what Foundation's
     /// `JSONSerialization` accepts, with the same values.
     @Test func agreesWithJSONSerializationOnGeneratedDocuments() throws {
-        var rng = SplitMix(seed: 0x5FDE57)
+        var rng = SeededGenerator(seed: 0x5FDE57)
         var accepted = 0, refused = 0
         for round in 0..<4_000 {
             var bytes = Array(Self.document(&rng, depth: 0).utf8)
@@ -139,7 +140,7 @@ struct JSONParserTests {
     static let strings = ["", "a", "é", "日本", "😀", "a\\\"b", "\\n\\t", "\\u00e9", "\\ud83d\\ude00", "x y", "\\/"]
     static let numbers = ["0", "-0", "1", "-17", "3.25", "1e3", "2E-2", "-0.0", "123456789", "9007199254740993"]
 
-    static func document(_ rng: inout SplitMix, depth: Int) -> String {
+    static func document(_ rng: inout SeededGenerator, depth: Int) -> String {
         let space = [" ", "", "\n", "\t", "\r\n"]
         switch rng.next(depth > 3 ? 4 : 7) {
         case 0: return "\"" + Self.strings[rng.next(Self.strings.count)] + "\""
@@ -157,7 +158,7 @@ struct JSONParserTests {
         }
     }
 
-    static func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix) {
+    static func mutate(_ bytes: inout [UInt8], _ rng: inout SeededGenerator) {
         let alphabet = Array("{}[]\",:0123456789-+.eE\\u tfn".utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xFF]
         for _ in 0..<(1 + rng.next(3)) {
             let at = rng.next(bytes.count + 1)
@@ -170,16 +171,8 @@ struct JSONParserTests {
     }
 }
 
-/// A small deterministic generator, so a failure reproduces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next(_ bound: Int) -> Int {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(z % UInt64(max(1, bound)))
-    }
+extension SeededGenerator {
+    /// A whole number below `bound` (0 when the bound is 0 or less), by remainder: the sequence
+    /// these tests were written against.
+    mutating func next(_ bound: Int) -> Int { Int(self.next() % UInt64(max(1, bound))) }
 }

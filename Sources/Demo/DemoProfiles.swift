@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 
 /// The demo's generated profiles and, computed independently of the product's own code, what
 /// Salesforce must hold for each of them afterwards.
@@ -23,7 +24,7 @@ struct DemoProfiles {
 
     /// `contactIds.count` contact profiles (about 5% in no audience) and one profile per Lead Id.
     init(contactIds: [String], leadIds: [String]) {
-        var random = SplitMix64(seed: 20_261_126)
+        var random = SeededGenerator(seed: 20_261_126)
         for (index, id) in contactIds.enumerated() {
             let first = Self.firstNames[Int(random.next() % UInt64(Self.firstNames.count))]
             let last = Self.lastNames[Int(random.next() % UInt64(Self.lastNames.count))]
@@ -77,15 +78,3 @@ struct DemoProfiles {
     }
 }
 
-/// A small deterministic random source, so every demo run streams the same profiles.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

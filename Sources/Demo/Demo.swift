@@ -4,6 +4,10 @@ import Foundation
 import Logging
 import NIOHTTP1
 import SalesforceEmulator
+import SfdestBasics
+import SfdestCLI
+import SfdestClient
+import SfdestRuntime
 
 /// `sfdest demo`: the emulator and the service in one process on free loopback ports, driven
 /// through the HTTP contract exactly as a user would, then checked record by record.
@@ -115,7 +119,7 @@ public struct Demo: Sendable {
         progress.finish()
         try await api.waitUntilDelivered(destinationId, timeout: self.options.timeout, pollInterval: .milliseconds(100))
         var report = Report()
-        report.seconds = Self.seconds(ContinuousClock.now - started)
+        report.seconds = (ContinuousClock.now - started).inSeconds
         report.profilesStreamed = streamed
         let statsAfter = try await admin.stats()
         report.apiCalls = statsAfter.apiCalls - statsBefore.apiCalls
@@ -168,7 +172,4 @@ public struct Demo: Sendable {
         return answer.object["accepted"] as? Int ?? 0
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

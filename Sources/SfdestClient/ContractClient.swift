@@ -18,6 +18,7 @@ public struct ContractClient: Sendable {
     /// A call that did not answer what the caller needed.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public let baseURL: String
