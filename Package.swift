@@ -188,20 +188,20 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Store", "Ingest", "Delivery", "SalesforceEmulator", "EmulatorAdminClient",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "Store", "SalesforceEmulator", "EmulatorAdminClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(
             name: "SalesforceAPITests",
-            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation"]
+            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "SfdestTestSupport"]
         ),
         .testTarget(
             name: "SalesforceEmulatorTests",
             dependencies: [
                 "SalesforceEmulator",
                 "EmulatorAdminClient",
+                "SfdestTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

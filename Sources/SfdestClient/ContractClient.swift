@@ -6,13 +6,48 @@ import NIOHTTP1
 /// A small client of sfdest's own HTTP API, for the demo, the CLI views and the end-to-end tests:
 /// every call goes through the contract over real HTTP.
 public struct ContractClient: Sendable {
-    /// An answer: status and decoded JSON (nil when the body was empty).
-    public struct Answer: @unchecked Sendable {
+    /// An answer: status, headers and the body as it came; read as JSON on demand.
+    public struct Answer: Sendable {
         public let status: Int
-        public let json: Any?
         public let headers: HTTPHeaders
+        public let bytes: Data
+
+        public init(status: Int, headers: HTTPHeaders, bytes: Data) {
+            self.status = status
+            self.headers = headers
+            self.bytes = bytes
+        }
+
+        /// The body parsed as JSON; nil when empty or not JSON.
+        public var json: Any? {
+            self.bytes.isEmpty ? nil : try? JSONSerialization.jsonObject(with: self.bytes, options: [.fragmentsAllowed])
+        }
         public var object: [String: Any] { self.json as? [String: Any] ?? [:] }
         public var array: [[String: Any]] { self.json as? [[String: Any]] ?? [] }
+        /// The body as text (the first 2,000 bytes), for failure messages.
+        public var text: String { String(decoding: self.bytes.prefix(2_000), as: UTF8.self) }
+
+        /// The contract's error body (`{"error": {"code", "message", "details": [{"field", "message"}]}}`),
+        /// typed; nil when the body is not one.
+        public var error: APIErrorBody? { try? JSONDecoder().decode(ErrorEnvelope.self, from: self.bytes).error }
+        public var errorCode: String? { self.error?.code }
+        public var errorMessage: String { self.error?.message ?? "" }
+        /// The `field` of each detail of an error.
+        public var detailFields: [String] { self.error?.details?.compactMap(\.field) ?? [] }
+        public var detailMessages: [String] { self.error?.details?.compactMap(\.message) ?? [] }
+
+        private struct ErrorEnvelope: Decodable { let error: APIErrorBody }
+    }
+
+    /// The error every refused request answers with (the contract's error shape).
+    public struct APIErrorBody: Sendable, Decodable, Equatable {
+        public struct Detail: Sendable, Decodable, Equatable {
+            public let field: String?
+            public let message: String?
+        }
+        public let code: String
+        public let message: String
+        public let details: [Detail]?
     }
 
     /// A call that did not answer what the caller needed.
@@ -31,25 +66,49 @@ public struct ContractClient: Sendable {
         self.httpClient = httpClient
     }
 
-    /// Sends a request with a JSON body (or raw bytes with a content type).
+    /// How a request authenticates.
+    public enum Authorization: Sendable {
+        /// `Authorization: Bearer` with the client's key.
+        case clientKey
+        /// `Authorization: Bearer` with another key.
+        case key(String)
+        /// This `Authorization` header value as it is (`Basic ...`, a malformed one).
+        case header(String)
+        /// No `Authorization` header.
+        case none
+    }
+
+    /// Sends a request with a JSON body, or raw bytes as they are (`contentType` nil: no
+    /// Content-Type header at all), or none.
     public func send(
         _ method: HTTPMethod, _ path: String, json: Any? = nil, body: Data? = nil, contentType: String? = nil,
-        apiKey: String? = nil, timeout: TimeAmount = .seconds(120)
+        authorization: Authorization = .clientKey, timeout: TimeAmount = .seconds(120)
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(apiKey ?? self.apiKey)")
+        switch authorization {
+        case .clientKey: request.headers.add(name: "Authorization", value: "Bearer \(self.apiKey)")
+        case .key(let key): request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        case .header(let value): request.headers.add(name: "Authorization", value: value)
+        case .none: break
+        }
         if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-        } else if let body {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed])))
+        } else if let body {
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response = try await self.httpClient.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        let json = bytes.readableBytes > 0 ? try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView), options: [.fragmentsAllowed]) : nil
-        return Answer(status: Int(response.status.code), json: json, headers: response.headers)
+        return Answer(status: Int(response.status.code), headers: response.headers, bytes: Data(bytes.readableBytesView))
+    }
+
+    /// Sends text as the body (`contentType` nil: the JSON content type).
+    public func send(
+        _ method: HTTPMethod, _ path: String, text: String, contentType: String? = "application/json", authorization: Authorization = .clientKey
+    ) async throws -> Answer {
+        try await self.send(method, path, body: Data(text.utf8), contentType: contentType, authorization: authorization)
     }
 
     /// Sends and insists on one status; the failure quotes the answer.
@@ -57,8 +116,7 @@ public struct ContractClient: Sendable {
     public func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil, body: Data? = nil, contentType: String? = nil) async throws -> Answer {
         let answer = try await self.send(method, path, json: json, body: body, contentType: contentType)
         guard answer.status == status else {
-            let text = answer.json.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed]) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            throw Failure(description: "\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(text)")
+            throw Failure(description: "\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(answer.text)")
         }
         return answer
     }

@@ -12,9 +12,10 @@ import UnixSignals
 import Store
 import Synchronization
 
-/// The whole service in one process: store, ingest, delivery and the HTTP API, run as one
-/// `ServiceGroup` with graceful shutdown. `sfdest serve`, `sfdest demo` and the end-to-end tests
-/// all start it through here, so nothing is wired twice.
+/// The whole service in one process: store, ingest, delivery, alerts and the HTTP API, run as one
+/// `ServiceGroup` with graceful shutdown. `sfdest serve`, `sfdest demo`, the bench and every test
+/// harness build it through here (`application` and `backgroundServices` for tests that drive the
+/// routes in process), so nothing is wired twice.
 public struct SfdestRuntime: Sendable {
     public struct Settings: Sendable {
         public var dataDirectory: String
@@ -28,6 +29,10 @@ public struct SfdestRuntime: Sendable {
         public var salesforceRequestTimeout: Duration = .seconds(30)
         /// How often alerts are evaluated and how webhooks are retried.
         public var alerts = AlertOptions()
+        /// The largest `POST /v1/profiles` body accepted; larger ones are answered 413.
+        public var maxProfileBodyBytes = 16 << 20
+        /// How long logging in to Salesforce may take while a connection is created or replaced.
+        public var connectTimeout: Duration = .seconds(30)
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
         }
@@ -56,25 +61,36 @@ public struct SfdestRuntime: Sendable {
         self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient, metrics: metrics)
     }
 
+    /// The HTTP API with its routes, keys and limits. `onListening` receives the bound port
+    /// (useful with port 0).
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        var serverSettings = ServerSettings(
+            host: self.settings.host, port: self.settings.port, apiKeys: [self.keys.apiKey], maxProfileBodyBytes: self.settings.maxProfileBodyBytes
+        )
+        serverSettings.salesforceTimeout = self.settings.connectTimeout
+        serverSettings.onListening = onListening
+        return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
+    }
+
+    /// Everything but the HTTP API, in start order: the outbound HTTP client (shut down last),
+    /// ingest, delivery (woken by each ingest commit) and the alert monitor.
+    public func backgroundServices() async -> [any Service] {
+        let delivery = self.services.delivery
+        await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
+        let alerts = AlertMonitor(
+            store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient,
+            logger: self.logger, options: self.settings.alerts
+        )
+        return [HTTPClientService(client: self.services.httpClient), self.services.ingest, delivery, alerts]
+    }
+
     /// Runs until cancelled or, with `signals`, until SIGTERM or SIGINT: then the API stops taking
     /// requests first, delivery finishes or releases its sends, and ingest commits what it holds.
     /// `onListening` receives the bound port (useful with port 0).
     public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let delivery = self.services.delivery
-        await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
-        var serverSettings = ServerSettings(host: self.settings.host, port: self.settings.port, apiKeys: [self.keys.apiKey])
-        serverSettings.onListening = onListening
-        let app = buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
+        let services = await self.backgroundServices() + [self.application(onListening: onListening)]
         let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: HTTPClientService(client: self.services.httpClient)),
-                .init(service: self.services.ingest),
-                .init(service: self.services.delivery),
-                .init(service: AlertMonitor(store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient, logger: self.logger, options: self.settings.alerts)),
-                .init(service: app),
-            ],
-            gracefulShutdownSignals: signals,
-            logger: self.logger
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: signals, logger: self.logger
         ))
         self.running.set(group)
         try await group.run()

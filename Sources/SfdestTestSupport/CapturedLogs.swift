@@ -2,16 +2,31 @@ import Logging
 import Synchronization
 
 /// Every log line of a test run, to check what was logged and to prove what never is.
-/// Lines read `level message [metadata]`.
 public final class CapturedLogs: Sendable {
-    private let lines = Mutex<[String]>([])
+    /// One line as it was logged.
+    public struct Line: Sendable {
+        public var level: Logger.Level
+        public var message: String
+        /// The logger's metadata and the line's own, merged (the line's wins).
+        public var metadata: [String: String]
+
+        /// `level message key=value ...` (keys sorted), for searching.
+        public var text: String {
+            ([self.level.rawValue, self.message] + self.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: " ")
+        }
+    }
+
+    private let captured = Mutex<[Line]>([])
 
     public init() {}
 
     /// Every line, in order.
-    public var all: [String] { self.lines.withLock { $0 } }
-    /// Every line, joined.
-    public var text: String { self.lines.withLock { $0.joined(separator: "\n") } }
+    public var lines: [Line] { self.captured.withLock { $0 } }
+    /// Every line's text, in order.
+    public var all: [String] { self.lines.map(\.text) }
+    /// Every line's text, joined.
+    public var text: String { self.all.joined(separator: "\n") }
 
     /// A logger whose lines land here.
     public func logger(label: String, level: Logger.Level = .trace) -> Logger {
@@ -20,8 +35,8 @@ public final class CapturedLogs: Sendable {
         return logger
     }
 
-    func append(_ line: String) {
-        self.lines.withLock { $0.append(line) }
+    func append(_ line: Line) {
+        self.captured.withLock { $0.append(line) }
     }
 }
 
@@ -37,6 +52,6 @@ struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let all = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        self.logs.append("\(event.level) \(event.message) \(all)")
+        self.logs.append(CapturedLogs.Line(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
     }
 }

@@ -76,7 +76,8 @@ public enum ServiceHarness {
     }
 }
 
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A test harness could not set up what the test needs.
+public struct HarnessFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -14,17 +14,15 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Profiles to stream (one per seeded Contact).")
     var profiles = 10_000
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel = "warning"
+    @Option(help: "Log level.")
+    var logLevel = LogLevel(.warning)
 
     func validate() throws {
         guard (1...1_000_000).contains(self.profiles) else { throw ValidationError("--profiles must be between 1 and 1,000,000") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
     }
 
     func run() async throws {
-        var logger = Logger(label: "sfdest.demo")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .warning
+        let logger = self.logLevel.logger(label: "sfdest.demo")
         var options = Demo.Options()
         options.profiles = self.profiles
         options.resend = min(1_000, self.profiles)

@@ -45,8 +45,8 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-custom-fields"), help: "Create no custom fields.")
     var noCustomFields = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "notice"
+    @Option(help: "Log level.")
+    var logLevel = LogLevel(.notice)
 
     func validate() throws {
         guard (0...65535).contains(self.port) else {
@@ -55,14 +55,10 @@ struct EmulatorCommand: AsyncParsableCommand {
         guard self.contacts >= 0, self.leads >= 0 else {
             throw ValidationError("--contacts and --leads must be 0 or more")
         }
-        guard Logger.Level(rawValue: self.logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
     }
 
     func run() async throws {
-        var logger = Logger(label: "sfdest.emulator")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .notice
+        let logger = self.logLevel.logger(label: "sfdest.emulator")
         let configuration = EmulatorConfiguration(
             host: self.host,
             port: self.port,

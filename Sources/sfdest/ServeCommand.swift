@@ -19,17 +19,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to bind; 0 picks a free port and prints it.")
     var port = 8080
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel = "info"
+    @Option(help: "Log level.")
+    var logLevel = LogLevel(.info)
 
     func validate() throws {
         guard (0...65535).contains(self.port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
     }
 
     func run() async throws {
-        var logger = Logger(label: "sfdest")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        let logger = self.logLevel.logger(label: "sfdest")
         var settings = SfdestRuntime.Settings(dataDirectory: self.dataDir)
         settings.host = self.host
         settings.port = self.port

@@ -108,7 +108,7 @@ struct DeliveryEndToEndTests {
 
     @Test func aWrongAPIKeyIsRefused() async throws {
         try await EndToEnd.with(contacts: 1) { e2e in
-            let refused = try await e2e.api.send(.GET, "/v1/destinations", apiKey: "wrong")
+            let refused = try await e2e.api.send(.GET, "/v1/destinations", authorization: .key("wrong"))
             let allowed = try await e2e.api.send(.GET, "/v1/destinations")
             #expect(refused.status == 401)
             #expect(allowed.status == 200)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 import SfdestBasics
+import SfdestClient
 import Testing
 
 /// A generated configuration request and the answer it must get: the status, the error code and
@@ -261,7 +262,7 @@ struct ConfigFuzzTests {
         }
     }
 
-    static func check(_ config: ConfigCase, _ answer: RawAnswer) -> String? {
+    static func check(_ config: ConfigCase, _ answer: ContractClient.Answer) -> String? {
         guard answer.status == config.status else { return "expected \(config.status), got \(answer.status): \(answer.text)" }
         guard let code = config.code else { return nil }
         guard answer.errorCode == code, !answer.errorMessage.isEmpty else { return "expected code \(code): \(answer.text)" }

@@ -13,49 +13,14 @@ import Store
 import Synchronization
 import Testing
 
-/// An answer of the API as the client saw it: raw bytes, parsed when they are JSON.
-struct RawAnswer: @unchecked Sendable {
-    let status: Int
-    let headers: HTTPHeaders
-    let bytes: Data
-
-    var json: Any? { try? JSONSerialization.jsonObject(with: self.bytes, options: [.fragmentsAllowed]) }
-    var object: [String: Any] { self.json as? [String: Any] ?? [:] }
-    var error: [String: Any] { self.object["error"] as? [String: Any] ?? [:] }
-    var errorCode: String? { self.error["code"] as? String }
-    var errorMessage: String { self.error["message"] as? String ?? "" }
-    var detailFields: [String] { (self.error["details"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
-    var text: String { String(decoding: self.bytes.prefix(2_000), as: UTF8.self) }
-}
-
-/// A client that sends exactly the bytes and headers it is given (no JSON encoding, any content
-/// type or none), so malformed bodies reach the server as they are.
-struct RawClient: Sendable {
-    let baseURL: String
-    let apiKey: String
-
-    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> RawAnswer {
-        var request = HTTPClientRequest(url: self.baseURL + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(self.apiKey)")
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-        let buffer = try await response.body.collect(upTo: 64 << 20)
-        return RawAnswer(status: Int(response.status.code), headers: response.headers, bytes: Data(buffer.readableBytesView))
-    }
-
-    func send(_ method: HTTPMethod, _ path: String, json: Any) async throws -> RawAnswer {
-        try await self.send(method, path, body: try JSONSerialization.data(withJSONObject: json), contentType: "application/json")
-    }
-}
-
 /// The real service (through `SfdestRuntime`, as `sfdest serve` runs it) and the real emulator,
 /// each on a port the OS picked, with a fresh data directory.
 struct FuzzService: Sendable {
     let emulator: RunningEmulator
     let admin: EmulatorAdminClient
-    let client: RawClient
+    /// Sends exactly the bytes and headers it is given (no Content-Type unless told), so
+    /// malformed bodies reach the server as they are.
+    let client: ContractClient
     let runtime: SfdestRuntime
     let databasePath: String
     let logs: CapturedLogs
@@ -70,7 +35,7 @@ struct FuzzService: Sendable {
         try await ServiceHarness.with(contacts: contacts, leads: 1, logLevel: .debug, configure: { $0.storeLimits = storeLimits }) { service in
             try await body(FuzzService(
                 emulator: service.emulator, admin: service.admin,
-                client: RawClient(baseURL: service.baseURL, apiKey: service.runtime.keys.apiKey),
+                client: service.api,
                 runtime: service.runtime, databasePath: DataDirectory(path: service.dataDirectory).databasePath, logs: service.logs
             ))
         }
@@ -78,7 +43,7 @@ struct FuzzService: Sendable {
 
     /// Answers `status` or fails quoting the answer.
     @discardableResult
-    func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil) async throws -> RawAnswer {
+    func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil) async throws -> ContractClient.Answer {
         let answer = json == nil ? try await self.client.send(method, path) : try await self.client.send(method, path, json: json!)
         guard answer.status == status else {
             throw FuzzFailure("\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(answer.text)")
@@ -86,8 +51,7 @@ struct FuzzService: Sendable {
         return answer
     }
 
-    /// The service's API through the contract client (the raw client is for malformed bodies).
-    var api: ContractClient { ContractClient(baseURL: self.client.baseURL, apiKey: self.client.apiKey) }
+    var api: ContractClient { self.client }
 
     /// A connection to the emulator and a draft Contact destination; returns its id.
     func createDestination() async throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SfdestClient
 import Testing
 
 @Suite("Malformed profile bodies")
@@ -74,7 +75,7 @@ struct ProfileFuzzTests {
     }
 
     /// Compares an answer with what the generated case must get.
-    static func check(_ fuzzCase: FuzzCase, _ answer: RawAnswer) -> Outcome {
+    static func check(_ fuzzCase: FuzzCase, _ answer: ContractClient.Answer) -> Outcome {
         let label = "\(fuzzCase.label) (\(fuzzCase.body?.count ?? 0) bytes, \(fuzzCase.contentType ?? "no content type"))"
         switch fuzzCase.expectation {
         case .refused(let status, let code):

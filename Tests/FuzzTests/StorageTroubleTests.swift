@@ -9,6 +9,7 @@ import ServiceLifecycle
 import Store
 import Synchronization
 import SfdestTestSupport
+import SfdestClient
 import Testing
 
 /// A second connection to the service's SQLite file, as another process would hold one.
@@ -161,16 +162,16 @@ struct StorageTroubleTests {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            let client = RawClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "queue-test-key")
+            let client = ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "queue-test-key")
             try second.holdWriteLock()
             let bodies = (0..<3).map { storableProfiles(6, prefix: "queue-\($0)") }
 
             // run: three bodies of 6 profiles. One batch at most is stuck in the store and the
             // queue holds one more body at most, so at least one request is refused at once
             // while the queued ones wait for the lock
-            var answers: [Int: RawAnswer] = [:]
+            var answers: [Int: ContractClient.Answer] = [:]
             var firstAnswered: Int?
-            try await withThrowingTaskGroup(of: (Int, RawAnswer).self) { requests in
+            try await withThrowingTaskGroup(of: (Int, ContractClient.Answer).self) { requests in
                 for (index, body) in bodies.enumerated() {
                     requests.addTask { (index, try await client.send(.POST, "/v1/profiles", body: body, contentType: "application/json")) }
                 }
@@ -181,7 +182,7 @@ struct StorageTroubleTests {
                 while let (index, answer) = try await requests.next() { answers[index] = answer }
             }
             let refusedIndexes = answers.filter { $0.value.status == 503 }.keys.sorted()
-            var retried: [RawAnswer] = []
+            var retried: [ContractClient.Answer] = []
             for index in refusedIndexes {
                 retried.append(try await client.send(.POST, "/v1/profiles", body: bodies[index], contentType: "application/json"))
             }

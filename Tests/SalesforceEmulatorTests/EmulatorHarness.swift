@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SalesforceEmulator
+import SfdestTestSupport
 
 /// One HTTP answer as a test sees it.
 struct HTTPAnswer {
@@ -79,7 +80,7 @@ struct EmulatorHarness {
     func accessToken() async throws -> String {
         let answer = try await self.requestToken(form: self.passwordForm())
         guard let token = answer.object["access_token"] as? String else {
-            throw HarnessFailure(description: "no token: \(String(decoding: answer.body, as: UTF8.self))")
+            throw HarnessFailure("no token: \(String(decoding: answer.body, as: UTF8.self))")
         }
         return token
     }
@@ -108,13 +109,9 @@ struct EmulatorHarness {
     func setFaults(_ faults: [String: Any]) async throws {
         let answer = try await self.admin(.POST, "/faults", json: faults)
         guard answer.status == 200 else {
-            throw HarnessFailure(description: "faults refused: \(String(decoding: answer.body, as: UTF8.self))")
+            throw HarnessFailure("faults refused: \(String(decoding: answer.body, as: UTF8.self))")
         }
     }
-}
-
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
 }
 
 /// Runs `body` against a fresh emulator on port 0 and stops it afterwards, whatever happens.

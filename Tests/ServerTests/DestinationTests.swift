@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+import SfdestClient
 import Testing
 
 @Suite("Destinations")
@@ -10,15 +10,15 @@ struct DestinationTests {
             let connectionId = try await harness.createConnection()
 
             // run
-            let created = try await harness.api.send(.post, "/v1/destinations", json: [
+            let created = try await harness.api.send(.POST, "/v1/destinations", json: [
                 "name": "Sales contacts", "description": "Audiences for reps", "connectionId": connectionId, "objectType": "Contact",
                 "somethingNew": true,
             ])
             let id = try #require(created.object["id"] as? String)
-            let listed = try await harness.api.send(.get, "/v1/destinations")
+            let listed = try await harness.api.send(.GET, "/v1/destinations")
 
             // validate
-            #expect(created.status == .created)
+            #expect(created.status == 201)
             #expect(id.hasPrefix("dest_"))
             let destination = created.object
             #expect(destination["status"] as? String == "draft")
@@ -42,13 +42,13 @@ struct DestinationTests {
     @Test func createRefusesUnknownObjectTypesAndConnections() async throws {
         try await ServerHarness.run { harness in
             let connectionId = try await harness.createConnection()
-            let account = try await harness.api.send(.post, "/v1/destinations", json: ["name": "A", "connectionId": connectionId, "objectType": "Account"])
-            let nothing = try await harness.api.send(.post, "/v1/destinations", json: ["connectionId": "conn_missing"])
-            #expect(account.status == .unprocessableContent)
+            let account = try await harness.api.send(.POST, "/v1/destinations", json: ["name": "A", "connectionId": connectionId, "objectType": "Account"])
+            let nothing = try await harness.api.send(.POST, "/v1/destinations", json: ["connectionId": "conn_missing"])
+            #expect(account.status == 422)
             #expect(account.errorCode == "invalid_request")
             #expect(account.detailFields == ["objectType"])
             #expect(account.errorMessage.contains("Contact or Lead"))
-            #expect(nothing.status == .unprocessableContent)
+            #expect(nothing.status == 422)
             #expect(Set(nothing.detailFields) == ["name", "connectionId", "objectType"])
         }
     }
@@ -59,7 +59,7 @@ struct DestinationTests {
             let id = try await harness.createDestination()
 
             // run
-            let invalid = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: [
+            let invalid = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: [
                 ["source": "identityMap:crmID", "target": "identity:SalesforceId"],
                 ["source": "person.name.lastName", "target": "attribute:LastName"],
                 ["source": "xdm:person.name.firstName", "target": "FirstName"],
@@ -67,23 +67,23 @@ struct DestinationTests {
                 ["source": "xdm:b", "target": "attribute:Email"],
                 ["target": "attribute:Title"],
             ])
-            let wrongType = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: [["source": "xdm:a", "target": 7]])
-            let notAList = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: ["source": "xdm:a"])
-            let valid = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings)
-            let shown = try await harness.api.send(.get, "/v1/destinations/\(id)")
+            let wrongType = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: [["source": "xdm:a", "target": 7]])
+            let notAList = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: ["source": "xdm:a"])
+            let valid = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings)
+            let shown = try await harness.api.send(.GET, "/v1/destinations/\(id)")
 
             // validate
-            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.status == 422)
             #expect(invalid.errorCode == "validation_failed")
             #expect(invalid.detailFields == ["[1].source", "[2].target", "[5].source"])
-            #expect(wrongType.status == .unprocessableContent)
+            #expect(wrongType.status == 422)
             #expect(wrongType.detailFields == ["[0].target"])
-            #expect(notAList.status == .unprocessableContent)
-            #expect(valid.status == .ok)
+            #expect(notAList.status == 422)
+            #expect(valid.status == 200)
             #expect(valid.array.count == 3)
             #expect((shown.object["mappings"] as? [[String: String]]) == ServerHarness.contactMappings)
             // Duplicates are caught once every line reads.
-            let duplicate = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: [
+            let duplicate = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: [
                 ["source": "xdm:a", "target": "attribute:Email"], ["source": "xdm:b", "target": "attribute:Email"],
             ])
             #expect(duplicate.detailFields == ["[1].target"])
@@ -104,24 +104,24 @@ struct DestinationTests {
             segments += (1...26).map { ["segmentId": "seg-\($0)", "mappingId": "crm_\($0)_seg"] }
 
             // run
-            let invalid = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: segments)
+            let invalid = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: segments)
             let shared = (1...30).map { ["segmentId": "seg-\($0)", "mappingId": $0 % 2 == 0 ? "crm_even" : "crm_odd__c"] }
-            let valid = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: shared)
-            let wrongType = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: [["segmentId": 1, "mappingId": "crm"]])
-            let duplicate = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: [
+            let valid = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: shared)
+            let wrongType = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": 1, "mappingId": "crm"]])
+            let duplicate = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: [
                 ["segmentId": "a", "mappingId": "crm_1_seg"], ["segmentId": "a", "mappingId": "crm_2_seg", "endDate": NSNull()],
             ])
 
             // validate
-            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.status == 422)
             #expect(invalid.errorCode == "validation_failed")
             #expect(invalid.detailFields == ["[0].mappingId", "[1].mappingId", "[2].mappingId", "[3].endDate", "[4].segmentId", "segments"])
             #expect(invalid.detailMessages[0].contains("spaces"))
             #expect(invalid.detailMessages[1].contains("40"))
             #expect(invalid.detailMessages.last?.contains("25") == true)
-            #expect(valid.status == .ok)
+            #expect(valid.status == 200)
             #expect(valid.array.count == 30)
-            #expect(wrongType.status == .unprocessableContent)
+            #expect(wrongType.status == 422)
             #expect(wrongType.detailFields == ["[0].segmentId"])
             #expect(duplicate.detailFields == ["[1].segmentId"])
         }
@@ -132,16 +132,16 @@ struct DestinationTests {
             // setup: no identity mapping, LastName unmapped, one Mapping ID missing in the org, one not a Long Text Area
             let id = try await harness.createDestination()
             try await harness.admin.addField(objectType: "Contact", name: "crm_text__c", fieldType: "string", length: 255)
-            _ = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: [["source": "xdm:person.name.firstName", "target": "attribute:FirstName"]])
-            _ = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: [
+            _ = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: [["source": "xdm:person.name.firstName", "target": "attribute:FirstName"]])
+            _ = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: [
                 ["segmentId": "seg-gold", "mappingId": "crm_1_seg"], ["segmentId": "seg-text", "mappingId": "crm_text"],
             ])
 
             // run
-            let refused = try await harness.api.send(.post, "/v1/destinations/\(id)/enable")
+            let refused = try await harness.api.send(.POST, "/v1/destinations/\(id)/enable")
 
             // validate
-            #expect(refused.status == .unprocessableContent)
+            #expect(refused.status == 422)
             #expect(refused.errorCode == "validation_failed")
             let messages = refused.detailMessages
             #expect(messages.count == 4)
@@ -149,28 +149,28 @@ struct DestinationTests {
             #expect(messages.contains { $0.contains("LastName") })
             #expect(messages.contains { $0.contains("crm_1_seg__c") && $0.contains("Text Area (Long)") })
             #expect(messages.contains { $0.contains("crm_text__c") && $0.contains("string") })
-            let draft = try await harness.api.send(.get, "/v1/destinations/\(id)")
+            let draft = try await harness.api.send(.GET, "/v1/destinations/\(id)")
             #expect(draft.object["status"] as? String == "draft")
 
             // fix: map identity and LastName, create the field in the org, drop the text field
             try await harness.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
-            _ = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings)
-            _ = try await harness.api.send(.put, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
-            let enabled = try await harness.api.send(.post, "/v1/destinations/\(id)/enable")
-            #expect(enabled.status == .ok)
+            _ = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings)
+            _ = try await harness.api.send(.PUT, "/v1/destinations/\(id)/segments", json: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
+            let enabled = try await harness.api.send(.POST, "/v1/destinations/\(id)/enable")
+            #expect(enabled.status == 200)
             #expect(enabled.object["status"] as? String == "enabled")
             #expect(enabled.object["backfill"] is Bool)
 
             // An enabled destination checks new settings against the org before saving them.
-            let unknownField = try await harness.api.send(.put, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings + [
+            let unknownField = try await harness.api.send(.PUT, "/v1/destinations/\(id)/mappings", json: ServerHarness.contactMappings + [
                 ["source": "xdm:score", "target": "attribute:Score__c"],
             ])
-            #expect(unknownField.status == .unprocessableContent)
+            #expect(unknownField.status == 422)
             #expect(unknownField.detailMessages.contains { $0.contains("Score__c") })
-            let unchanged = try await harness.api.send(.get, "/v1/destinations/\(id)")
+            let unchanged = try await harness.api.send(.GET, "/v1/destinations/\(id)")
             #expect((unchanged.object["mappings"] as? [Any])?.count == 3)
 
-            let disabled = try await harness.api.send(.post, "/v1/destinations/\(id)/disable")
+            let disabled = try await harness.api.send(.POST, "/v1/destinations/\(id)/disable")
             #expect(disabled.object["status"] as? String == "disabled")
         }
     }
@@ -179,11 +179,11 @@ struct DestinationTests {
         try await ServerHarness.run { harness in
             let id = try await harness.createDestination()
             try await harness.admin.setFaults(["ipRestricted": true])
-            let reply = try await harness.api.send(.post, "/v1/destinations/\(id)/enable")
-            #expect(reply.status == .unprocessableContent)
+            let reply = try await harness.api.send(.POST, "/v1/destinations/\(id)/enable")
+            #expect(reply.status == 422)
             #expect(reply.errorCode == "authentication_failed")
-            let missing = try await harness.api.send(.post, "/v1/destinations/dest_missing/enable")
-            #expect(missing.status == .notFound)
+            let missing = try await harness.api.send(.POST, "/v1/destinations/dest_missing/enable")
+            #expect(missing.status == 404)
         }
     }
 }
