@@ -53,14 +53,8 @@ public struct EmulatorCeiling: Sendable {
     /// `progress` is called with the records done so far.
     public func run(logger: Logger, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> Result {
         let configuration = EmulatorConfiguration(port: 0)
-        let emulator = try await SalesforceEmulator.start(configuration, logger: logger)
-        do {
-            let result = try await self.measure(emulator: emulator, configuration: configuration, progress: progress)
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
+        return try await SalesforceEmulator.with(configuration, logger: logger) { emulator in
+            try await self.measure(emulator: emulator, configuration: configuration, progress: progress)
         }
     }
 

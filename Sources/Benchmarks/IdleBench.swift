@@ -37,16 +37,10 @@ public struct IdleBench: Sendable {
     }
 
     public func run() async throws -> Result {
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: self.options.records), logger: self.logger)
-        do {
-            let result = try await BenchService.with(logger: self.logger) { service in
+        return try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: self.options.records), logger: self.logger) { emulator in
+            try await BenchService.with(logger: self.logger) { service in
                 try await self.measure(service: service, emulator: emulator)
             }
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
         }
     }
 

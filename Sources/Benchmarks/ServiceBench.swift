@@ -75,16 +75,10 @@ public struct ServiceBench: Sendable {
     /// Fresh profiles from first byte to last acknowledgement, then the same again, then a steady stream.
     public func runSyncAndStream(stream: Bool) async throws -> (SyncResult, StreamResult?) {
         let contacts = max(self.options.profiles, stream ? self.options.streamRate * self.options.streamSeconds : 0)
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts), logger: self.logger)
-        do {
-            let result = try await BenchService.with(logger: self.logger) { service in
+        return try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts), logger: self.logger) { emulator in
+            try await BenchService.with(logger: self.logger) { service in
                 try await self.measure(service: service, emulator: emulator, stream: stream)
             }
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
         }
     }
 

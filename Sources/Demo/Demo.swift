@@ -49,14 +49,8 @@ public struct Demo: Sendable {
     public func run() async throws -> Report {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-demo-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: self.options.profiles, leads: self.options.leads), logger: self.logger)
-        do {
-            let report = try await self.run(emulator: emulator, dataDirectory: dataDirectory)
-            await emulator.stop()
-            return report
-        } catch {
-            await emulator.stop()
-            throw error
+        return try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: self.options.profiles, leads: self.options.leads), logger: self.logger) { emulator in
+            try await self.run(emulator: emulator, dataDirectory: dataDirectory)
         }
     }
 

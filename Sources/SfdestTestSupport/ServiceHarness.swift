@@ -41,20 +41,23 @@ public enum ServiceHarness {
     ) async throws {
         let logs = CapturedLogs()
         let logger = logs.logger(label: "sfdest.test", level: logLevel)
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         var settings = Self.testSettings(dataDirectory: dataDirectory)
         configure(&settings)
-        do {
-            let runtime = try SfdestRuntime(settings: settings, logger: logger)
+        let runtime = try SfdestRuntime(settings: settings, logger: logger)
+        try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads)) { emulator in
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    defer { portContinuation.finish() }
                     try await runtime.run(gracefulShutdownSignals: []) { port in portContinuation.yield(port) }
                 }
                 var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw HarnessFailure("the service did not start") }
+                guard let port = await iterator.next() else {
+                    try await group.waitForAll()
+                    throw HarnessFailure("the service did not start")
+                }
                 let service = RunningService(
                     emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL), runtime: runtime,
                     port: port, dataDirectory: dataDirectory, logs: logs
@@ -68,11 +71,7 @@ public enum ServiceHarness {
                 await runtime.shutdown()
                 try await group.waitForAll()
             }
-        } catch {
-            await emulator.stop()
-            throw error
         }
-        await emulator.stop()
     }
 }
 

@@ -69,26 +69,15 @@ struct EmulatorCommand: AsyncParsableCommand {
             contacts: self.contacts,
             leads: self.leads
         )
-        let emulator = try await SalesforceEmulator.start(configuration, logger: logger)
         let fields = self.noCustomFields ? [] : (self.customFields.isEmpty ? ["crm_1_seg__c", "crm_2_seg__c"] : self.customFields)
-        do {
+        // Trapped before the server starts, so a signal that comes early still stops it gracefully.
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        try await SalesforceEmulator.with(configuration, logger: logger) { emulator in
             try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(fields, to: ["Contact", "Lead"])
-        } catch {
-            await emulator.stop()
-            throw error
-        }
-        // Written unbuffered: whoever started the emulator waits for this to know where it listens.
-        let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text
-        FileHandle.standardOutput.write(Data((banner + "\n").utf8))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                    await emulator.stop()
-                    return
-                }
-            }
-            try await emulator.waitUntilStopped()
-            group.cancelAll()
+            // Written unbuffered: whoever started the emulator waits for this to know where it listens.
+            let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text
+            FileHandle.standardOutput.write(Data((banner + "\n").utf8))
+            for await _ in signals { break }
         }
     }
 }

@@ -12,13 +12,8 @@ struct SimpleSalesforceCompatibilityTests {
 
     @Test func passwordLoginCollectionsUpdateUsageAndLimits() async throws {
         // setup
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: 3))
-        do {
+        try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: 3)) { emulator in
             try await Self.check(emulator)
-            await emulator.stop()
-        } catch {
-            await emulator.stop()
-            throw error
         }
     }
 

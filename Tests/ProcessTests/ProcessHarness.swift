@@ -47,22 +47,21 @@ final class ProcessHarness {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let children = ChildProcesses()
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts))
         do {
-            try await withDeadline(deadline, "the \(name) test", onTimeout: { children.killAll() }) {
-                let harness = ProcessHarness(emulator: emulator, binary: binary, root: root, environment: environment, children: children)
-                defer { children.killAll() }
-                try await harness.admin.addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
-                try await body(harness)
+            try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts)) { emulator in
+                try await withDeadline(deadline, "the \(name) test", onTimeout: { children.killAll() }) {
+                    let harness = ProcessHarness(emulator: emulator, binary: binary, root: root, environment: environment, children: children)
+                    defer { children.killAll() }
+                    try await harness.admin.addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
+                    try await body(harness)
+                }
             }
         } catch {
             children.killAll()
-            await emulator.stop()
             print("ProcessTests \(name): failed; data directory and process logs kept in \(root)")
             throw error
         }
         children.killAll()
-        await emulator.stop()
         try? FileManager.default.removeItem(atPath: root)
     }
 

@@ -133,9 +133,11 @@ struct AdminAPITests {
         }
     }
 
-    @Test("start seeds contacts and leads, and stop is idempotent")
+    @Test("a scoped emulator seeds contacts and leads, refuses a taken port, and frees its port at the end")
     func lifecycle() async throws {
+        var port = 0
         try await withEmulator(contacts: 5, leads: 3) { org in
+            port = org.emulator.port
             #expect(org.emulator.seededContactIds.count == 5)
             #expect(org.emulator.seededLeadIds.count == 3)
             #expect(org.emulator.seededLeadIds.allSatisfy { $0.hasPrefix("00Q") && $0.count == 18 })
@@ -144,11 +146,11 @@ struct AdminAPITests {
             #expect(lead["Company"] is String)
             // The port is taken: start fails instead of hanging.
             await #expect(throws: (any Error).self) {
-                _ = try await SalesforceEmulator.start(EmulatorConfiguration(port: org.emulator.port))
+                try await SalesforceEmulator.with(EmulatorConfiguration(port: org.emulator.port)) { _ in }
             }
-            await org.emulator.stop()
-            await org.emulator.stop()
-            try await org.emulator.waitUntilStopped()
         }
+        // The scope ended: the server stopped and its port can be bound again.
+        let again = try await SalesforceEmulator.with(EmulatorConfiguration(port: port)) { emulator in emulator.port }
+        #expect(again == port)
     }
 }

@@ -120,15 +120,9 @@ func withEmulator(
     _ body: (EmulatorHarness) async throws -> Void
 ) async throws {
     let configuration = EmulatorConfiguration(port: 0, contacts: contacts, leads: leads)
-    let emulator = try await SalesforceEmulator.start(configuration)
-    let harness = EmulatorHarness(emulator: emulator, configuration: configuration)
-    do {
-        try await body(harness)
-    } catch {
-        await emulator.stop()
-        throw error
+    try await SalesforceEmulator.with(configuration) { emulator in
+        try await body(EmulatorHarness(emulator: emulator, configuration: configuration))
     }
-    await emulator.stop()
 }
 
 /// The one error of a collection result, or nil when it succeeded.

@@ -22,18 +22,11 @@ struct LiveOrg {
     )
 
     /// Runs `body` against a fresh org and stops it afterwards, whatever happens.
-    static func with<Result>(
+    static func with<Result: Sendable>(
         contacts: Int = 5, leads: Int = 5, _ body: (LiveOrg) async throws -> Result
     ) async throws -> Result {
-        let emulator = try await SalesforceEmulator.start(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads))
-        let org = LiveOrg(emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL, httpClient: .shared))
-        do {
-            let result = try await body(org)
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
+        try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads)) { emulator in
+            try await body(LiveOrg(emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL, httpClient: .shared)))
         }
     }
 
