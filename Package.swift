@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics",
+                "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics", "SfdestJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
