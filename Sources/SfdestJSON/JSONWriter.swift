@@ -49,25 +49,11 @@ public struct JSONWriter: Sendable {
         case .double(let number): self.double(number)
         case .string(let text): self.string(text)
         case .array(let items):
-            self.bytes.append(Byte.openBracket)
-            var first = true
-            for item in items {
-                if !first { self.bytes.append(Byte.comma) }
-                first = false
-                self.write(item)
-            }
-            self.bytes.append(Byte.closeBracket)
+            self.list(items, open: Byte.openBracket, close: Byte.closeBracket) { writer, item in writer.write(item) }
         case .object(let members):
-            self.bytes.append(Byte.openBrace)
-            var first = true
-            for (key, member) in members {
-                if !first { self.bytes.append(Byte.comma) }
-                first = false
-                self.string(key)
-                self.bytes.append(Byte.colon)
-                self.write(member)
+            self.list(members, open: Byte.openBrace, close: Byte.closeBrace) { writer, member in
+                writer.member(member.0) { writer in writer.write(member.1) }
             }
-            self.bytes.append(Byte.closeBrace)
         }
     }
 
@@ -137,29 +123,38 @@ public struct JSONWriter: Sendable {
 
     /// `["a","b"]`.
     public mutating func strings(_ values: [String]) {
-        self.bytes.append(Byte.openBracket)
-        var first = true
-        for value in values {
-            if !first { self.bytes.append(Byte.comma) }
-            first = false
-            self.string(value)
-        }
-        self.bytes.append(Byte.closeBracket)
+        self.list(values, open: Byte.openBracket, close: Byte.closeBracket) { writer, value in writer.string(value) }
     }
 
     /// `{"key":value,...}` from a dictionary, with its keys in sorted order (stable rows,
     /// comparable text); `write` writes each value.
     public mutating func object<Value>(_ dictionary: [String: Value], _ write: (inout JSONWriter, Value) -> Void) {
-        self.bytes.append(Byte.openBrace)
+        self.list(dictionary.sorted(by: { $0.key < $1.key }), open: Byte.openBrace, close: Byte.closeBrace) { writer, pair in
+            writer.member(pair.key) { writer in write(&writer, pair.value) }
+        }
+    }
+
+    /// `open`, the items separated by commas, `close`.
+    @inline(__always)
+    private mutating func list<Items: Sequence>(
+        _ items: Items, open: UInt8, close: UInt8, _ each: (inout JSONWriter, Items.Element) -> Void
+    ) {
+        self.bytes.append(open)
         var first = true
-        for (key, value) in dictionary.sorted(by: { $0.key < $1.key }) {
+        for item in items {
             if !first { self.bytes.append(Byte.comma) }
             first = false
-            self.string(key)
-            self.bytes.append(Byte.colon)
-            write(&self, value)
+            each(&self, item)
         }
-        self.bytes.append(Byte.closeBrace)
+        self.bytes.append(close)
+    }
+
+    /// `"key":value`.
+    @inline(__always)
+    private mutating func member(_ key: String, _ value: (inout JSONWriter) -> Void) {
+        self.string(key)
+        self.bytes.append(Byte.colon)
+        value(&self)
     }
 
     // MARK: Escaping
