@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// The REST API versions the org serves, from v31.0 (Summer '14) to v66.0 (Spring '26).
 enum APIVersions {
     static let oldest = 31
@@ -21,7 +23,7 @@ enum APIVersions {
     }
 
     /// `GET /services/data/`: every version, oldest first, as Salesforce lists them.
-    static var listing: JSONValue {
+    static var listing: JSON {
         .array((Self.oldest...Self.newest).map { major in
             .object([
                 ("label", .string(Self.label(major))),

@@ -1,4 +1,5 @@
 import Hummingbird
+import SfdestJSON
 
 /// A refused admin request, answered as `{"error": code, "message": text}`.
 struct AdminFailure: Error, Sendable {
@@ -14,7 +15,7 @@ struct AdminFailure: Error, Sendable {
         AdminFailure(status: .notFound, error: "not_found", message: message)
     }
 
-    var json: JSONValue {
+    var json: JSON {
         .object([("error", .string(self.error)), ("message", .string(self.message))])
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import SfdestJSON
 
 /// Admin record operations: bulk seeding, raw reads, deletes and lead conversion.
 extension AdminService {
@@ -6,7 +7,7 @@ extension AdminService {
     static let maximumGeneratedRecords = 1_000_000
 
     /// `POST /emulator/records`: `{"type", "records": [...]}` or `{"type", "count": N}`; no required-field checks.
-    func createRecords(_ body: JSONValue) throws -> Response {
+    func createRecords(_ body: JSON) throws -> Response {
         guard let typeName = body["type"]?.stringValue else { throw AdminFailure.badRequest("'type' is required") }
         let now = SalesforceTimestamp.now()
         let ids: [String]
@@ -29,13 +30,13 @@ extension AdminService {
         } else {
             throw AdminFailure.badRequest("give 'records' (an array of objects) or 'count'")
         }
-        return Reply.json(.created, .object([("ids", .array(ids.map(JSONValue.string)))]))
+        return Reply.json(.created, .object([("ids", .array(ids.map(JSON.string)))]))
     }
 
     /// Any field of the object may be set, read-only ones included; values are coerced like the API does.
-    private static func fields(of item: JSONValue, schema: SObjectSchema) throws(AdminFailure) -> [String: JSONValue] {
+    private static func fields(of item: JSON, schema: SObjectSchema) throws(AdminFailure) -> [String: JSON] {
         guard let pairs = item.objectValue else { throw .badRequest("each record must be a JSON object") }
-        var fields: [String: JSONValue] = [:]
+        var fields: [String: JSON] = [:]
         for (key, value) in pairs where key != "attributes" {
             guard let field = schema.field(named: key) else {
                 throw .badRequest("No such column '\(key)' on sobject of type \(schema.name)")
@@ -51,7 +52,7 @@ extension AdminService {
     }
 
     func readRecord(_ rawId: String) throws(AdminFailure) -> Response {
-        let found = self.org.store.withLock { store -> JSONValue? in
+        let found = self.org.store.withLock { store -> JSON? in
             guard let id = RecordID.normalized(rawId), let record = store.record(id: id),
                   let schema = store.schema(named: record.type)
             else { return nil }
@@ -83,7 +84,7 @@ extension AdminService {
                 throw AdminFailure(status: .conflict, error: "already_converted", message: "lead \(id) is already converted")
             }
             guard let contactSchema = store.schema(named: "Contact") else { throw .badRequest("the org has no Contact") }
-            var contactFields: [String: JSONValue] = [:]
+            var contactFields: [String: JSON] = [:]
             for name in ["FirstName", "LastName", "Email", "Phone", "Title"] {
                 contactFields[name] = lead.fields[name]
             }

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import SfdestJSON
 
 /// Serves `/emulator/...`: seeding and inspecting records, custom fields, faults, sessions and stats.
 /// No authentication: it answers loopback callers only.
@@ -45,7 +46,7 @@ struct AdminService: Sendable {
             return try self.updateFaults(try await Self.body(request))
         case (.get, "tokens", 1):
             let tokens = self.org.access.withLock { $0.issuedTokens }
-            return Reply.json(.ok, .object([("tokens", .array(tokens.map(JSONValue.string)))]))
+            return Reply.json(.ok, .object([("tokens", .array(tokens.map(JSON.string)))]))
         case (.post, "sessions", 2) where path[1] == "expire":
             self.org.access.withLock { $0.expireSessions() }
             return Reply.empty(.noContent)
@@ -56,10 +57,10 @@ struct AdminService: Sendable {
         }
     }
 
-    private static func body(_ request: Request) async throws -> JSONValue {
+    private static func body(_ request: Request) async throws -> JSON {
         let buffer = try await request.collectedBody()
         do {
-            return try JSONValue.parse(buffer.readableBytesView)
+            return try JSON.parse(buffer.readableBytesView)
         } catch {
             throw AdminFailure.badRequest("body is not valid JSON: \(error.description)")
         }
@@ -67,9 +68,9 @@ struct AdminService: Sendable {
 
     // MARK: Faults, sessions, credentials
 
-    private func updateFaults(_ body: JSONValue) throws(AdminFailure) -> Response {
+    private func updateFaults(_ body: JSON) throws(AdminFailure) -> Response {
         guard let patch = body.objectValue else { throw .badRequest("body must be a JSON object") }
-        let answer = try self.org.access.withLock { access throws(AdminFailure) -> JSONValue in
+        let answer = try self.org.access.withLock { access throws(AdminFailure) -> JSON in
             let (faults, usage) = try Faults.applying(patch, to: access.faults, usage: access.usage)
             access.faults = faults
             access.usage = usage
@@ -79,7 +80,7 @@ struct AdminService: Sendable {
     }
 
     /// Rotates credentials as an admin would after a leak: every session ends too.
-    private func rotateCredentials(_ body: JSONValue) throws(AdminFailure) -> Response {
+    private func rotateCredentials(_ body: JSON) throws(AdminFailure) -> Response {
         guard let pairs = body.objectValue else { throw .badRequest("body must be a JSON object") }
         try self.org.access.withLock { access throws(AdminFailure) in
             var credentials = access.credentials
@@ -101,7 +102,7 @@ struct AdminService: Sendable {
 
     // MARK: Fields
 
-    private func addField(_ body: JSONValue) throws(AdminFailure) -> Response {
+    private func addField(_ body: JSON) throws(AdminFailure) -> Response {
         let (object, field) = try CustomFieldRequest.field(from: body)
         try self.org.store.withLock { store throws(AdminFailure) in
             guard let schema = store.schema(named: object) else { throw .badRequest("unknown sObject type '\(object)'") }

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import SfdestJSON
 
 /// sObject Collections: update, create and upsert of up to 200 records per request.
 extension RESTService {
@@ -8,10 +9,10 @@ extension RESTService {
     /// Parses a collection body, refuses what Salesforce refuses as a whole, then writes under the store lock.
     func writeCollection(
         _ operation: CollectionOperation, object: SObjectSchema?, body: ByteBuffer, lockRowRate: Double
-    ) throws(RESTFailure) -> JSONValue {
-        let document: JSONValue
+    ) throws(RESTFailure) -> JSON {
+        let document: JSON
         do {
-            document = try JSONValue.parse(body.readableBytesView)
+            document = try JSON.parse(body.readableBytesView)
         } catch {
             throw .jsonParser("Unexpected character in request body: \(error.description) at [line:1, column:1]")
         }

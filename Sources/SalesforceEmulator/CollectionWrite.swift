@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// What an sObject Collections request asks of the org.
 enum CollectionOperation: Sendable {
     /// `PATCH /composite/sobjects`: records name their Id.
@@ -14,17 +16,17 @@ struct IncomingRecord {
     /// The Id exactly as the request spelled it.
     let rawId: String?
     /// Values by field, already coerced to what the field stores.
-    let values: [(field: FieldDefinition, value: JSONValue)]
+    let values: [(field: FieldDefinition, value: JSON)]
 
-    func value(of fieldName: String) -> JSONValue? {
+    func value(of fieldName: String) -> JSON? {
         self.values.first { $0.field.name == fieldName }?.value
     }
 }
 
 /// A write the org accepted, waiting to be applied.
 private enum PlannedWrite {
-    case update(id: String, changes: [String: JSONValue], created: Bool?)
-    case create(schema: SObjectSchema, changes: [String: JSONValue])
+    case update(id: String, changes: [String: JSON], created: Bool?)
+    case create(schema: SObjectSchema, changes: [String: JSON])
 }
 
 /// A record the org refused, with the Id to report when the request named a well-formed one.
@@ -184,7 +186,7 @@ extension RecordStore {
         return .success(.create(schema: record.schema, changes: Self.changes(of: record)))
     }
 
-    private static func changes(of record: IncomingRecord) -> [String: JSONValue] {
+    private static func changes(of record: IncomingRecord) -> [String: JSON] {
         Dictionary(record.values.map { ($0.field.name, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 

@@ -1,9 +1,11 @@
+import SfdestJSON
+
 /// `POST /emulator/fields`: a custom field an admin adds to an object, checked as Salesforce's setup does.
 struct CustomFieldRequest {
     static let keys: Set<String> = ["type", "name", "fieldType", "length", "externalId", "unique", "label"]
 
     /// Reads and checks the request; the caller still checks the name is free on the object.
-    static func field(from body: JSONValue) throws(AdminFailure) -> (object: String, field: FieldDefinition) {
+    static func field(from body: JSON) throws(AdminFailure) -> (object: String, field: FieldDefinition) {
         guard let pairs = body.objectValue else { throw .badRequest("body must be a JSON object") }
         if let unknown = pairs.first(where: { !Self.keys.contains($0.0) }) {
             throw .badRequest("unknown key '\(unknown.0)'; known: \(Self.keys.sorted().joined(separator: ", "))")
@@ -68,7 +70,7 @@ struct CustomFieldRequest {
         }
     }
 
-    private static func length(_ value: JSONValue?) throws(AdminFailure) -> Int? {
+    private static func length(_ value: JSON?) throws(AdminFailure) -> Int? {
         guard let value, !value.isNull else { return nil }
         guard let number = value.numberValue, number.rounded() == number else {
             throw .badRequest("'length' must be a whole number")

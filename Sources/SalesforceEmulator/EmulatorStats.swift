@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// What the org has been asked to do since start or the last reset, for `/emulator/stats`.
 struct EmulatorStats: Sendable {
     /// Authenticated REST calls, whatever their answer.
@@ -10,7 +12,7 @@ struct EmulatorStats: Sendable {
     /// Every POST to the token endpoint, successful or not.
     var tokenRequests = 0
 
-    func json(usage: APIUsage) -> JSONValue {
+    func json(usage: APIUsage) -> JSON {
         .object([
             ("apiCalls", .int(self.apiCalls)),
             ("callsByEndpoint", .object(self.callsByEndpoint.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),

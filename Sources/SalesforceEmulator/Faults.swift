@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// Trouble the emulated org can be told to cause, set through `/emulator/faults`.
 struct Faults: Sendable {
     /// Fraction of REST calls answered 503 SERVER_UNAVAILABLE.
@@ -32,11 +34,11 @@ extension Faults {
     ]
 
     /// Every fault with its current value, plus the API allowance.
-    func json(usage: APIUsage) -> JSONValue {
+    func json(usage: APIUsage) -> JSON {
         .object([
             ("serverUnavailableRate", .double(self.serverUnavailableRate)),
             ("lockRowRate", .double(self.lockRowRate)),
-            ("tokenTtlSeconds", self.tokenTtlSeconds.map(JSONValue.double) ?? .null),
+            ("tokenTtlSeconds", self.tokenTtlSeconds.map(JSON.double) ?? .null),
             ("latencyMs", .int(self.latencyMs)),
             ("latencySpikeRate", .double(self.latencySpikeRate)),
             ("latencySpikeMs", .int(self.latencySpikeMs)),
@@ -50,7 +52,7 @@ extension Faults {
 
     /// Applies a partial update; nothing changes unless every key and value is valid.
     static func applying(
-        _ patch: [(String, JSONValue)], to faults: Faults, usage: APIUsage
+        _ patch: [(String, JSON)], to faults: Faults, usage: APIUsage
     ) throws(AdminFailure) -> (Faults, APIUsage) {
         var faults = faults
         var usage = usage
@@ -82,7 +84,7 @@ extension Faults {
         return (faults, usage)
     }
 
-    private static func rate(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Double {
+    private static func rate(_ value: JSON, _ key: String) throws(AdminFailure) -> Double {
         guard let number = value.numberValue, number >= 0, number <= 1 else {
             throw .badRequest("\(key) must be a number from 0 to 1")
         }
@@ -90,7 +92,7 @@ extension Faults {
     }
 
     /// A non-negative whole number, or nil for a fractional one.
-    private static func count(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Int? {
+    private static func count(_ value: JSON, _ key: String) throws(AdminFailure) -> Int? {
         guard let number = value.numberValue, number >= 0 else {
             throw .badRequest("\(key) must be a non-negative number")
         }
@@ -102,7 +104,7 @@ extension Faults {
         return value
     }
 
-    private static func flag(_ value: JSONValue, _ key: String) throws(AdminFailure) -> Bool {
+    private static func flag(_ value: JSON, _ key: String) throws(AdminFailure) -> Bool {
         guard let flag = value.boolValue else { throw .badRequest("\(key) must be true or false") }
         return flag
     }

@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// The Salesforce field types the emulated objects use, by their describe `type` name.
 enum FieldType: String, Sendable {
     case id
@@ -63,7 +65,7 @@ struct FieldDefinition: Sendable {
     }
 
     /// The field as one entry of describe's `fields` array.
-    var describeJSON: JSONValue {
+    var describeJSON: JSON {
         .object([
             ("name", .string(self.name)),
             ("label", .string(self.label)),
@@ -81,8 +83,8 @@ struct FieldDefinition: Sendable {
             ("filterable", .bool(self.filterable)),
             ("sortable", .bool(self.sortable)),
             ("htmlFormatted", .bool(false)),
-            ("extraTypeInfo", self.extraTypeInfo.map(JSONValue.string) ?? .null),
-            ("referenceTo", .array(self.referenceTo.map(JSONValue.string))),
+            ("extraTypeInfo", self.extraTypeInfo.map(JSON.string) ?? .null),
+            ("referenceTo", .array(self.referenceTo.map(JSON.string))),
             ("picklistValues", .array(self.picklistValues.enumerated().map { index, value in
                 .object([
                     ("active", .bool(true)),

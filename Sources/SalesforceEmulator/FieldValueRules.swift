@@ -1,8 +1,10 @@
+import SfdestJSON
+
 /// How the org reads and checks a value written to one field, the way Salesforce does.
 enum FieldValueRules {
     /// Turns a JSON value into what the field stores, or refuses the whole request the way
     /// Salesforce's JSON deserializer does (a boolean for a text field, an object anywhere).
-    static func coerce(_ value: JSONValue, for field: FieldDefinition) throws(RESTFailure) -> JSONValue {
+    static func coerce(_ value: JSON, for field: FieldDefinition) throws(RESTFailure) -> JSON {
         switch field.type {
         case .boolean:
             switch value {
@@ -18,7 +20,7 @@ enum FieldValueRules {
             // Salesforce stores an empty string as null.
             case .string(let text) where text.isEmpty: return .null
             case .string(let text) where field.type == .reference:
-                return RecordID.normalized(text).map(JSONValue.string) ?? value
+                return RecordID.normalized(text).map(JSON.string) ?? value
             case .string: return value
             case .int(let number): return .string(String(number))
             case .double(let number): return .string(String(number))
@@ -28,7 +30,7 @@ enum FieldValueRules {
     }
 
     /// The per-record error a stored value earns, if any (length, email format, Id format).
-    static func check(_ value: JSONValue, for field: FieldDefinition, store: RecordStore) -> RecordFailure? {
+    static func check(_ value: JSON, for field: FieldDefinition, store: RecordStore) -> RecordFailure? {
         guard case .string(let text) = value else { return nil }
         if field.type.isText, text.utf16.count > field.length {
             return RecordFailure(
@@ -73,7 +75,7 @@ enum FieldValueRules {
         return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty }
     }
 
-    private static func cannotDeserialize(_ value: JSONValue, as type: String) -> RESTFailure {
+    private static func cannotDeserialize(_ value: JSON, as type: String) -> RESTFailure {
         let token: String
         switch value {
         case .bool(let flag): token = flag ? "VALUE_TRUE value true" : "VALUE_FALSE value false"

@@ -1,9 +1,11 @@
+import SfdestJSON
+
 extension RecordStore {
     /// Reads the `records` of a collection request, refusing the whole request as Salesforce does
     /// when a record names no known object or a field its object lacks.
     ///
     /// - Parameter object: the object named by the URL (upsert), used when a record has no `attributes.type`.
-    func incomingRecords(_ items: [JSONValue], object: SObjectSchema?) throws(RESTFailure) -> [IncomingRecord] {
+    func incomingRecords(_ items: [JSON], object: SObjectSchema?) throws(RESTFailure) -> [IncomingRecord] {
         var incoming: [IncomingRecord] = []
         incoming.reserveCapacity(items.count)
         for item in items {
@@ -12,7 +14,7 @@ extension RecordStore {
             }
             let schema = try self.schema(of: pairs, default: object)
             var rawId: String?
-            var values: [(field: FieldDefinition, value: JSONValue)] = []
+            var values: [(field: FieldDefinition, value: JSON)] = []
             values.reserveCapacity(pairs.count)
             for (key, value) in pairs {
                 if key == "attributes" { continue }
@@ -34,7 +36,7 @@ extension RecordStore {
         return incoming
     }
 
-    private func schema(of pairs: [(String, JSONValue)], default object: SObjectSchema?) throws(RESTFailure) -> SObjectSchema {
+    private func schema(of pairs: [(String, JSON)], default object: SObjectSchema?) throws(RESTFailure) -> SObjectSchema {
         let attributes = pairs.first { $0.0 == "attributes" }?.1
         guard let typeName = attributes?["type"]?.stringValue else {
             if let object { return object }

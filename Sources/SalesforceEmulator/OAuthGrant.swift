@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// A refused token request, answered 400 as `{"error": ..., "error_description": ...}`.
 struct OAuthFailure: Error, Sendable, Equatable {
     let error: String
@@ -9,7 +11,7 @@ struct OAuthFailure: Error, Sendable, Equatable {
     static let unsupportedGrant = OAuthFailure(error: "unsupported_grant_type", description: "grant type not supported")
     static let ipRestricted = OAuthFailure(error: "invalid_grant", description: "ip restricted")
 
-    var json: JSONValue {
+    var json: JSON {
         .object([("error", .string(self.error)), ("error_description", .string(self.description))])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SfdestJSON
 
 /// One record in the org: its Id, its object and its field values by canonical API name.
 ///
@@ -7,7 +8,7 @@ struct OrgRecord: Sendable {
     let id: String
     /// The canonical sObject name, e.g. "Contact".
     let type: String
-    var fields: [String: JSONValue]
+    var fields: [String: JSON]
 
     var isDeleted: Bool {
         self.fields["IsDeleted"] == .bool(true)
@@ -18,12 +19,12 @@ struct OrgRecord: Sendable {
     }
 
     /// The record with every field of `schema` (nulls included), `attributes` first.
-    func json(schema: SObjectSchema, only selection: [FieldDefinition]? = nil, url: String? = nil) -> JSONValue {
-        var attributes: [(String, JSONValue)] = [("type", .string(self.type))]
+    func json(schema: SObjectSchema, only selection: [FieldDefinition]? = nil, url: String? = nil) -> JSON {
+        var attributes: [(String, JSON)] = [("type", .string(self.type))]
         if let url {
             attributes.append(("url", .string(url)))
         }
-        var pairs: [(String, JSONValue)] = [("attributes", .object(attributes))]
+        var pairs: [(String, JSON)] = [("attributes", .object(attributes))]
         for field in selection ?? schema.fields {
             pairs.append((field.name, field.name == "Id" ? .string(self.id) : self.fields[field.name] ?? .null))
         }

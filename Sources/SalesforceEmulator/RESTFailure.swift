@@ -1,4 +1,5 @@
 import Hummingbird
+import SfdestJSON
 
 /// A whole REST request refused, answered as Salesforce's top-level error array
 /// `[{"message": ..., "errorCode": ...}]`.
@@ -35,7 +36,7 @@ struct RESTFailure: Error, Sendable {
         message: "Server temporarily unavailable, please try again later"
     )
 
-    var json: JSONValue {
+    var json: JSON {
         .array([.object([("message", .string(self.message)), ("errorCode", .string(self.errorCode))])])
     }
 }
@@ -52,11 +53,11 @@ struct RecordFailure: Sendable, Equatable {
         fields: []
     )
 
-    var json: JSONValue {
+    var json: JSON {
         .object([
             ("statusCode", .string(self.statusCode)),
             ("message", .string(self.message)),
-            ("fields", .array(self.fields.map(JSONValue.string))),
+            ("fields", .array(self.fields.map(JSON.string))),
         ])
     }
 }
@@ -68,8 +69,8 @@ struct CollectionItemResult: Sendable {
     /// Set for create and upsert answers.
     var created: Bool?
 
-    var json: JSONValue {
-        var pairs: [(String, JSONValue)] = []
+    var json: JSON {
+        var pairs: [(String, JSON)] = []
         if let id = self.id {
             pairs.append(("id", .string(id)))
         }

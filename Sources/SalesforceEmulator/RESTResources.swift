@@ -1,9 +1,10 @@
 import Hummingbird
 import NIOCore
+import SfdestJSON
 
 /// The read-only REST resources: version root, limits, sObject listings, describe and records.
 extension RESTService {
-    static func versionResources(_ major: Int) -> JSONValue {
+    static func versionResources(_ major: Int) -> JSON {
         let base = "/services/data/v\(major).0"
         return .object([
             ("limits", .string("\(base)/limits")),
@@ -14,8 +15,8 @@ extension RESTService {
     }
 
     /// `GET /limits/`: the daily allowance as it stands after this call, plus a few others.
-    static func limits(_ usage: APIUsage) -> JSONValue {
-        func limit(_ max: Int, _ remaining: Int) -> JSONValue {
+    static func limits(_ usage: APIUsage) -> JSON {
+        func limit(_ max: Int, _ remaining: Int) -> JSON {
             .object([("Max", .int(max)), ("Remaining", .int(remaining))])
         }
         return .object([
@@ -29,7 +30,7 @@ extension RESTService {
         ])
     }
 
-    func globalDescribe(_ major: Int) -> JSONValue {
+    func globalDescribe(_ major: Int) -> JSON {
         let schemas = self.org.store.withLock { $0.schemas.values.sorted { $0.name < $1.name } }
         return .object([
             ("encoding", .string("UTF-8")),
@@ -38,17 +39,17 @@ extension RESTService {
         ])
     }
 
-    func objectInfo(_ name: String, major: Int) throws(RESTFailure) -> JSONValue {
+    func objectInfo(_ name: String, major: Int) throws(RESTFailure) -> JSON {
         let schema = try self.schema(name)
         return .object([("objectDescribe", Self.objectSummary(schema, major: major)), ("recentItems", .array([]))])
     }
 
-    func describe(_ name: String) throws(RESTFailure) -> JSONValue {
+    func describe(_ name: String) throws(RESTFailure) -> JSON {
         try self.schema(name).describeJSON
     }
 
     /// `GET /sobjects/{Type}/{id}`, optionally limited to `?fields=A,B`.
-    func readRecord(_ name: String, id rawId: String, fields: String?, major: Int) throws(RESTFailure) -> JSONValue {
+    func readRecord(_ name: String, id rawId: String, fields: String?, major: Int) throws(RESTFailure) -> JSON {
         let schema = try self.schema(name)
         guard let id = RecordID.normalized(rawId) else {
             throw RESTFailure(
@@ -107,7 +108,7 @@ extension RESTService {
         return field
     }
 
-    private static func objectSummary(_ schema: SObjectSchema, major: Int) -> JSONValue {
+    private static func objectSummary(_ schema: SObjectSchema, major: Int) -> JSON {
         let base = "/services/data/v\(major).0/sobjects/\(schema.name)"
         return .object([
             ("name", .string(schema.name)),

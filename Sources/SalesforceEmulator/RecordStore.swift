@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// Everything the org holds about its data: object schemas, records and external-Id lookups.
 ///
 /// A plain value guarded by `Org`'s lock; every method runs under that lock.
@@ -43,7 +45,7 @@ struct RecordStore: Sendable {
     // MARK: Writes
 
     /// Stores a new record with the org's defaults filled in; `fields` use canonical names.
-    mutating func insert(type schema: SObjectSchema, fields: [String: JSONValue], now: String) -> String {
+    mutating func insert(type schema: SObjectSchema, fields: [String: JSON], now: String) -> String {
         let id = self.newID(for: schema)
         var record = OrgRecord(id: id, type: schema.name, fields: fields)
         for field in schema.fields where record.fields[field.name] == nil || record.fields[field.name] == .null {
@@ -51,7 +53,7 @@ struct RecordStore: Sendable {
             case .boolean:
                 record.fields[field.name] = .bool(false)
             case .picklist where field.defaultedOnCreate:
-                record.fields[field.name] = field.picklistValues.first.map(JSONValue.string) ?? .null
+                record.fields[field.name] = field.picklistValues.first.map(JSON.string) ?? .null
             default:
                 break
             }
@@ -65,7 +67,7 @@ struct RecordStore: Sendable {
     }
 
     /// Applies field changes to an existing record.
-    mutating func update(id: String, changes: [String: JSONValue], now: String) {
+    mutating func update(id: String, changes: [String: JSON], now: String) {
         guard var record = self.records[id], let schema = self.schema(named: record.type) else { return }
         let previous = record
         for (name, value) in changes {

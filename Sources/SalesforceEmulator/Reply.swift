@@ -1,12 +1,13 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SfdestJSON
 
 /// Builds the emulator's HTTP answers.
 enum Reply {
     static let sforceLimitInfo = HTTPField.Name("Sforce-Limit-Info")!
 
-    static func json(_ status: HTTPResponse.Status, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {
+    static func json(_ status: HTTPResponse.Status, _ value: JSON, headers: HTTPFields = [:]) -> Response {
         let bytes = JSONWriter.encode(value)
         var fields = headers
         fields[.contentType] = "application/json;charset=UTF-8"

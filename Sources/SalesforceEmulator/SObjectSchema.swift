@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// The shape of one sObject in the org: its standard fields plus the custom fields added by admins.
 struct SObjectSchema: Sendable {
     let name: String
@@ -44,7 +46,7 @@ struct SObjectSchema: Sendable {
     }
 
     /// The describe answer for this object.
-    var describeJSON: JSONValue {
+    var describeJSON: JSON {
         .object([
             ("name", .string(self.name)),
             ("label", .string(self.label)),

@@ -1,3 +1,5 @@
+import SfdestJSON
+
 /// Plausible people for seeding the org, deterministic by position so large seeds stay cheap.
 enum SeedRecords {
     private static let firstNames = [
@@ -18,10 +20,10 @@ enum SeedRecords {
     }
 
     /// Field values of the `index`-th generated record of `schema`.
-    static func fields(for schema: SObjectSchema, index: Int) -> [String: JSONValue] {
+    static func fields(for schema: SObjectSchema, index: Int) -> [String: JSON] {
         let first = Self.firstNames[index % Self.firstNames.count]
         let last = Self.lastNames[(index / Self.firstNames.count) % Self.lastNames.count]
-        var fields: [String: JSONValue] = [
+        var fields: [String: JSON] = [
             "FirstName": .string(first),
             "LastName": .string(last),
             "Email": .string("\(first.lowercased()).\(last.lowercased())\(index)@example.com"),

@@ -1,5 +1,6 @@
 import Activation
 import Hummingbird
+import SfdestJSON
 
 /// A refused request, as the contract writes it:
 /// `{"error": {"code": "snake_case", "message": "what is wrong and how to fix it", "details": [...]}}`.
@@ -10,12 +11,12 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     /// What is wrong and how to fix it, for a person.
     var message: String
     /// One entry per problem, when there are several.
-    var details: [JSONValue] = []
+    var details: [JSON] = []
     var headers: HTTPFields = [:]
 
     var description: String { "\(self.status.code) \(self.code): \(self.message)" }
 
-    var body: JSONValue {
+    var body: JSON {
         ["error": ["code": .string(self.code), "message": .string(self.message), "details": .array(self.details)]]
     }
 

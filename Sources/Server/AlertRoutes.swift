@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SfdestBasics
+import SfdestJSON
 import Store
 
 /// `/v1/alerts`: alerts newest first, webhook subscriptions, and each destination's alert settings.
@@ -30,7 +31,7 @@ struct AlertRoutes: Sendable {
         }
         let limit = query.get("limit", as: Int.self).map { min(max($0, 1), 10_000) } ?? 100
         let alerts = try await self.store.alerts(state: state, destinationId: query.get("destinationId"), limit: limit)
-        return JSONValue.array(alerts.map(alertJSON)).response()
+        return JSON.array(alerts.map(alertJSON)).response()
     }
 
     func subscribe(_ request: Request) async throws -> Response {
@@ -51,7 +52,7 @@ struct AlertRoutes: Sendable {
     }
 
     func subscriptions() async throws -> Response {
-        JSONValue.array(try await self.store.alertSubscriptions().map(subscriptionJSON)).response()
+        JSON.array(try await self.store.alertSubscriptions().map(subscriptionJSON)).response()
     }
 
     func unsubscribe(_ id: String) async throws -> Response {
@@ -77,15 +78,15 @@ struct AlertRoutes: Sendable {
     }
 }
 
-func alertJSON(_ alert: Alert) -> JSONValue {
+func alertJSON(_ alert: Alert) -> JSON {
     [
         "id": .string(alert.id), "rule": .string(alert.rule.rawValue), "destinationId": .string(alert.destinationId),
         "state": .string(alert.state.rawValue), "message": .string(alert.message),
         "details": .object(alert.details.keys.sorted().map { key in
             switch alert.details[key] {
-            case .number(let number)?: return .init(key: key, value: number.rounded() == number && abs(number) < 1e15 ? .int(Int(number)) : .double(number))
-            case .text(let text)?: return .init(key: key, value: .string(text))
-            case nil: return .init(key: key, value: .null)
+            case .number(let number)?: return (key, number.rounded() == number && abs(number) < 1e15 ? .int(Int(number)) : .double(number))
+            case .text(let text)?: return (key, .string(text))
+            case nil: return (key, .null)
             }
         }),
         "openedAt": .date(alert.openedAt), "resolvedAt": .date(alert.resolvedAt),
@@ -93,14 +94,14 @@ func alertJSON(_ alert: Alert) -> JSONValue {
 }
 
 /// A subscription as shown: never its secret.
-func subscriptionJSON(_ subscription: AlertSubscription) -> JSONValue {
+func subscriptionJSON(_ subscription: AlertSubscription) -> JSON {
     [
         "id": .string(subscription.id), "url": .string(subscription.url), "destinationId": .string(subscription.destinationId),
         "createdAt": .date(subscription.createdAt),
     ]
 }
 
-func alertSettingsJSON(_ settings: AlertSettings) -> JSONValue {
+func alertSettingsJSON(_ settings: AlertSettings) -> JSON {
     [
         "skipRateThreshold": .double(settings.skipRateThreshold), "skipRateMinimumReceived": .int(settings.skipRateMinimumReceived),
         "delayThresholdSeconds": .int(settings.delayThresholdSeconds), "runStart": .bool(settings.runStart),

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import SfdestJSON
 
 /// The sfdest HTTP API: `/health` without a key, everything under `/v1` with one. The caller runs
 /// the returned application next to `services.ingest` and `services.delivery` in one service group.
@@ -21,7 +22,7 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestIDMiddleware())
     router.get("health") { _, _ in
-        JSONValue(dictionaryLiteral: ("status", "ok")).response()
+        JSON(dictionaryLiteral: ("status", "ok")).response()
     }
     MetricsRoute(services: services).register(on: router)
     let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import SalesforceAPI
 import SfdestBasics
+import SfdestJSON
 import Store
 
 /// `/v1/connections`: Salesforce orgs and the credentials to reach them. A connection is saved
@@ -31,7 +32,7 @@ struct ConnectionRoutes: Sendable {
     }
 
     func list() async throws -> Response {
-        JSONValue.array(try await self.services.store.connections().map(connectionJSON)).response()
+        JSON.array(try await self.services.store.connections().map(connectionJSON)).response()
     }
 
     func show(_ id: String) async throws -> Response {

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import SfdestBasics
+import SfdestJSON
 import Store
 
 /// `/v1/destinations`: one Salesforce object of one connection, from draft to enabled.
@@ -69,11 +70,11 @@ struct DestinationRoutes: Sendable {
     }
 
     func list() async throws -> Response {
-        var items: [JSONValue] = []
+        var items: [JSON] = []
         for destination in try await self.services.store.destinations() {
             items.append(try await destinationJSON(destination, services: self.services))
         }
-        return JSONValue.array(items).response()
+        return JSON.array(items).response()
     }
 
     func show(_ id: String) async throws -> Response {

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import SfdestJSON
 import Store
 
 /// What a destination did: hourly runs, failures (and their replay), audiences, single records.
@@ -34,7 +35,7 @@ struct MonitoringRoutes: Sendable {
         let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 10_000) } ?? 168
         let runs = try await self.store.runs(destinationId: id, limit: limit)
         let now = Date()
-        return JSONValue.array(runs.map { run in
+        return JSON.array(runs.map { run in
             [
                 "start": .date(run.start), "end": .date(run.end),
                 "status": .string(run.unresolved > 0 ? "processing" : "completed"),
@@ -42,7 +43,7 @@ struct MonitoringRoutes: Sendable {
                 "identitiesUnchanged": .int(run.unchanged), "identitiesExcluded": .int(run.excluded),
                 "identitiesFailed": .int(run.failed),
                 "activationRate": .double(run.received > 0 ? Double(run.activated) / Double(run.received) : 0),
-                "processingSeconds": run.processingSeconds(now: now).map(JSONValue.double) ?? .null,
+                "processingSeconds": run.processingSeconds(now: now).map(JSON.double) ?? .null,
                 "firstReceivedAt": .date(run.firstReceivedAt), "lastResolvedAt": .date(run.lastResolvedAt),
             ]
         }).response()
@@ -51,14 +52,14 @@ struct MonitoringRoutes: Sendable {
     func failures(_ id: String) async throws -> Response {
         _ = try await self.destinations.load(id)
         let groups = try await self.store.failures(destinationId: id)
-        let items: [JSONValue] = groups.map { group in
+        let items: [JSON] = groups.map { group in
             [
                 "kind": .string(group.kind), "code": .string(group.code), "count": .int(group.count),
-                "message": .string(group.message), "fields": .array(group.fields.map(JSONValue.string)),
-                "sampleRecordIds": .array(group.sampleRecordIds.map(JSONValue.string)),
+                "message": .string(group.message), "fields": .array(group.fields.map(JSON.string)),
+                "sampleRecordIds": .array(group.sampleRecordIds.map(JSON.string)),
             ]
         }
-        return JSONValue(dictionaryLiteral: ("groups", .array(items))).response()
+        return JSON(dictionaryLiteral: ("groups", .array(items))).response()
     }
 
     /// Queues failed records again (all, or those with the given codes or record Ids).
@@ -70,14 +71,14 @@ struct MonitoringRoutes: Sendable {
         let requeued = try await self.store.retryFailures(destinationId: id, codes: body.codes, recordIds: body.recordIds, now: Date())
         self.destinations.services.delivery.nudge([id])
         self.destinations.logger.notice("failures re-queued", metadata: ["destination": "\(id)", "records": "\(requeued)"])
-        return JSONValue(dictionaryLiteral: ("requeued", .int(requeued))).response()
+        return JSON(dictionaryLiteral: ("requeued", .int(requeued))).response()
     }
 
     /// The activation data: each audience with its Mapping ID, dates and profile counts.
     func segments(_ id: String) async throws -> Response {
         let destination = try await self.destinations.load(id)
         let counts = try await self.store.audienceCounts(segmentIds: destination.segments.map(\.segmentId))
-        return JSONValue.array(destination.segments.map { segment in
+        return JSON.array(destination.segments.map { segment in
             let fieldName = (try? AudienceSchedule(segmentId: segment.segmentId, mappingId: segment.mappingId))?.fieldName ?? segment.mappingId
             let count = counts[segment.segmentId] ?? AudienceCounts()
             return [
@@ -105,13 +106,13 @@ struct MonitoringRoutes: Sendable {
                 message: "destination \(id) has nothing for record \(recordId.value): no profile with this Id was received for it"
             )
         }
-        let lastError: JSONValue = state.lastError.map { error in
+        let lastError: JSON = state.lastError.map { error in
             [
                 "kind": .string(error.kind), "code": .string(error.code), "message": .string(error.message),
-                "fields": .array(error.fields.map(JSONValue.string)), "at": .date(error.at),
+                "fields": .array(error.fields.map(JSON.string)), "at": .date(error.at),
             ]
         } ?? .null
-        return JSONValue(dictionaryLiteral:
+        return JSON(dictionaryLiteral:
             ("recordId", .string(state.recordId)),
             ("acknowledged", fieldsJSON(state.acknowledged)),
             ("acknowledgedAt", .date(state.acknowledgedAt)),
@@ -126,15 +127,15 @@ struct MonitoringRoutes: Sendable {
 
 /// One entry of a record's history: when, what happened, on which attempt, with which code, and
 /// what was sent.
-func historyJSON(_ entry: RecordHistoryEntry) -> JSONValue {
-    var members: [JSONValue.Member] = [
-        .init(key: "at", value: .date(entry.at)),
-        .init(key: "event", value: .string(entry.event.rawValue)),
-        .init(key: "attempt", value: .int(entry.attempt)),
+func historyJSON(_ entry: RecordHistoryEntry) -> JSON {
+    var members: [(String, JSON)] = [
+        ("at", .date(entry.at)),
+        ("event", .string(entry.event.rawValue)),
+        ("attempt", .int(entry.attempt)),
     ]
-    if let code = entry.code { members.append(.init(key: "code", value: .string(code))) }
-    if let message = entry.message { members.append(.init(key: "message", value: .string(message))) }
-    if !entry.fields.isEmpty { members.append(.init(key: "sent", value: fieldsJSON(entry.fields))) }
-    if !entry.errorFields.isEmpty { members.append(.init(key: "fields", value: .array(entry.errorFields.map(JSONValue.string)))) }
+    if let code = entry.code { members.append(("code", .string(code))) }
+    if let message = entry.message { members.append(("message", .string(message))) }
+    if !entry.fields.isEmpty { members.append(("sent", fieldsJSON(entry.fields))) }
+    if !entry.errorFields.isEmpty { members.append(("fields", .array(entry.errorFields.map(JSON.string)))) }
     return .object(members)
 }

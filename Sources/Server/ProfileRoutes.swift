@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import SfdestJSON
 import Store
 
 /// `POST /v1/profiles`: streaming ingest. Answers 202 only once the accepted profiles are durable;
@@ -44,8 +45,8 @@ struct ProfileRoutes: Sendable {
             throw APIError.unavailable("the profiles were not stored: \(error.description)", retryAfterSeconds: 5)
         }
         self.services.metrics.profilesIngested(accepted)
-        let rejected = body.rejected.map { JSONValue(dictionaryLiteral: ("index", .int($0.index)), ("error", .string($0.error))) }
-        return JSONValue(dictionaryLiteral: ("accepted", .int(accepted)), ("rejected", .array(rejected))).response(.accepted)
+        let rejected = body.rejected.map { JSON(dictionaryLiteral: ("index", .int($0.index)), ("error", .string($0.error))) }
+        return JSON(dictionaryLiteral: ("accepted", .int(accepted)), ("rejected", .array(rejected))).response(.accepted)
     }
 
     /// When a body that is not JSON also came with a content type that is not JSON, say so.

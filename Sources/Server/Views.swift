@@ -1,32 +1,33 @@
 import Activation
 import Delivery
 import Foundation
+import SfdestJSON
 import Store
 
 /// The JSON a connection is shown as. Secrets never appear in it.
-func connectionJSON(_ connection: Connection) -> JSONValue {
-    var auth: [JSONValue.Member] = [.init(key: "type", value: .string(connection.authType))]
-    if let username = connection.username { auth.append(.init(key: "username", value: .string(username))) }
-    auth.append(.init(key: "clientId", value: .string(connection.clientId)))
+func connectionJSON(_ connection: Connection) -> JSON {
+    var auth: [(String, JSON)] = [("type", .string(connection.authType))]
+    if let username = connection.username { auth.append(("username", .string(username))) }
+    auth.append(("clientId", .string(connection.clientId)))
     return .object([
-        .init(key: "id", value: .string(connection.id)),
-        .init(key: "name", value: .string(connection.name)),
-        .init(key: "status", value: .string(connection.status)),
-        .init(key: "statusMessage", value: .string(connection.statusMessage)),
-        .init(key: "instanceUrl", value: .string(connection.instanceUrl)),
-        .init(key: connection.loginKind, value: .string(connection.loginValue)),
-        .init(key: "apiVersion", value: .string(connection.apiVersion)),
-        .init(key: "auth", value: .object(auth)),
-        .init(key: "createdAt", value: .date(connection.createdAt)),
-        .init(key: "updatedAt", value: .date(connection.updatedAt)),
+        ("id", .string(connection.id)),
+        ("name", .string(connection.name)),
+        ("status", .string(connection.status)),
+        ("statusMessage", .string(connection.statusMessage)),
+        ("instanceUrl", .string(connection.instanceUrl)),
+        (connection.loginKind, .string(connection.loginValue)),
+        ("apiVersion", .string(connection.apiVersion)),
+        ("auth", .object(auth)),
+        ("createdAt", .date(connection.createdAt)),
+        ("updatedAt", .date(connection.updatedAt)),
     ])
 }
 
-func mappingsJSON(_ mappings: [MappingSetting]) -> JSONValue {
+func mappingsJSON(_ mappings: [MappingSetting]) -> JSON {
     .array(mappings.map { ["source": .string($0.source), "target": .string($0.target)] })
 }
 
-func segmentsJSON(_ segments: [SegmentSetting]) -> JSONValue {
+func segmentsJSON(_ segments: [SegmentSetting]) -> JSON {
     .array(segments.map {
         ["segmentId": .string($0.segmentId), "mappingId": .string($0.mappingId), "startDate": .string($0.startDate), "endDate": .string($0.endDate)]
     })
@@ -47,9 +48,9 @@ struct DestinationActivity: Sendable {
     }
 }
 
-func destinationJSON(_ destination: Destination, activity: DestinationActivity) -> JSONValue {
-    var delivery: [JSONValue.Member] = [.init(key: "status", value: .string(activity.delivery.name))]
-    if let reason = activity.delivery.reason { delivery.append(.init(key: "reason", value: .string(reason))) }
+func destinationJSON(_ destination: Destination, activity: DestinationActivity) -> JSON {
+    var delivery: [(String, JSON)] = [("status", .string(activity.delivery.name))]
+    if let reason = activity.delivery.reason { delivery.append(("reason", .string(reason))) }
     return [
         "id": .string(destination.id),
         "name": .string(destination.name),
@@ -73,11 +74,11 @@ func destinationJSON(_ destination: Destination, activity: DestinationActivity) 
 }
 
 /// A destination with its activity, as one JSON object.
-func destinationJSON(_ destination: Destination, services: SfdestServices) async throws -> JSONValue {
+func destinationJSON(_ destination: Destination, services: SfdestServices) async throws -> JSON {
     destinationJSON(destination, activity: try await DestinationActivity.of(destination, services: services))
 }
 
-func fieldValueJSON(_ value: Activation.FieldValue) -> JSONValue {
+func fieldValueJSON(_ value: Activation.FieldValue) -> JSON {
     switch value {
     case .string(let text): return .string(text)
     case .integer(let number): return .int(Int(number))
@@ -87,7 +88,7 @@ func fieldValueJSON(_ value: Activation.FieldValue) -> JSONValue {
     }
 }
 
-func fieldsJSON(_ fields: [String: Activation.FieldValue]) -> JSONValue {
-    .object(fields.keys.sorted().map { .init(key: $0, value: fieldValueJSON(fields[$0] ?? .null)) })
+func fieldsJSON(_ fields: [String: Activation.FieldValue]) -> JSON {
+    .object(fields.keys.sorted().map { ($0, fieldValueJSON(fields[$0] ?? .null)) })
 }
 

@@ -6,7 +6,7 @@ import SfdestJSON
 enum StoredJSON {
     /// A list of strings (field names).
     static func encode(_ strings: [String]) -> String {
-        var writer = JSONText(capacity: 32)
+        var writer = JSONWriter(capacity: 32)
         writer.strings(strings)
         return writer.text
     }
@@ -35,7 +35,7 @@ enum StoredJSON {
     }
 
     static func fieldsBytes(_ fields: [String: FieldValue]) -> [UInt8] {
-        var writer = JSONText()
+        var writer = JSONWriter()
         writer.fields(fields)
         return writer.bytes
     }

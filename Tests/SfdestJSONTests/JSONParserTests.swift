@@ -124,7 +124,11 @@ struct JSONParserTests {
             return number.boolValue == flag
         case .int(let value): return (foundation as? NSNumber)?.int64Value == Int64(value)
         case .largeInteger: return foundation is NSNumber || foundation is Decimal
-        case .double(let value): return (foundation as? NSNumber)?.doubleValue == value
+        case .double(let value):
+            // Foundation on Linux reads a number of 17 significant digits as an exact decimal,
+            // whose `doubleValue` is rounded twice; its digits read as the double they denote.
+            if let decimal = foundation as? NSDecimalNumber { return Double(decimal.stringValue) == value }
+            return (foundation as? NSNumber)?.doubleValue == value
         case .string(let text): return foundation as? String == text
         case .array(let items):
             guard let list = foundation as? [Any], list.count == items.count else { return false }
