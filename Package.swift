@@ -154,6 +154,7 @@ let package = Package(
             dependencies: ["Store", "Activation", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Store", "Activation"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
