@@ -185,6 +185,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Store", "Activation"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -46,8 +46,8 @@ public struct DeliveryOptions: Sendable {
 
     /// The wait before attempt number `attempt` (1 = the first retry).
     public func backoff(attempt: Int) -> TimeInterval {
-        let exponential = self.backoffBase * pow(2, Double(max(0, min(attempt - 1, 30))))
-        return min(self.backoffCap, exponential) * Double.random(in: 0.8...1.2)
+        var random = SystemRandomNumberGenerator()
+        return DeliveryPolicy.backoff(attempt: attempt, base: self.backoffBase, cap: self.backoffCap, using: &random)
     }
 }
 
@@ -60,22 +60,12 @@ public actor DeliveryService: Service {
     let logger: Logger
     let options: DeliveryOptions
     let metrics: DeliveryMetrics
-    var workers: [String: Int] = [:]
-    var statuses: [String: DeliveryStatus] = [:]
-    /// Destination-level pauses after request-level trouble, until the given time.
-    var pausedUntil: [String: Date] = [:]
-    /// Connection-level pauses (API allowance, refused credentials): every destination of the
-    /// connection waits, with the status it shows.
-    var connectionPauses: [String: (until: Date, status: DeliveryStatus)] = [:]
-    var consecutiveFailures: [String: Int] = [:]
-    /// Consecutive refusals of each connection's credentials, for the growing pause between logins.
-    var authenticationRefusals: [String: Int] = [:]
-    /// The connection of each destination seen, for its connection-level status.
-    var connectionOf: [String: String] = [:]
+    /// Every decision of delivery and the state it rests on (pauses, backoffs, statuses, senders).
+    var policy: DeliveryPolicy
     /// Set at shutdown: senders finish their current request and start no other.
     var stopping = false
-    /// Destinations whose sender just claimed a full batch: more is waiting, another sender may start.
-    var busy: Set<String> = []
+    /// Where the backoff's jitter comes from.
+    var random = SystemRandomNumberGenerator()
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -88,6 +78,7 @@ public actor DeliveryService: Service {
         self.clients = clients
         self.logger = logger
         self.options = options
+        self.policy = DeliveryPolicy(options: options, requestTimeout: clients.requestTimeout)
         (self.wakeStream, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -99,12 +90,9 @@ public actor DeliveryService: Service {
     /// A destination or its connection changed (enabled, mappings fixed, new credentials): clear its
     /// pauses and send what waits now.
     public func destinationChanged(_ destinationId: String) async {
-        self.pausedUntil[destinationId] = nil
-        self.consecutiveFailures[destinationId] = nil
-        self.statuses[destinationId] = nil
+        self.policy.destinationChanged(destinationId)
         if let connectionId = try? await self.store.destination(id: destinationId)?.connectionId {
-            self.connectionPauses[connectionId] = nil
-            self.authenticationRefusals[connectionId] = nil
+            self.policy.connectionChanged(connectionId)
         }
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())
@@ -116,9 +104,7 @@ public actor DeliveryService: Service {
 
     /// What delivery is doing for a destination.
     public func status(of destinationId: String) -> DeliveryStatus {
-        if let status = self.statuses[destinationId] { return status }
-        if let connectionId = self.connectionOf[destinationId], let pause = self.connectionPauses[connectionId] { return pause.status }
-        return (self.workers[destinationId] ?? 0) > 0 ? .delivering : .idle
+        self.policy.status(of: destinationId)
     }
 
     public func run() async throws {
@@ -131,7 +117,7 @@ public actor DeliveryService: Service {
             }
             for await _ in self.wakeStream.cancelOnGracefulShutdown() {
                 for destination in await self.destinationsWithDueWork() {
-                    self.workers[destination.id, default: 0] += 1
+                    self.policy.senderStarted(destination.id)
                     group.addTask { await self.work(destination) }
                 }
             }
@@ -139,7 +125,7 @@ public actor DeliveryService: Service {
             // their results, then are cancelled (their records are released, never lost).
             self.stopping = true
             let deadline = ContinuousClock.now + self.options.drainTimeout
-            while self.workers.values.contains(where: { $0 > 0 }), ContinuousClock.now < deadline {
+            while self.policy.sendersRunning, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             group.cancelAll()
@@ -152,27 +138,17 @@ public actor DeliveryService: Service {
         var ready: [Destination] = []
         do {
             for destination in try await self.store.destinations() where destination.status == .enabled {
-                if let error = destination.deliveryError {
-                    self.statuses[destination.id] = .failed(reason: error)
-                    continue
+                var admission = self.policy.admit(
+                    destinationId: destination.id, connectionId: destination.connectionId, deliveryError: destination.deliveryError, now: now
+                )
+                if admission == .recheckBudget {
+                    // Read the org's usage again: resume only when the budget allows.
+                    guard await self.budgetAllows(destination.connectionId) else { continue }
+                    admission = self.policy.admitAfterBudgetCheck(destinationId: destination.id, connectionId: destination.connectionId)
                 }
-                self.connectionOf[destination.id] = destination.connectionId
-                if let until = self.pausedUntil[destination.id], until > now { continue }
-                if let pause = self.connectionPauses[destination.connectionId] {
-                    guard pause.until <= now else { continue }
-                    if case .pausedAPIBudget = pause.status {
-                        // Read the org's usage again: resume only when the budget allows.
-                        guard await self.budgetAllows(destination.connectionId) else { continue }
-                    }
-                    self.connectionPauses[destination.connectionId] = nil
-                }
-                let running = self.workers[destination.id] ?? 0
-                guard running < self.options.concurrentRequests else { continue }
-                // One sender per destination, more while senders keep finding full batches.
-                if running > 0 && !self.busy.contains(destination.id) { continue }
-                self.busy.remove(destination.id)
+                guard case .open(let running) = admission else { continue }
                 guard let due = try await self.store.nextDue(destinationId: destination.id) else {
-                    if running == 0 { self.statuses[destination.id] = nil }
+                    self.policy.nothingQueued(destination.id, sendersRunning: running)
                     continue
                 }
                 if due <= now { ready.append(destination) }
@@ -186,12 +162,13 @@ public actor DeliveryService: Service {
     /// One sender for a destination: claims and sends until nothing is due or trouble stops it.
     private func work(_ destination: Destination) async {
         defer {
-            self.workers[destination.id, default: 1] -= 1
+            self.policy.senderEnded(destination.id)
             self.wake.yield()
         }
         var claimed: [ClaimedRecord] = []
         while !Task.isCancelled && !self.stopping {
-            if self.isPaused(destination) {
+            let now = Date()
+            if self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: now) {
                 // Paused by another sender's trouble: give back what this one holds, unsent.
                 if !claimed.isEmpty {
                     await self.requeue(claimed, destination: destination, code: "PAUSED", message: "delivery paused", after: 0, countAttempt: false)
@@ -201,13 +178,14 @@ public actor DeliveryService: Service {
             if claimed.isEmpty {
                 do {
                     claimed = try await self.store.claim(
-                        destinationId: destination.id, limit: self.options.batchSize, lease: self.lease, now: Date(), partialAfter: self.lingerSeconds
+                        destinationId: destination.id, limit: self.options.batchSize, lease: self.policy.lease, now: now,
+                        partialAfter: self.policy.linger
                     )
                     if claimed.isEmpty {
                         // Nothing due, or a partial batch waiting for company: come back when its
                         // oldest record has waited the linger.
-                        guard let due = try await self.store.nextDue(destinationId: destination.id), due <= Date() else { return }
-                        let wait = min(self.lingerSeconds, due.addingTimeInterval(self.lingerSeconds).timeIntervalSinceNow)
+                        let nextDue = try await self.store.nextDue(destinationId: destination.id)
+                        guard let wait = self.policy.lingerWait(nextDue: nextDue, now: Date()) else { return }
                         if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000) + 1)) }
                         continue
                     }
@@ -220,7 +198,7 @@ public actor DeliveryService: Service {
             }
             // A full batch means more may be waiting: let another sender start beside this one.
             if claimed.count == self.options.batchSize {
-                self.busy.insert(destination.id)
+                self.policy.claimedFullBatch(destination.id)
                 self.wake.yield()
             }
             guard let next = await self.send(claimed, for: destination) else { return }
@@ -231,25 +209,13 @@ public actor DeliveryService: Service {
         }
     }
 
-    private var lingerSeconds: TimeInterval {
-        let parts = self.options.linger.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-
-    private func isPaused(_ destination: Destination) -> Bool {
-        if let until = self.pausedUntil[destination.id], until > Date() { return true }
-        if let pause = self.connectionPauses[destination.connectionId], pause.until > Date() { return true }
-        return false
-    }
-
     /// Sends one batch, applies the answer and, in the same store transaction, claims the next
     /// batch (empty when none is ready); nil when the destination must stop for now.
     private func send(_ claimed: [ClaimedRecord], for destination: Destination) async -> [ClaimedRecord]? {
-        let now = Date()
         do {
             let client = try await self.clients.client(connectionId: destination.connectionId)
-            if let usage = client.apiUsage, self.overBudget(usage) {
-                self.pauseForBudget(destination.connectionId, usage: usage)
+            if let usage = client.apiUsage, self.policy.overBudget(used: usage.used, max: usage.max) {
+                self.pauseForBudget(destination.connectionId, usage: usage, now: Date())
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
                 return nil
             }
@@ -273,50 +239,56 @@ public actor DeliveryService: Service {
                     message: "Salesforce answered \(results.count) results for \(claimed.count) records"
                 )
             }
+            let answered = Date()
             var outcomes: [String: DeliveryResult] = [:]
             for (record, result) in zip(claimed, results) {
-                outcomes[record.recordId] = self.outcome(of: result, for: record)
+                outcomes[record.recordId] = self.outcome(of: result, for: record, now: answered)
             }
             // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
             let store = self.store
             let destinationId = destination.id
-            let (limit, lease, linger) = (self.stopping || self.isPaused(destination) ? 0 : self.options.batchSize, self.lease, self.lingerSeconds)
+            let paused = self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: answered)
+            let (limit, lease, linger) = (self.stopping || paused ? 0 : self.options.batchSize, self.policy.lease, self.policy.linger)
             let next = try await Task { [outcomes] in
                 try await store.complete(
-                    destinationId: destinationId, results: outcomes, now: Date(), thenClaim: limit, lease: lease, partialAfter: linger
+                    destinationId: destinationId, results: outcomes, now: answered, thenClaim: limit, lease: lease, partialAfter: linger
                 )
             }.value
             self.metrics.record(outcomes, claimed: claimed, destinationId: destinationId)
-            self.consecutiveFailures[destination.id] = nil
-            self.pausedUntil[destination.id] = nil
-            self.statuses[destination.id] = nil
-            self.authenticationRefusals[destination.connectionId] = nil
+            self.policy.delivered(destinationId: destination.id, connectionId: destination.connectionId)
             return next
         } catch let error as SalesforceError {
-            await self.handle(error, claimed: claimed, destination: destination, at: now)
+            await self.handle(error, claimed: claimed, destination: destination)
             return nil
         } catch {
             if Task.isCancelled {
                 // Shutdown cut the request short: it may still be applied, so its records settle first.
                 await self.requeue(
                     claimed, destination: destination, code: "SHUTDOWN", message: "the service stopped during the request",
-                    after: self.ambiguousSettle, countAttempt: false, outcomeUnknown: true
+                    after: self.policy.ambiguousSettle, countAttempt: false, outcomeUnknown: true
                 )
                 return nil
             }
             self.logger.error("delivery failed", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
-            await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: self.options.backoff(attempt: 1), countAttempt: true)
+            let wait = self.policy.backoff(attempt: 1, jitter: self.jitter())
+            await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: wait, countAttempt: true)
             return nil
         }
     }
 
-    private func outcome(of result: RecordResult, for record: ClaimedRecord) -> DeliveryResult {
+    /// A backoff's jitter factor.
+    func jitter() -> Double {
+        Double.random(in: DeliveryPolicy.jitter, using: &self.random)
+    }
+
+    private func outcome(of result: RecordResult, for record: ClaimedRecord, now: Date) -> DeliveryResult {
         if result.success { return .acknowledged }
         let error = result.errors.first
         let code = error?.statusCode ?? "UNKNOWN_ERROR"
         let message = error?.message ?? "Salesforce did not say why"
         if result.disposition == .retryLater {
-            return self.retryOrExhausted(record, code: code, message: message, after: self.options.backoff(attempt: record.attempts + 1))
+            let wait = self.policy.backoff(attempt: record.attempts + 1, jitter: self.jitter())
+            return self.policy.retryOrExhausted(queuedAt: record.queuedAt, attempts: record.attempts, code: code, message: message, after: wait, now: now)
         }
         return .failed(code: code, message: message, fields: error?.fields ?? [])
     }
