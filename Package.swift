@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Activation", "Store", "SalesforceAPI",
+                "Activation", "Store", "SalesforceAPI", "SfdestBasics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

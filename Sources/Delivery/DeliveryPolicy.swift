@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 
 /// The decisions of delivery, apart from its I/O: when a destination may send, how long it waits
 /// after trouble, whether a record retries or is exhausted, what a destination shows.
@@ -64,7 +65,7 @@ struct DeliveryPolicy: Sendable {
     /// unless `options.ambiguousSettle` says otherwise.
     init(options: DeliveryOptions, requestTimeout: Duration) {
         self.options = options
-        self.ambiguousSettle = options.ambiguousSettle ?? 2 * Self.seconds(requestTimeout)
+        self.ambiguousSettle = options.ambiguousSettle ?? 2 * requestTimeout.inSeconds
     }
 
     /// A claim must outlast any request that carries it, including one Salesforce applies late:
@@ -72,12 +73,7 @@ struct DeliveryPolicy: Sendable {
     var lease: TimeInterval { max(self.options.lease, self.ambiguousSettle) }
 
     /// How long a partial batch waits for company.
-    var linger: TimeInterval { Self.seconds(self.options.linger) }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
+    var linger: TimeInterval { self.options.linger.inSeconds }
 
     // MARK: What a destination shows
 

@@ -107,8 +107,8 @@ extension DeliveryService {
 
     func markConnection(_ connectionId: String, failed reason: String) async {
         do {
-            guard var connection = try await self.store.connection(id: connectionId), connection.status != "authentication_failed" || connection.statusMessage != reason else { return }
-            connection.status = "authentication_failed"
+            guard var connection = try await self.store.connection(id: connectionId), connection.status != .authenticationFailed || connection.statusMessage != reason else { return }
+            connection.status = .authenticationFailed
             connection.statusMessage = reason
             try await self.store.saveConnection(connection)
         } catch {

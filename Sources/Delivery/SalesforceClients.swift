@@ -41,19 +41,23 @@ public actor SalesforceClients {
 
     /// The client configuration a stored connection describes.
     public static func configuration(for connection: Connection, timeout: Duration = .seconds(30)) throws -> SalesforceConnectionConfiguration {
-        let login: SalesforceLoginHost = connection.loginKind == "customDomain" ? .customDomain(connection.loginValue) : .loginURL(connection.loginValue)
+        let login: SalesforceLoginHost
+        switch connection.loginKind {
+        case .customDomain: login = .customDomain(connection.loginValue)
+        case .loginUrl: login = .loginURL(connection.loginValue)
+        }
         let credentials: SalesforceCredentials
         switch connection.authType {
-        case "password":
+        case .password:
             credentials = .password(
                 username: connection.username ?? "", password: connection.secrets.password ?? "",
                 securityToken: connection.secrets.securityToken, clientId: connection.clientId,
                 clientSecret: connection.secrets.clientSecret ?? ""
             )
-        case "clientCredentials":
+        case .clientCredentials:
             credentials = .clientCredentials(clientId: connection.clientId, clientSecret: connection.secrets.clientSecret ?? "")
-        default:
-            throw SalesforceError(kind: .configuration, disposition: .permanent, code: "UNSUPPORTED_AUTH_TYPE", message: "auth type \(connection.authType) is not supported yet: use password or clientCredentials")
+        case .jwtBearer:
+            throw SalesforceError(kind: .configuration, disposition: .permanent, code: "UNSUPPORTED_AUTH_TYPE", message: "auth type \(connection.authType.rawValue) is not supported yet: use password or clientCredentials")
         }
         return SalesforceConnectionConfiguration(login: login, credentials: credentials, apiVersion: connection.apiVersion, requestTimeout: timeout)
     }

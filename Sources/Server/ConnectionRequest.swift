@@ -66,7 +66,7 @@ struct ConnectionRequest: Decodable, Sendable {
             problems.append(.init(field: "auth", message: "required: {\"type\": \"password\" or \"clientCredentials\", \"clientId\", \"clientSecret\", ...}"))
         }
         let type = Self.text(auth.type)
-        let kept = previous?.authType == type ? previous?.secrets : nil
+        let kept = previous?.authType.rawValue == type ? previous?.secrets : nil
         var secrets = ConnectionSecrets()
         var username: String?
         switch type {
@@ -101,29 +101,29 @@ struct ConnectionRequest: Decodable, Sendable {
                 problems.append(.init(field: "auth.clientSecret", message: "required: the connected app's Consumer Secret"))
             }
         }
-        guard problems.isEmpty, let name, let login, let apiVersion, let type else {
+        guard problems.isEmpty, let name, let login, let apiVersion, let type, let authType = Connection.AuthType(rawValue: type) else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the connection is not valid")
         }
         return Connection(
-            id: id, name: name, loginKind: login.kind, loginValue: login.value, apiVersion: apiVersion, authType: type,
-            username: username, clientId: clientId, secrets: secrets, status: "connected", instanceUrl: nil,
+            id: id, name: name, loginKind: login.kind, loginValue: login.value, apiVersion: apiVersion, authType: authType,
+            username: username, clientId: clientId, secrets: secrets, status: .connected, instanceUrl: nil,
             createdAt: previous?.createdAt ?? now, updatedAt: now
         )
     }
 
     /// Exactly one of `customDomain` and `loginUrl`, checked by the client's own URL rules.
-    private func login(problems: inout [ConfigurationProblem]) -> (kind: String, value: String)? {
+    private func login(problems: inout [ConfigurationProblem]) -> (kind: Connection.LoginKind, value: String)? {
         let domain = Self.text(self.customDomain)
         let url = Self.text(self.loginUrl)
         let host: SalesforceLoginHost
-        let chosen: (kind: String, value: String)
+        let chosen: (kind: Connection.LoginKind, value: String)
         switch (domain, url) {
         case (let domain?, nil):
             host = .customDomain(domain)
-            chosen = ("customDomain", domain)
+            chosen = (.customDomain, domain)
         case (nil, let url?):
             host = .loginURL(url)
-            chosen = ("loginUrl", url)
+            chosen = (.loginUrl, url)
         case (.some, .some):
             problems.append(.init(field: "loginUrl", message: "give either customDomain (the My Domain prefix) or loginUrl (a full URL), not both"))
             return nil
@@ -135,7 +135,7 @@ struct ConnectionRequest: Decodable, Sendable {
             _ = try host.validatedURL()
             return chosen
         } catch {
-            problems.append(.init(field: chosen.kind, message: Self.sentence(error)))
+            problems.append(.init(field: chosen.kind.rawValue, message: Self.sentence(error)))
             return nil
         }
     }

@@ -6,16 +6,16 @@ import Store
 
 /// The JSON a connection is shown as. Secrets never appear in it.
 func connectionJSON(_ connection: Connection) -> JSON {
-    var auth: [(String, JSON)] = [("type", .string(connection.authType))]
+    var auth: [(String, JSON)] = [("type", .string(connection.authType.rawValue))]
     if let username = connection.username { auth.append(("username", .string(username))) }
     auth.append(("clientId", .string(connection.clientId)))
     return .object([
         ("id", .string(connection.id)),
         ("name", .string(connection.name)),
-        ("status", .string(connection.status)),
+        ("status", .string(connection.status.rawValue)),
         ("statusMessage", .string(connection.statusMessage)),
         ("instanceUrl", .string(connection.instanceUrl)),
-        (connection.loginKind, .string(connection.loginValue)),
+        (connection.loginKind.rawValue, .string(connection.loginValue)),
         ("apiVersion", .string(connection.apiVersion)),
         ("auth", .object(auth)),
         ("createdAt", .date(connection.createdAt)),

@@ -24,27 +24,45 @@ public struct ConnectionSecrets: Sendable, Hashable, Codable {
 
 /// A saved Salesforce connection.
 public struct Connection: Sendable, Hashable {
+    /// How the login host is given; the raw values are the contract's field names.
+    public enum LoginKind: String, Sendable, Hashable, CaseIterable {
+        /// The My Domain prefix (`acme` for acme.my.salesforce.com).
+        case customDomain
+        /// A full login URL.
+        case loginUrl
+    }
+
+    /// The OAuth flow; the raw values are the contract's `auth.type` words.
+    public enum AuthType: String, Sendable, Hashable, CaseIterable {
+        case password
+        case clientCredentials
+        case jwtBearer
+    }
+
+    /// What the last login said; the raw values are the contract's words.
+    public enum Status: String, Sendable, Hashable, CaseIterable {
+        case connected
+        case authenticationFailed = "authentication_failed"
+    }
+
     public var id: String
     public var name: String
-    /// `customDomain` (the My Domain prefix) or `loginUrl` (a full URL).
-    public var loginKind: String
+    public var loginKind: LoginKind
     public var loginValue: String
     public var apiVersion: String
-    /// `password`, `clientCredentials` or `jwtBearer`.
-    public var authType: String
+    public var authType: AuthType
     public var username: String?
     public var clientId: String
     public var secrets: ConnectionSecrets
-    /// `connected` or `authentication_failed`.
-    public var status: String
+    public var status: Status
     public var statusMessage: String?
     public var instanceUrl: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: String, name: String, loginKind: String, loginValue: String, apiVersion: String, authType: String,
-        username: String?, clientId: String, secrets: ConnectionSecrets, status: String, statusMessage: String? = nil,
+        id: String, name: String, loginKind: LoginKind, loginValue: String, apiVersion: String, authType: AuthType,
+        username: String?, clientId: String, secrets: ConnectionSecrets, status: Status, statusMessage: String? = nil,
         instanceUrl: String?, createdAt: Date, updatedAt: Date
     ) {
         self.id = id

@@ -129,8 +129,8 @@ public final class SQLiteStore: SfdestStore {
                         updated_at = excluded.updated_at
                     """,
                 arguments: [
-                    connection.id, connection.name, connection.loginKind, connection.loginValue, connection.apiVersion,
-                    connection.authType, connection.username, connection.clientId, sealed, connection.status,
+                    connection.id, connection.name, connection.loginKind.rawValue, connection.loginValue, connection.apiVersion,
+                    connection.authType.rawValue, connection.username, connection.clientId, sealed, connection.status.rawValue,
                     connection.statusMessage, connection.instanceUrl, connection.createdAt.timeIntervalSince1970,
                     connection.updatedAt.timeIntervalSince1970,
                 ]
@@ -165,11 +165,20 @@ public final class SQLiteStore: SfdestStore {
         let sealed: Data = row["sealed_secrets"]
         let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed))
         return Connection(
-            id: row["id"], name: row["name"], loginKind: row["login_kind"], loginValue: row["login_value"],
-            apiVersion: row["api_version"], authType: row["auth_type"], username: row["username"], clientId: row["client_id"],
-            secrets: secrets, status: row["status"], statusMessage: row["status_message"], instanceUrl: row["instance_url"],
+            id: row["id"], name: row["name"], loginKind: try Self.stored(row, "login_kind"), loginValue: row["login_value"],
+            apiVersion: row["api_version"], authType: try Self.stored(row, "auth_type"), username: row["username"], clientId: row["client_id"],
+            secrets: secrets, status: try Self.stored(row, "status"), statusMessage: row["status_message"], instanceUrl: row["instance_url"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
+    }
+
+    /// A stored word read back as its enum; a word this version does not know is reported, not guessed.
+    static func stored<Value: RawRepresentable<String>>(_ row: Row, _ column: String) throws -> Value {
+        let text: String = row[column]
+        guard let value = Value(rawValue: text) else {
+            throw StoreUnavailable("the stored \(column) '\(text)' is not one this version of sfdest knows (a newer version wrote it?)")
+        }
+        return value
     }
 
     public func saveDestination(_ destination: Destination) async throws {

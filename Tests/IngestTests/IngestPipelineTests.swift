@@ -64,7 +64,7 @@ struct BackfillResumeTests {
         }
         _ = try await store.ingest(profiles, into: [], at: Date())
         let now = Date()
-        try await store.saveConnection(Connection(id: "c", name: "c", loginKind: "loginUrl", loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: "clientCredentials", username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: "connected", instanceUrl: nil, createdAt: now, updatedAt: now))
+        try await store.saveConnection(Connection(id: "c", name: "c", loginKind: .loginUrl, loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: .clientCredentials, username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: .connected, instanceUrl: nil, createdAt: now, updatedAt: now))
         try await store.saveDestination(Destination(
             id: "d", name: "d", description: "", connectionId: "c", objectType: .contact, status: .enabled,
             mappings: [MappingSetting(source: "identityMap:crmID", target: "identity:SalesforceId"), MappingSetting(source: "xdm:person.name.lastName", target: "attribute:LastName")],

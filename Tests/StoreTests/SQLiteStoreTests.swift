@@ -55,8 +55,8 @@ struct SQLiteStoreTests {
         let temp = try TemporaryStore()
         let secrets = ConnectionSecrets(password: "hunter2-very-secret", securityToken: "TOKENXYZ123", clientSecret: "consumer-secret-4242")
         let connection = Connection(
-            id: "c1", name: "Acme", loginKind: "customDomain", loginValue: "acme", apiVersion: "v66.0", authType: "password",
-            username: "ops@acme.com", clientId: "3MVG9", secrets: secrets, status: "connected", instanceUrl: "https://acme.my.salesforce.com",
+            id: "c1", name: "Acme", loginKind: .customDomain, loginValue: "acme", apiVersion: "v66.0", authType: .password,
+            username: "ops@acme.com", clientId: "3MVG9", secrets: secrets, status: .connected, instanceUrl: "https://acme.my.salesforce.com",
             createdAt: t0, updatedAt: t0
         )
         try await temp.store.saveConnection(connection)
@@ -72,7 +72,7 @@ struct SQLiteStoreTests {
 
     @Test func aConnectionInUseCannotBeDeleted() async throws {
         let temp = try TemporaryStore()
-        try await temp.store.saveConnection(Connection(id: "c1", name: "A", loginKind: "loginUrl", loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: "clientCredentials", username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: "connected", instanceUrl: nil, createdAt: t0, updatedAt: t0))
+        try await temp.store.saveConnection(Connection(id: "c1", name: "A", loginKind: .loginUrl, loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: .clientCredentials, username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: .connected, instanceUrl: nil, createdAt: t0, updatedAt: t0))
         try await temp.store.saveDestination(Destination(id: "d1", name: "D", description: "", connectionId: "c1", objectType: .contact, createdAt: t0, updatedAt: t0))
         await #expect(throws: StoreConflict.self) { try await temp.store.deleteConnection(id: "c1") }
         #expect(try await temp.store.destination(id: "d1")?.objectType == .contact)
