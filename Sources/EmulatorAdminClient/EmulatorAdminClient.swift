@@ -164,10 +164,13 @@ public struct FaultsStruck: Sendable, Equatable {
     public var ipRestricted: Int
     /// Password grants refused because the flow is disabled.
     public var passwordFlowDisabled: Int
+    /// REST calls held unanswered while `holdRestCalls` was on.
+    public var held: Int
 
     public init(
         latency: Int = 0, latencySpike: Int = 0, dropConnection: Int = 0, serverUnavailable: Int = 0, lockRow: Int = 0,
-        sessionExpired: Int = 0, requestLimitExceeded: Int = 0, ipRestricted: Int = 0, passwordFlowDisabled: Int = 0
+        sessionExpired: Int = 0, requestLimitExceeded: Int = 0, ipRestricted: Int = 0, passwordFlowDisabled: Int = 0,
+        held: Int = 0
     ) {
         self.latency = latency
         self.latencySpike = latencySpike
@@ -178,6 +181,7 @@ public struct FaultsStruck: Sendable, Equatable {
         self.requestLimitExceeded = requestLimitExceeded
         self.ipRestricted = ipRestricted
         self.passwordFlowDisabled = passwordFlowDisabled
+        self.held = held
     }
 
     init(_ object: [String: Any]) {
@@ -190,6 +194,7 @@ public struct FaultsStruck: Sendable, Equatable {
         self.requestLimitExceeded = object["requestLimitExceeded"] as? Int ?? 0
         self.ipRestricted = object["ipRestricted"] as? Int ?? 0
         self.passwordFlowDisabled = object["passwordFlowDisabled"] as? Int ?? 0
+        self.held = object["held"] as? Int ?? 0
     }
 
     /// The count of the fault a `/emulator/faults` key sets, nil for a key that sets no fault
@@ -205,6 +210,7 @@ public struct FaultsStruck: Sendable, Equatable {
         case "apiLimit": self.requestLimitExceeded
         case "ipRestricted": self.ipRestricted
         case "passwordFlowDisabled": self.passwordFlowDisabled
+        case "holdRestCalls": self.held
         default: nil
         }
     }

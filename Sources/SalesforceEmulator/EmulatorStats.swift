@@ -53,4 +53,6 @@ enum FaultKind: String, Sendable, CaseIterable {
     case ipRestricted
     /// A password grant with the right credentials refused (`passwordFlowDisabled`).
     case passwordFlowDisabled
+    /// A REST call held unanswered while `holdRestCalls` was on.
+    case held
 }

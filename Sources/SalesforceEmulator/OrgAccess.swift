@@ -38,6 +38,7 @@ struct OrgAccess: Sendable {
     mutating func admit(token: String?, now: ContinuousClock.Instant) -> RESTAdmission {
         var struck: [FaultKind] = []
         let delay = self.delayMilliseconds(struck: &struck)
+        if self.faults.holdRestCalls { struck.append(.held) }
         guard let token, self.isLive(token, now: now) else {
             if let token, self.sessions[token] != nil { struck.append(.sessionExpired) }
             return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage, struck: struck)

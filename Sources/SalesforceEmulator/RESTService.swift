@@ -24,6 +24,9 @@ struct RESTService: Sendable {
         if admission.delayMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(admission.delayMilliseconds))
         }
+        while self.org.access.withLock({ $0.faults.holdRestCalls }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         if admission.isAuthenticated {
             self.org.recordCall(endpoint: Self.endpointKey(request.method, resource))
         }

@@ -45,9 +45,14 @@ struct FaultCountTests {
             try await org.setFaults(["passwordFlowDisabled": false, "tokenTtlSeconds": 0])
             #expect(try await org.rest(.GET, "/limits/", token: token).status == 401)
             try await org.setFaults(["tokenTtlSeconds": NSNull()])
+            try await org.setFaults(["holdRestCalls": true])
+            let held = Task { try await org.rest(.GET, "/limits/", token: nil).status }
+            #expect(try await Self.callsInFlight(admin) == 1)
+            try await org.setFaults(["holdRestCalls": false])
+            #expect(try await held.value == 401)
 
             let struck = try await admin.stats().faultsStruck
-            #expect(struck == FaultsStruck(latency: 2, latencySpike: 1, dropConnection: 1, serverUnavailable: 1, lockRow: 2, sessionExpired: 1, requestLimitExceeded: 1, ipRestricted: 1, passwordFlowDisabled: 1))
+            #expect(struck == FaultsStruck(latency: 2, latencySpike: 1, dropConnection: 1, serverUnavailable: 1, lockRow: 2, sessionExpired: 1, requestLimitExceeded: 1, ipRestricted: 1, passwordFlowDisabled: 1, held: 1))
             #expect(struck.struck(byFaultKey: "lockRowRate") == 2)
             #expect(struck.struck(byFaultKey: "tokenTtlSeconds") == 1)
             #expect(struck.struck(byFaultKey: "apiUsed") == nil)
@@ -57,25 +62,35 @@ struct FaultCountTests {
         }
     }
 
-    @Test("restCallsInFlight shows a call while the org delays it, and none once it is answered")
+    @Test("holdRestCalls keeps a call in flight, shown by restCallsInFlight, until it is turned off")
     func callsInFlight() async throws {
         try await withEmulator { org in
             let admin = EmulatorAdminClient(baseURL: org.baseURL)
             let token = try await org.accessToken()
             #expect(try await admin.stats().restCallsInFlight == 0)
-            try await org.setFaults(["latencyMs": 400])
+            try await org.setFaults(["holdRestCalls": true])
             let call = Task { try await org.rest(.GET, "/limits/", token: token).status }
-            var seen = 0
-            for _ in 0..<100 where seen == 0 {
-                seen = try await admin.stats().restCallsInFlight
-                if seen == 0 { try await Task.sleep(for: .milliseconds(5)) }
-            }
-            #expect(seen == 1)
-            // A reset of the counters leaves the gauge alone.
+            #expect(try await Self.callsInFlight(admin) == 1)
+            // Held: still in flight a while later, and a reset of the counters leaves the gauge alone.
+            try await Task.sleep(for: .milliseconds(100))
             #expect(try await org.admin(.POST, "/stats/reset").status == 204)
             #expect(try await admin.stats().restCallsInFlight == 1)
+            try await org.setFaults(["holdRestCalls": false])
             #expect(try await call.value == 200)
             #expect(try await admin.stats().restCallsInFlight == 0)
+            // The hold struck at admission, before the reset.
+            #expect(try await admin.stats().faultsStruck.held == 0)
         }
+    }
+
+    /// The emulator's calls in flight once there is one (0 if none shows within 20 s).
+    static func callsInFlight(_ admin: EmulatorAdminClient) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let seen = try await admin.stats().restCallsInFlight
+            if seen > 0 { return seen }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return 0
     }
 }
