@@ -15,12 +15,6 @@ struct CrashSafetyTests {
         let delay: Duration
     }
 
-    /// Latency of every Salesforce call while the test waits to kill during delivery: a request
-    /// admitted then is still in the emulator well after the kill (and far below the 1.5 s timeout).
-    static let deliveryKillLatencyMs = 400
-    /// The emulator's faults for the rest of the run.
-    static var runFaults: [String: Any] { ["latencyMs": 30, "latencySpikeRate": 0.05, "latencySpikeMs": 150] }
-
     /// Figures of a run, for the summary line and the assertions: what the client and the
     /// emulator observed, not what the test planned.
     struct Figures {
@@ -54,7 +48,7 @@ struct CrashSafetyTests {
             let began = ContinuousClock.now
             let ids = harness.emulator.seededContactIds
             #expect(ids.count == 5_000)
-            try await harness.admin.setFaults(Self.runFaults)
+            try await harness.admin.setFaults(["latencyMs": 30, "latencySpikeRate": 0.05, "latencySpikeMs": 150])
             try await harness.start()
             let destination = try await harness.configureDestination()
 
@@ -272,12 +266,13 @@ struct CrashSafetyTests {
         }
     }
 
-    /// SIGKILL while delivery sends and nothing is being ingested: once records are in flight
-    /// and the emulator is serving a call of this process (each delayed by
-    /// `deliveryKillLatencyMs`, so the call outlives the kill), or, if delivery ends first, when
-    /// it is idle. Returns what the emulator still served once the process was gone.
+    /// SIGKILL while delivery sends and nothing is being ingested: the emulator holds every call
+    /// unanswered meanwhile, and the kill lands once records are in flight and the emulator holds
+    /// a call of this process (or, if delivery ends first, when it is idle). Returns what the
+    /// emulator still held once the process was gone; then lets the held calls end, so the next
+    /// kill counts only its own.
     static func killDuringDelivery(_ destinationId: String, harness: ProcessHarness) async throws -> ProcessHarness.KillObservation {
-        try await harness.admin.setFaults(["latencyMs": Self.deliveryKillLatencyMs, "latencySpikeRate": 0])
+        try await harness.admin.setFaults(["holdRestCalls": true])
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             try harness.insistRunning()
@@ -288,8 +283,13 @@ struct CrashSafetyTests {
         }
         let serving = try #require(harness.current)
         let kill = try await ProcessHarness.kill(serving, admin: harness.admin)
+        try await harness.admin.setFaults(["holdRestCalls": false])
         try await harness.killAndWait()
-        try await harness.admin.setFaults(Self.runFaults)
+        let drained = ContinuousClock.now + .seconds(10)
+        while try await harness.admin.stats().restCallsInFlight > 0 {
+            guard ContinuousClock.now < drained else { throw ProcessTestFailure("the emulator still serves calls 10 s after the hold ended") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         return kill
     }
 
