@@ -125,6 +125,10 @@ public struct EmulatorStats: Sendable, Equatable {
     public var apiMax: Int
     public var tokensIssued: Int
     public var tokenRequests: Int
+    /// How often each injected fault struck.
+    public var faultsStruck: FaultsStruck
+    /// REST calls the org is serving right now (admitted, not yet answered); a reset leaves it.
+    public var restCallsInFlight: Int
 
     init(_ object: [String: Any]) {
         self.apiCalls = object["apiCalls"] as? Int ?? 0
@@ -135,5 +139,79 @@ public struct EmulatorStats: Sendable, Equatable {
         self.apiMax = usage["max"] as? Int ?? 0
         self.tokensIssued = object["tokensIssued"] as? Int ?? 0
         self.tokenRequests = object["tokenRequests"] as? Int ?? 0
+        self.faultsStruck = FaultsStruck(object["faultsStruck"] as? [String: Any] ?? [:])
+        self.restCallsInFlight = object["restCallsInFlight"] as? Int ?? 0
+    }
+}
+
+/// How often each injected fault struck since start or the last reset (`faultsStruck` of the stats).
+public struct FaultsStruck: Sendable, Equatable {
+    /// REST calls delayed by `latencyMs`.
+    public var latency: Int
+    /// REST calls delayed by `latencySpikeMs` more.
+    public var latencySpike: Int
+    /// REST calls whose connection was closed without an answer.
+    public var dropConnection: Int
+    /// REST calls answered 503 SERVER_UNAVAILABLE.
+    public var serverUnavailable: Int
+    /// Records answered UNABLE_TO_LOCK_ROW.
+    public var lockRow: Int
+    /// REST calls refused 401 because their session outlived `tokenTtlSeconds`.
+    public var sessionExpired: Int
+    /// REST calls refused REQUEST_LIMIT_EXCEEDED.
+    public var requestLimitExceeded: Int
+    /// Token requests refused "ip restricted".
+    public var ipRestricted: Int
+    /// Password grants refused because the flow is disabled.
+    public var passwordFlowDisabled: Int
+    /// REST calls held unanswered while `holdRestCalls` was on.
+    public var held: Int
+
+    public init(
+        latency: Int = 0, latencySpike: Int = 0, dropConnection: Int = 0, serverUnavailable: Int = 0, lockRow: Int = 0,
+        sessionExpired: Int = 0, requestLimitExceeded: Int = 0, ipRestricted: Int = 0, passwordFlowDisabled: Int = 0,
+        held: Int = 0
+    ) {
+        self.latency = latency
+        self.latencySpike = latencySpike
+        self.dropConnection = dropConnection
+        self.serverUnavailable = serverUnavailable
+        self.lockRow = lockRow
+        self.sessionExpired = sessionExpired
+        self.requestLimitExceeded = requestLimitExceeded
+        self.ipRestricted = ipRestricted
+        self.passwordFlowDisabled = passwordFlowDisabled
+        self.held = held
+    }
+
+    init(_ object: [String: Any]) {
+        self.latency = object["latency"] as? Int ?? 0
+        self.latencySpike = object["latencySpike"] as? Int ?? 0
+        self.dropConnection = object["dropConnection"] as? Int ?? 0
+        self.serverUnavailable = object["serverUnavailable"] as? Int ?? 0
+        self.lockRow = object["lockRow"] as? Int ?? 0
+        self.sessionExpired = object["sessionExpired"] as? Int ?? 0
+        self.requestLimitExceeded = object["requestLimitExceeded"] as? Int ?? 0
+        self.ipRestricted = object["ipRestricted"] as? Int ?? 0
+        self.passwordFlowDisabled = object["passwordFlowDisabled"] as? Int ?? 0
+        self.held = object["held"] as? Int ?? 0
+    }
+
+    /// The count of the fault a `/emulator/faults` key sets, nil for a key that sets no fault
+    /// (`apiUsed`) or an unknown one.
+    public func struck(byFaultKey key: String) -> Int? {
+        switch key {
+        case "latencyMs": self.latency
+        case "latencySpikeRate", "latencySpikeMs": self.latencySpike
+        case "dropConnectionRate": self.dropConnection
+        case "serverUnavailableRate": self.serverUnavailable
+        case "lockRowRate": self.lockRow
+        case "tokenTtlSeconds": self.sessionExpired
+        case "apiLimit": self.requestLimitExceeded
+        case "ipRestricted": self.ipRestricted
+        case "passwordFlowDisabled": self.passwordFlowDisabled
+        case "holdRestCalls": self.held
+        default: nil
+        }
     }
 }

@@ -36,7 +36,8 @@ struct AdminService: Sendable {
             return try self.removeField(object: path[1], name: path[2])
         case (.get, "stats", 1):
             let usage = self.org.access.withLock { $0.usage }
-            return Reply.json(.ok, self.org.stats.withLock { $0.json(usage: usage) })
+            let inFlight = self.org.restCallsInFlight.withLock { $0 }
+            return Reply.json(.ok, self.org.stats.withLock { $0.json(usage: usage, restCallsInFlight: inFlight) })
         case (.post, "stats", 2) where path[1] == "reset":
             self.org.stats.withLock { $0 = EmulatorStats() }
             return Reply.empty(.noContent)

@@ -40,8 +40,12 @@ extension RESTService {
             let incoming = try store.incomingRecords(items, object: object)
             return store.apply(operation, records: incoming, allOrNone: allOrNone, lockRowRate: lockRowRate, now: now)
         }
-        if outcome.recordsWritten > 0 {
-            self.org.stats.withLock { $0.recordsWritten += outcome.recordsWritten }
+        let locked = outcome.results.filter { $0.failure?.statusCode == RecordFailure.unableToLockRow }.count
+        if outcome.recordsWritten > 0 || locked > 0 {
+            self.org.stats.withLock { stats in
+                stats.recordsWritten += outcome.recordsWritten
+                stats.count(repeatElement(FaultKind.lockRow, count: locked))
+            }
         }
         return .array(outcome.results.map(\.json))
     }

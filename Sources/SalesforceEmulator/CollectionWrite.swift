@@ -172,7 +172,7 @@ extension RecordStore {
         }
         if lockRowRate > 0, Double.random(in: 0..<1) < lockRowRate {
             return .failure(RefusedWrite(id: id, failure: RecordFailure(
-                statusCode: "UNABLE_TO_LOCK_ROW",
+                statusCode: RecordFailure.unableToLockRow,
                 message: "unable to obtain exclusive access to this record or 1 records: \(id)", fields: []
             )))
         }

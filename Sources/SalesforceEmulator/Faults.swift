@@ -19,6 +19,9 @@ struct Faults: Sendable {
     var dropConnectionRate = 0.0
     /// The password grant fails as in orgs that block the flow.
     var passwordFlowDisabled = false
+    /// REST calls wait, admitted and unanswered, until this is turned off: a test can act (kill a
+    /// client) while its requests are certainly in flight.
+    var holdRestCalls = false
 }
 
 /// Calls used against the org's daily allowance.
@@ -31,6 +34,7 @@ extension Faults {
     static let keys: Set<String> = [
         "serverUnavailableRate", "lockRowRate", "tokenTtlSeconds", "latencyMs", "latencySpikeRate",
         "latencySpikeMs", "apiLimit", "apiUsed", "ipRestricted", "dropConnectionRate", "passwordFlowDisabled",
+        "holdRestCalls",
     ]
 
     /// Every fault with its current value, plus the API allowance.
@@ -47,6 +51,7 @@ extension Faults {
             ("ipRestricted", .bool(self.ipRestricted)),
             ("dropConnectionRate", .double(self.dropConnectionRate)),
             ("passwordFlowDisabled", .bool(self.passwordFlowDisabled)),
+            ("holdRestCalls", .bool(self.holdRestCalls)),
         ])
     }
 
@@ -77,6 +82,7 @@ extension Faults {
             case "apiUsed": usage.used = try Self.required(Self.count(value, key), key)
             case "ipRestricted": faults.ipRestricted = try Self.flag(value, key)
             case "passwordFlowDisabled": faults.passwordFlowDisabled = try Self.flag(value, key)
+            case "holdRestCalls": faults.holdRestCalls = try Self.flag(value, key)
             default:
                 throw .badRequest("unknown fault '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }

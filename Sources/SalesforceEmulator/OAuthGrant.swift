@@ -23,8 +23,10 @@ extension OrgAccess {
     ///   - form: the decoded `application/x-www-form-urlencoded` body.
     ///   - basic: client id and secret from an HTTP Basic `Authorization` header, if any.
     ///   - tokenPrefix: the org Id's 15 characters, which real access tokens start with.
+    ///   - struck: set to the fault that refused the grant, if one did.
     mutating func grant(
-        form: [String: String], basic: (id: String, secret: String)?, tokenPrefix: String, now: ContinuousClock.Instant
+        form: [String: String], basic: (id: String, secret: String)?, tokenPrefix: String, now: ContinuousClock.Instant,
+        struck: inout FaultKind?
     ) -> Result<String, OAuthFailure> {
         let clientId = form["client_id"] ?? basic?.id
         let clientSecret = form["client_secret"] ?? basic?.secret
@@ -32,9 +34,12 @@ extension OrgAccess {
         case "password":
             guard clientId == self.credentials.clientId else { return .failure(.invalidClientId) }
             guard clientSecret == self.credentials.clientSecret else { return .failure(.invalidClient) }
-            guard form["username"] == self.credentials.username, form["password"] == self.credentials.password,
-                  !self.faults.passwordFlowDisabled
+            guard form["username"] == self.credentials.username, form["password"] == self.credentials.password
             else { return .failure(.authenticationFailure) }
+            if self.faults.passwordFlowDisabled {
+                struck = .passwordFlowDisabled
+                return .failure(.authenticationFailure)
+            }
         case "client_credentials":
             guard clientId == self.credentials.clientId else { return .failure(.invalidClientId) }
             guard clientSecret == self.credentials.clientSecret else { return .failure(.invalidClient) }
@@ -42,6 +47,7 @@ extension OrgAccess {
             return .failure(.unsupportedGrant)
         }
         if self.faults.ipRestricted {
+            struck = .ipRestricted
             return .failure(.ipRestricted)
         }
         let token = "\(tokenPrefix)!AQ4AQ" + RecordID.randomCharacters(48) + "." + RecordID.randomCharacters(48)

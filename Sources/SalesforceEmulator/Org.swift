@@ -8,6 +8,8 @@ final class Org: Sendable {
     let store = Mutex(RecordStore())
     let access: Mutex<OrgAccess>
     let stats = Mutex(EmulatorStats())
+    /// REST calls admitted and not yet answered (a gauge: a stats reset leaves it alone).
+    let restCallsInFlight = Mutex(0)
     /// The org's 18-character Id (`00D...`).
     let organizationId: String
     /// The integration user's 18-character Id (`005...`).
@@ -24,6 +26,12 @@ final class Org: Sendable {
     var baseURL: String {
         get { self.baseURLStorage.withLock { $0 } }
         set { self.baseURLStorage.withLock { $0 = newValue } }
+    }
+
+    /// Counts the faults that struck one call or record.
+    func recordStruck(_ struck: [FaultKind]) {
+        guard !struck.isEmpty else { return }
+        self.stats.withLock { $0.count(struck) }
     }
 
     /// Counts one authenticated REST call under its endpoint key.

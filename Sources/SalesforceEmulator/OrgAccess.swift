@@ -36,29 +36,34 @@ struct OrgAccess: Sendable {
     /// Decides how a REST call carrying `token` is answered, counting it against the allowance
     /// when the org serves it.
     mutating func admit(token: String?, now: ContinuousClock.Instant) -> RESTAdmission {
-        let delay = self.delayMilliseconds()
+        var struck: [FaultKind] = []
+        let delay = self.delayMilliseconds(struck: &struck)
+        if self.faults.holdRestCalls { struck.append(.held) }
         guard let token, self.isLive(token, now: now) else {
-            return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage)
+            if let token, self.sessions[token] != nil { struck.append(.sessionExpired) }
+            return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage, struck: struck)
         }
         if self.dropDice.roll(self.faults.dropConnectionRate) {
-            return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage)
+            return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage, struck: struck + [.dropConnection])
         }
         if self.unavailableDice.roll(self.faults.serverUnavailableRate) {
-            return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage)
+            return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage, struck: struck + [.serverUnavailable])
         }
         if self.usage.used >= self.usage.max {
-            return RESTAdmission(verdict: .limitExceeded, delayMilliseconds: delay, usage: self.usage)
+            return RESTAdmission(verdict: .limitExceeded, delayMilliseconds: delay, usage: self.usage, struck: struck + [.requestLimitExceeded])
         }
         self.usage.used += 1
         return RESTAdmission(
-            verdict: .serve(lockRowRate: self.faults.lockRowRate), delayMilliseconds: delay, usage: self.usage
+            verdict: .serve(lockRowRate: self.faults.lockRowRate), delayMilliseconds: delay, usage: self.usage, struck: struck
         )
     }
 
-    private mutating func delayMilliseconds() -> Int {
+    private mutating func delayMilliseconds(struck: inout [FaultKind]) -> Int {
         var delay = self.faults.latencyMs
+        if delay > 0 { struck.append(.latency) }
         if self.spikeDice.roll(self.faults.latencySpikeRate) {
             delay += self.faults.latencySpikeMs
+            if self.faults.latencySpikeMs > 0 { struck.append(.latencySpike) }
         }
         return delay
     }
@@ -83,6 +88,8 @@ struct RESTAdmission: Sendable {
     let delayMilliseconds: Int
     /// The allowance after this call, for `Sforce-Limit-Info`.
     let usage: APIUsage
+    /// The faults that struck this call, for the stats.
+    let struck: [FaultKind]
 
     /// Whether the call carried a live session (and so shows in the stats).
     var isAuthenticated: Bool {

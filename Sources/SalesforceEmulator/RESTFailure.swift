@@ -47,6 +47,9 @@ struct RecordFailure: Sendable, Equatable {
     let message: String
     let fields: [String]
 
+    /// The `lockRowRate` fault's status code.
+    static let unableToLockRow = "UNABLE_TO_LOCK_ROW"
+
     static let rolledBack = RecordFailure(
         statusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
         message: "Record rolled back because not all records were valid and the request was using AllOrNone header",

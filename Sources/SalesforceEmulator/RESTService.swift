@@ -18,8 +18,14 @@ struct RESTService: Sendable {
         let resource = Array(segments.dropFirst())
         let token = Self.bearerToken(request.headers[.authorization])
         let admission = self.org.access.withLock { $0.admit(token: token, now: .now) }
+        self.org.recordStruck(admission.struck)
+        self.org.restCallsInFlight.withLock { $0 += 1 }
+        defer { self.org.restCallsInFlight.withLock { $0 -= 1 } }
         if admission.delayMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(admission.delayMilliseconds))
+        }
+        while self.org.access.withLock({ $0.faults.holdRestCalls }) {
+            try await Task.sleep(for: .milliseconds(5))
         }
         if admission.isAuthenticated {
             self.org.recordCall(endpoint: Self.endpointKey(request.method, resource))

@@ -16,10 +16,12 @@ struct TokenEndpoint: Sendable {
         let basic = Self.basicCredentials(request.headers[.authorization])
         let org = self.org
         let tokenPrefix = String(org.organizationId.prefix(15))
-        let result = org.access.withLock { $0.grant(form: form, basic: basic, tokenPrefix: tokenPrefix, now: .now) }
+        var struck: FaultKind?
+        let result = org.access.withLock { $0.grant(form: form, basic: basic, tokenPrefix: tokenPrefix, now: .now, struck: &struck) }
         org.stats.withLock { stats in
             stats.tokenRequests += 1
             if case .success = result { stats.tokensIssued += 1 }
+            if let struck { stats.count([struck]) }
         }
         switch result {
         case .failure(let failure):

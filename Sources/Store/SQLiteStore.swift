@@ -30,6 +30,9 @@ public final class SQLiteStore: SfdestStore {
             }
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB turns WAL on after `prepareDatabase` ran, and sets the writer to synchronous=NORMAL
+        // (commits not fsynced) as it does: set FULL again on the one connection that commits.
+        try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.secrets = secrets
         try Self.migrator.migrate(self.pool)
     }

@@ -59,6 +59,26 @@ struct PendingRecordTests {
 
     @Test func failureCountsOnceAndKeepsANewerChange() {
         var entry = PendingRecord()
+        let later = self.hour + 3_600_000
+        _ = entry.receive(self.desired(["Email": .string("bad")]), acknowledged: [:], hour: self.hour)
+        #expect(entry.claim(acknowledged: [:])?.fields == ["Email": .string("bad")])
+        // While the bad email is in flight, a newer profile fixes it.
+        let during = entry.receive(self.desired(["Email": .string("good@example.com")]), acknowledged: [:], hour: later)
+        #expect(during.changed)
+        let (sent, failed) = entry.failed()
+        #expect(sent == ["Email": .string("bad")])
+        // Only the profile the refused send carried fails; the newer one is still to be sent.
+        #expect(failed == [self.hour: 1])
+        #expect(!entry.isSettled)
+        #expect(entry.fields == ["Email": .string("good@example.com")])
+        #expect(entry.waiting == [later: 1])
+        #expect(entry.claim(acknowledged: [:])?.fields == ["Email": .string("good@example.com")])
+        #expect(entry.succeeded().activated == [later: 1])
+        #expect(entry.isSettled)
+    }
+
+    @Test func aFailureWithNothingNewerSettlesTheRecord() {
+        var entry = PendingRecord()
         _ = entry.receive(self.desired(["Email": .string("bad")]), acknowledged: [:], hour: self.hour)
         _ = entry.claim(acknowledged: [:])
         let (sent, failed) = entry.failed()

@@ -65,13 +65,14 @@ struct AlertsAPITests {
                 let data = try Data(contentsOf: URL(fileURLWithPath: e2e.dataDirectory).appendingPathComponent(file))
                 #expect(data.range(of: Data(secret.utf8)) == nil, "\(file) holds the secret in the clear")
             }
+            #expect(!e2e.logs.text.isEmpty, "nothing logged: the check below would pass on nothing")
             #expect(!e2e.logs.text.contains(secret))
 
             try await e2e.api.expect(204, .DELETE, "/v1/alerts/subscriptions/\(id)")
             try await e2e.api.expect(404, .DELETE, "/v1/alerts/subscriptions/\(id)")
             #expect(try await e2e.api.expect(200, .GET, "/v1/alerts/subscriptions").array.count == 1)
             try await e2e.api.expect(400, .GET, "/v1/alerts?state=sideways")
-            #expect(try await e2e.api.expect(200, .GET, "/v1/alerts").array.isEmpty)
+            #expect((try await e2e.api.expect(200, .GET, "/v1/alerts").json as? [Any])?.isEmpty == true)
         }
     }
 }

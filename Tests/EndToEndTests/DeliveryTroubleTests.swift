@@ -28,7 +28,8 @@ struct DeliveryTroubleTests {
             #expect((delivery["reason"] as? String ?? "").contains("INVALID_FIELD"))
             let backlog = shown["backlog"] as? [String: Int] ?? [:]
             #expect((backlog["pending"] ?? 0) + (backlog["retrying"] ?? 0) + (backlog["inFlight"] ?? 0) == 5)
-            #expect(try await e2e.admin.record(ids[0])?["LastName"] as? String != "Kept \(ids[0].suffix(3))")
+            let untouched = try #require(try await e2e.admin.record(ids[0]), "the record is gone from the org")
+            #expect(untouched["LastName"] as? String != "Kept \(ids[0].suffix(3))")
 
             // the fix: the field is created again and the destination enabled again
             try await e2e.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
@@ -53,7 +54,8 @@ struct DeliveryTroubleTests {
             try await e2e.waitUntilDelivered(destination, timeout: .seconds(120))
             try await e2e.admin.setFaults(["lockRowRate": 0, "serverUnavailableRate": 0])
             for id in ids {
-                #expect(try await e2e.admin.record(id)?["LastName"] as? String == "Persistent \(id.suffix(4))")
+                let record = try #require(try await e2e.admin.record(id), "\(id) is gone from the org")
+                #expect(record["LastName"] as? String == "Persistent \(id.suffix(4))")
             }
             let totals = try await e2e.runTotals(destination)
             #expect(totals["identitiesActivated"] == 400)

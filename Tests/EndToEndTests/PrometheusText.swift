@@ -75,10 +75,11 @@ struct PrometheusText {
         return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }
     }
 
-    /// The sum of the samples of `name` whose labels include `labels`.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double {
-        self.samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
-            .reduce(0) { $0 + $1.value }
+    /// The sum of the samples of `name` whose labels include `labels`; nil when there is none, so
+    /// a metric that is missing (or mislabelled) never reads as 0.
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        let matching = self.samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        return matching.isEmpty ? nil : matching.reduce(0) { $0 + $1.value }
     }
 
     /// `GET /metrics` without an API key, parsed.

@@ -15,13 +15,27 @@ struct CrashSafetyTests {
         let delay: Duration
     }
 
-    /// Figures of a run, for the summary line.
+    /// Figures of a run, for the summary line and the assertions: what the client and the
+    /// emulator observed, not what the test planned.
     struct Figures {
         var bodiesPosted = 0
         var bodiesResent = 0
+        /// Bodies of the waves a SIGKILL landed in that got no answer and were sent again.
+        var bodiesResentAfterKill = 0
+        /// Processes that ended by SIGKILL, as their exit status says.
+        var exitsBySIGKILL = 0
         var killsMidIngest = 0
         var killsMidDelivery = 0
+        /// Kills after which the emulator was still serving calls of the dead process.
         var killsWithRequestsInFlight = 0
+        /// Per kill: where it landed and the emulator's calls in flight once the process was gone.
+        var kills: [String] = []
+
+        mutating func observe(_ kill: ProcessHarness.KillObservation, _ label: String) {
+            if kill.bySIGKILL { self.exitsBySIGKILL += 1 }
+            if kill.callsInFlightAtDeath > 0 { self.killsWithRequestsInFlight += 1 }
+            self.kills.append("\(label): \(kill.callsInFlightAtDeath) calls in flight")
+        }
     }
 
     @Test(.timeLimit(.minutes(3)))
@@ -50,7 +64,8 @@ struct CrashSafetyTests {
                 try await Self.stream(bodies, harness: harness, expected: &expected, figures: &figures, kill: plan[round])
                 // Pure delivery, nothing being ingested: after the first round and the last.
                 if round == 0 || round == ProfileRounds.times.count - 1 {
-                    if try await Self.killDuringDelivery(destination, harness: harness) { figures.killsWithRequestsInFlight += 1 }
+                    let kill = try await Self.killDuringDelivery(destination, harness: harness)
+                    figures.observe(kill, "round \(round) delivery")
                     figures.killsMidDelivery += 1
                     try await harness.start()
                 }
@@ -58,20 +73,24 @@ struct CrashSafetyTests {
             try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
 
             let failures = try await harness.api.expect(200, .GET, "/v1/destinations/\(destination)/failures").object
-            let groups = failures["groups"] as? [[String: Any]] ?? []
+            let groups = try #require(failures["groups"] as? [[String: Any]], "\(failures)")
             #expect(groups.isEmpty, "no record may fail or be excluded: \(groups)")
             let (checked, mismatches) = try await harness.mismatches(against: expected)
             #expect(checked == ids.count)
             let view = mismatches.isEmpty ? "" : try await Self.serviceView(of: mismatches, destination: destination, harness: harness)
             #expect(mismatches.count == 0, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; ")); the service's view of some: \(view)")
 
+            // The kills did what the test is about: every one ended a process by SIGKILL, a kill
+            // mid-ingest cost the client answers it then resent, and a kill left requests to
+            // Salesforce in flight (the emulator still served them after the process was gone).
             let kills = figures.killsMidIngest + figures.killsMidDelivery
-            #expect(kills >= 3)
-            #expect(figures.killsMidIngest >= 1 && figures.killsMidDelivery >= 1)
+            #expect(figures.exitsBySIGKILL == kills, "\(figures.exitsBySIGKILL) of \(kills) processes ended by SIGKILL")
+            #expect(figures.bodiesResentAfterKill > 0, "no SIGKILL mid-ingest caught a body in flight: \(figures.kills)")
+            #expect(figures.killsWithRequestsInFlight >= 1, "no SIGKILL caught a request to Salesforce in flight: \(figures.kills)")
             print("""
                 ProcessTests crash safety: \(expected.profilesAccepted) profiles streamed in \(figures.bodiesPosted) bodies \
-                (\(figures.bodiesResent) resent after a kill), \(kills) SIGKILLs (\(figures.killsMidIngest) mid-ingest, \
-                \(figures.killsMidDelivery) mid-delivery, \(figures.killsWithRequestsInFlight) of those with records in flight), \
+                (\(figures.bodiesResent) resent, \(figures.bodiesResentAfterKill) of them after a kill), \(kills) SIGKILLs (\(figures.killsMidIngest) mid-ingest, \
+                \(figures.killsMidDelivery) mid-delivery, \(figures.killsWithRequestsInFlight) with requests to Salesforce in flight: \(figures.kills.joined(separator: "; "))), \
                 \(harness.generation) process starts, \(checked) records checked field by field, \(mismatches.count) mismatches, \
                 \(try await harness.patchCalls()) PATCH calls, \(ContinuousClock.now - began)
                 """)
@@ -193,22 +212,20 @@ struct CrashSafetyTests {
             let batch = Array(queue.prefix(Self.concurrentBodies))
             queue.removeFirst(batch.count)
             let api = harness.api
+            let admin = harness.admin
             let serving = try #require(harness.current)
             let killNow = kill.map { $0.wave == wave } ?? false
             let delay = kill?.delay ?? .zero
-            let outcomes = await withTaskGroup(of: (Int, ProcessHarness.PostOutcome)?.self) { group in
+            let killer = killNow ? Task {
+                try? await Task.sleep(for: delay)
+                return try await ProcessHarness.kill(serving, admin: admin)
+            } : nil
+            let outcomes = await withTaskGroup(of: (Int, ProcessHarness.PostOutcome).self) { group in
                 for (slot, body) in batch.enumerated() {
                     group.addTask { (slot, await ProcessHarness.post(body, to: api, serving: serving)) }
                 }
-                if killNow {
-                    group.addTask {
-                        try? await Task.sleep(for: delay)
-                        serving.kill()
-                        return nil
-                    }
-                }
                 var outcomes: [Int: ProcessHarness.PostOutcome] = [:]
-                for await case let (slot, outcome)? in group { outcomes[slot] = outcome }
+                for await (slot, outcome) in group { outcomes[slot] = outcome }
                 return outcomes
             }
             figures.bodiesPosted += batch.count
@@ -225,9 +242,11 @@ struct CrashSafetyTests {
                     failed.append(body)
                 }
             }
-            if killNow {
+            if let killer {
+                figures.observe(try await killer.value, "round \(bodies.first?.round ?? -1) ingest wave \(wave)")
                 try await harness.killAndWait()
                 figures.killsMidIngest += 1
+                figures.bodiesResentAfterKill += failed.count
                 try await harness.start()
             } else if !failed.isEmpty {
                 // Not killed: a stale pooled connection may fail once; a dead process is a crash.
@@ -247,24 +266,31 @@ struct CrashSafetyTests {
         }
     }
 
-    /// SIGKILL while delivery sends and nothing is being ingested: once this process has made a
-    /// call and records are in flight (true), or, if delivery ends first, when it is idle (false).
-    static func killDuringDelivery(_ destinationId: String, harness: ProcessHarness) async throws -> Bool {
-        let baseline = try await harness.patchCalls()
+    /// SIGKILL while delivery sends and nothing is being ingested: the emulator holds every call
+    /// unanswered meanwhile, and the kill lands once records are in flight and the emulator holds
+    /// a call of this process (or, if delivery ends first, when it is idle). Returns what the
+    /// emulator still held once the process was gone; then lets the held calls end, so the next
+    /// kill counts only its own.
+    static func killDuringDelivery(_ destinationId: String, harness: ProcessHarness) async throws -> ProcessHarness.KillObservation {
+        try await harness.admin.setFaults(["holdRestCalls": true])
         let deadline = ContinuousClock.now + .seconds(30)
-        var inFlight = false
         while ContinuousClock.now < deadline {
             try harness.insistRunning()
             let state = try await harness.deliveryState(destinationId)
-            if state.inFlight > 0, try await harness.patchCalls() > baseline {
-                inFlight = true
-                break
-            }
+            if state.inFlight > 0, try await harness.admin.stats().restCallsInFlight > 0 { break }
             if state.settled { break }
             try await Task.sleep(for: .milliseconds(5))
         }
+        let serving = try #require(harness.current)
+        let kill = try await ProcessHarness.kill(serving, admin: harness.admin)
+        try await harness.admin.setFaults(["holdRestCalls": false])
         try await harness.killAndWait()
-        return inFlight
+        let drained = ContinuousClock.now + .seconds(10)
+        while try await harness.admin.stats().restCallsInFlight > 0 {
+            guard ContinuousClock.now < drained else { throw ProcessTestFailure("the emulator still serves calls 10 s after the hold ended") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return kill
     }
 
     /// What the service says of the first few mismatched records (acknowledged, pending, last error).

@@ -94,6 +94,26 @@ final class ProcessHarness {
         #expect(exit.signalled && exit.status == SIGKILL, "generation \(current.generation) ended with \(exit), not by SIGKILL; stderr: \(current.stderrTail())")
     }
 
+    /// What a SIGKILL ended, as observed once the process was gone.
+    struct KillObservation: Sendable {
+        /// The process ended by SIGKILL (not by a crash of its own first).
+        var bySIGKILL: Bool
+        /// REST calls the emulator was still serving the moment the process was gone. Nothing
+        /// else calls the org's REST API, so they are the dead process's requests in flight to
+        /// Salesforce.
+        var callsInFlightAtDeath: Int
+    }
+
+    /// SIGKILL to `process`; once it has ended, asks the emulator what it is still serving.
+    static func kill(_ process: ServeProcess, admin: EmulatorAdminClient) async throws -> KillObservation {
+        process.kill()
+        guard let exit = await process.waitForExit(timeout: .seconds(10)) else {
+            throw ProcessTestFailure("sfdest serve generation \(process.generation) still ran 10 s after SIGKILL")
+        }
+        let inFlight = try await admin.stats().restCallsInFlight
+        return KillObservation(bySIGKILL: exit.signalled && exit.status == SIGKILL, callsInFlightAtDeath: inFlight)
+    }
+
     /// Fails loudly when the process died without being told to.
     func insistRunning() throws {
         if let current, let exit = current.exitStatus {
@@ -155,9 +175,9 @@ final class ProcessHarness {
             let answer = try await api.send(.POST, "/v1/profiles", body: body.data, contentType: "application/x-ndjson", timeout: .seconds(30))
             guard answer.status == 202 else { return .failed("answered \(answer.status)") }
             let accepted = answer.object["accepted"] as? Int
-            let rejected = answer.object["rejected"] as? [Any] ?? []
+            let rejected = answer.object["rejected"] as? [Any]
             // A 202 is acceptance: a short count is a product bug, not a reason to resend.
-            #expect(accepted == body.fragments.count && rejected.isEmpty, "round \(body.round) body \(body.index): \(String(describing: answer.json))")
+            #expect(accepted == body.fragments.count && rejected?.isEmpty == true, "round \(body.round) body \(body.index): \(String(describing: answer.json))")
             return .accepted
         } catch {
             return .failed("\(error)")

@@ -95,9 +95,14 @@ struct EmulatorHarness {
         try await self.send(method, "/emulator" + path, json: json)
     }
 
-    /// A record as the admin API shows it, every field included.
+    /// A record as the admin API shows it, every field included. Throws when the org has no such
+    /// record, so a check that a value was not written never passes on a record that is gone.
     func record(_ id: String) async throws -> [String: Any] {
-        try await self.admin(.GET, "/records/\(id)").object
+        let answer = try await self.admin(.GET, "/records/\(id)")
+        guard answer.status == 200, let record = answer.json as? [String: Any] else {
+            throw HarnessFailure("no record \(id): \(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
+        }
+        return record
     }
 
     /// Creates records through the admin API and returns their Ids.
