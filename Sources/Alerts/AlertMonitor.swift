@@ -10,13 +10,13 @@ import Store
 /// destination) and resolves it when the rule no longer holds. Each event is queued durably for
 /// the webhook subscriptions in the same transaction, and sent (signed, retried) by the same service.
 public struct AlertMonitor: Service {
-    let store: any SfdestStore
+    let store: any ConfigurationStore & MonitoringStore & AlertStore
     let delivery: any DeliveryStateSource
     let logger: Logger
     let options: AlertOptions
     let sender: WebhookSender
 
-    public init(store: any SfdestStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
+    public init(store: any ConfigurationStore & MonitoringStore & AlertStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
         self.store = store
         self.delivery = delivery
         self.logger = logger

@@ -55,7 +55,7 @@ public struct DeliveryOptions: Sendable {
 /// sends them in sObject Collections requests of up to 200 with `allOrNone:false`, and applies
 /// every record's result. A few requests per destination are in flight at once.
 public actor DeliveryService: Service {
-    let store: any SfdestStore
+    let store: any ConfigurationStore & DeliveryQueue
     let clients: SalesforceClients
     let logger: Logger
     let options: DeliveryOptions
@@ -70,7 +70,7 @@ public actor DeliveryService: Service {
     private let wake: AsyncStream<Void>.Continuation
 
     public init(
-        store: any SfdestStore, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
+        store: any ConfigurationStore & DeliveryQueue, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
         metrics: DeliveryMetrics = DeliveryMetrics()
     ) {
         self.metrics = metrics

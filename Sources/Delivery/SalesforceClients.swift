@@ -7,14 +7,14 @@ import Store
 /// One Salesforce client per connection (its token cache lives there), built from the stored
 /// connection and rebuilt when the connection changes.
 public actor SalesforceClients {
-    private let store: any SfdestStore
+    private let store: any ConfigurationStore
     private let httpClient: HTTPClient
     private let logger: Logger
     /// How long one Salesforce call may take.
     public nonisolated let requestTimeout: Duration
     private var clients: [String: (updatedAt: Date, client: SalesforceClient)] = [:]
 
-    public init(store: any SfdestStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30)) {
+    public init(store: any ConfigurationStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30)) {
         self.store = store
         self.httpClient = httpClient
         self.logger = logger

@@ -23,7 +23,7 @@ public actor IngestPipeline: Service {
         var continuation: CheckedContinuation<Int, any Error>
     }
 
-    private let store: any SfdestStore
+    private let store: any ConfigurationStore & IngestStore
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let maxBatchProfiles: Int
@@ -39,7 +39,7 @@ public actor IngestPipeline: Service {
     private var committed: @Sendable ([String]) -> Void = { _ in }
 
     public init(
-        store: any SfdestStore,
+        store: any ConfigurationStore & IngestStore,
         logger: Logger,
         maxBatchProfiles: Int = 5_000,
         maxWaitingProfiles: Int = 200_000,

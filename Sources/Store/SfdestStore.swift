@@ -1,11 +1,14 @@
 import Activation
 import Foundation
 
-/// Everything sfdest keeps. SQLite is the embedded default; a PostgreSQL store implements the same
-/// protocol for scale-out. The store keeps data and applies the domain's rules inside its
-/// transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
-public protocol SfdestStore: AlertStore, RecordHistoryStore {
-    // MARK: configuration
+/// Everything sfdest keeps, as the roles its services use. SQLite is the embedded default; a
+/// second store (PostgreSQL, for scale-out) implements the same roles one by one, and each
+/// service asks only for the roles it needs. The store keeps data and applies the domain's rules
+/// inside its transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
+public typealias SfdestStore = ConfigurationStore & IngestStore & DeliveryQueue & MonitoringStore & AlertStore & RecordHistoryStore
+
+/// Connections (with sealed secrets) and destinations.
+public protocol ConfigurationStore: Sendable {
     func saveConnection(_ connection: Connection) async throws
     func connection(id: String) async throws -> Connection?
     func connections() async throws -> [Connection]
@@ -14,8 +17,10 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     func saveDestination(_ destination: Destination) async throws
     func destination(id: String) async throws -> Destination?
     func destinations() async throws -> [Destination]
+}
 
-    // MARK: the way in
+/// The way in: stored profiles and what each destination must send.
+public protocol IngestStore: Sendable {
     /// Merges profile fragments into the stored profiles and queues what each destination must send,
     /// in one durable transaction.
     func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary
@@ -26,8 +31,10 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     func startBackfill(destinationId: String) async throws
     /// The backfills not finished yet, with where each got to.
     func runningBackfills() async throws -> [String: Int64]
+}
 
-    // MARK: the way out
+/// The way out: claims on queued records, Salesforce's answers, when the next record is due.
+public protocol DeliveryQueue: Sendable {
     /// Takes up to `limit` due records of a destination that are not in flight. Fewer than `limit`
     /// only once the oldest of them has been due for `partialAfter` seconds, so records arriving
     /// meanwhile fill the batch (0: whatever is due now).
@@ -42,10 +49,13 @@ public protocol SfdestStore: AlertStore, RecordHistoryStore {
     ) async throws -> [ClaimedRecord]
     /// Makes every queued record of a destination due at `at` (e.g. now, after a fix).
     func reschedule(destinationId: String, at: Date) async throws
-    /// When the next queued record of a destination is due (nil: nothing queued).
+    /// When the next queued record of a destination is due (nil: nothing queued). Periodic:
+    /// costs what is queued (`PeriodicQuery`).
     func nextDue(destinationId: String) async throws -> Date?
+}
 
-    // MARK: monitoring
+/// What a person reads about a destination: backlog, runs, failures (and their replay), records.
+public protocol MonitoringStore: Sendable {
     func backlog(destinationId: String) async throws -> Backlog
     func runs(destinationId: String, limit: Int) async throws -> [DataflowRun]
     func failures(destinationId: String) async throws -> [FailureGroup]
@@ -64,7 +74,7 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-extension SfdestStore {
+extension DeliveryQueue {
     /// Takes up to `limit` due records of a destination that are not in flight, however few.
     public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
         try await self.claim(destinationId: destinationId, limit: limit, lease: lease, now: now, partialAfter: 0)
