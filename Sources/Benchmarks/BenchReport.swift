@@ -6,7 +6,7 @@ public struct BenchReport: Sendable, Codable {
     public var ceiling: EmulatorCeiling.Result?
     public var sync: ServiceBench.SyncResult?
     public var stream: ServiceBench.StreamResult?
-    public var idle: IdleBench.Result?
+    public var idle: ServiceBench.IdleResult?
 
     public init() {}
 

@@ -18,6 +18,9 @@ public struct ServiceBench: Sendable {
         public var streamRate = 2_000
         public var streamSeconds = 15
         public var scaleProfiles = 1_000_000
+        /// Records delivered before the idle scenario watches the service, and for how long.
+        public var idleRecords = 1_000_000
+        public var idleSeconds = 10
         public init() {}
     }
 

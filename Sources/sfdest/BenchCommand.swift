@@ -73,6 +73,8 @@ struct BenchCommand: AsyncParsableCommand {
         options.streamRate = self.streamRate
         options.streamSeconds = self.streamSeconds
         options.scaleProfiles = self.scaleProfiles
+        options.idleRecords = self.idleRecords
+        options.idleSeconds = self.idleSeconds
         let bench = ServiceBench(options: options, logger: logger) { label, done, total in progress.update(label, done: done, total: total) }
         // Scale first: its peak memory is measured before anything else grew the process.
         if wanted.contains(.scale) {
@@ -94,13 +96,7 @@ struct BenchCommand: AsyncParsableCommand {
             progress.finish()
         }
         if wanted.contains(.idle) {
-            var idle = IdleBench.Options()
-            idle.records = self.idleRecords
-            idle.seconds = self.idleSeconds
-            idle.concurrency = self.concurrency
-            report.idle = try await IdleBench(options: idle, logger: logger) { label, done, total in
-                progress.update(label, done: done, total: total)
-            }.run()
+            report.idle = try await bench.runIdle()
             progress.finish()
         }
         if self.json {

@@ -38,11 +38,10 @@ struct BenchSmokeTests {
         #expect(streamed.apiCalls >= 1)
         #expect(streamed.p99Milliseconds >= streamed.p50Milliseconds)
 
-        var idleOptions = IdleBench.Options()
-        idleOptions.records = 1_000
-        idleOptions.bodySize = 250
-        idleOptions.seconds = 1
-        let idle = try await IdleBench(options: idleOptions, logger: logger) { _, _, _ in }.run()
+        var idleOptions = options
+        idleOptions.idleRecords = 1_000
+        idleOptions.idleSeconds = 1
+        let idle = try await ServiceBench(options: idleOptions, logger: logger) { _, _, _ in }.runIdle()
         #expect(idle.deliveredRecords == 1_000)
         #expect(idle.idleApiCalls == 0)
         #expect(idle.idleSeconds >= 1)

@@ -6,18 +6,8 @@ import SalesforceEmulator
 /// The idle service after a large delivery: what its periodic work (delivery's poll, the alert
 /// check, the webhook poll) costs when nothing is queued but many records were delivered. That
 /// cost must follow the backlog, not the history.
-public struct IdleBench: Sendable {
-    public struct Options: Sendable {
-        /// Records delivered before the idle measurement.
-        public var records = 1_000_000
-        /// How long the idle service is watched.
-        public var seconds = 10
-        public var bodySize = 1_000
-        public var concurrency = 8
-        public init() {}
-    }
-
-    public struct Result: Sendable, Codable {
+extension ServiceBench {
+    public struct IdleResult: Sendable, Codable {
         public var deliveredRecords: Int
         public var deliverySeconds: Double
         public var idleSeconds: Double
@@ -26,25 +16,17 @@ public struct IdleBench: Sendable {
         public var idleApiCalls: Int
     }
 
-    let options: Options
-    let logger: Logger
-    let progress: @Sendable (String, Int, Int) -> Void
-
-    public init(options: Options, logger: Logger, progress: @escaping @Sendable (String, Int, Int) -> Void) {
-        self.options = options
-        self.logger = logger
-        self.progress = progress
-    }
-
-    public func run() async throws -> Result {
-        return try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: self.options.records), logger: self.logger) { emulator in
+    /// Delivers `idleRecords` records through the emulator, then watches the idle service for
+    /// `idleSeconds`.
+    public func runIdle() async throws -> IdleResult {
+        try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: self.options.idleRecords), logger: self.logger) { emulator in
             try await BenchService.with(logger: self.logger) { service in
-                try await self.measure(service: service, emulator: emulator)
+                try await self.measureIdle(service: service, emulator: emulator)
             }
         }
     }
 
-    private func measure(service: BenchService, emulator: RunningEmulator) async throws -> Result {
+    private func measureIdle(service: BenchService, emulator: RunningEmulator) async throws -> IdleResult {
         let admin = EmulatorAdminClient(baseURL: emulator.baseURL)
         let destination = try await service.configureContactDestination(emulator: emulator)
         let ids = emulator.seededContactIds
@@ -65,11 +47,11 @@ public struct IdleBench: Sendable {
         let before = try await admin.stats()
         let cpuBefore = ProcessMemory.cpuSeconds()
         let idleStart = ContinuousClock.now
-        try await Task.sleep(for: .seconds(self.options.seconds))
+        try await Task.sleep(for: .seconds(self.options.idleSeconds))
         let idle = seconds(ContinuousClock.now - idleStart)
         let cpu = ProcessMemory.cpuSeconds() - cpuBefore
         let after = try await admin.stats()
-        return Result(
+        return IdleResult(
             deliveredRecords: ids.count, deliverySeconds: seconds(delivered - started), idleSeconds: idle,
             idleCoreShare: cpu / idle, idleApiCalls: after.apiCalls - before.apiCalls
         )
