@@ -234,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "ProcessTests",
             dependencies: [
-                "SfdestRuntime", "SfdestClient", "SfdestBasics", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "SfdestBasics", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -46,7 +46,7 @@ struct FuzzService: Sendable {
     func expect(_ status: Int, _ method: HTTPMethod, _ path: String, json: Any? = nil) async throws -> ContractClient.Answer {
         let answer = json == nil ? try await self.client.send(method, path) : try await self.client.send(method, path, json: json!)
         guard answer.status == status else {
-            throw FuzzFailure("\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(answer.text)")
+            throw HarnessFailure("\(method.rawValue) \(path) answered \(answer.status), expected \(status): \(answer.text)")
         }
         return answer
     }
@@ -72,11 +72,6 @@ struct FuzzService: Sendable {
     func waitUntilDelivered(_ destinationId: String, timeout: Duration = .seconds(120)) async throws {
         try await self.api.waitUntilDelivered(destinationId, timeout: timeout)
     }
-}
-
-struct FuzzFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import SfdestRuntime
+import SfdestTestSupport
 import Testing
 
 /// The real `sfdest serve` executable, killed and stopped while it works: no accepted change is
@@ -172,7 +173,7 @@ struct CrashSafetyTests {
             } catch {
                 let state = try await harness.deliveryState(destination)
                 if state.inFlight > 0 {
-                    throw ProcessTestFailure("""
+                    throw HarnessFailure("""
                         after SIGTERM and a restart, \(state.inFlight) records stay in flight for 30 s (\(state.summary)): the stopped \
                         process neither finished nor released its claims, which now wait for their 120 s lease; its log: \(serving.stderrTail(lines: 8))
                         """)
@@ -257,7 +258,7 @@ struct CrashSafetyTests {
                 let count = (attempts[body.index] ?? 0) + 1
                 attempts[body.index] = count
                 if count > 5 {
-                    throw ProcessTestFailure("round \(body.round) body \(body.index) failed \(count) times: \(reasons)")
+                    throw HarnessFailure("round \(body.round) body \(body.index) failed \(count) times: \(reasons)")
                 }
             }
             figures.bodiesResent += failed.count
@@ -287,7 +288,7 @@ struct CrashSafetyTests {
         try await harness.killAndWait()
         let drained = ContinuousClock.now + .seconds(10)
         while try await harness.admin.stats().restCallsInFlight > 0 {
-            guard ContinuousClock.now < drained else { throw ProcessTestFailure("the emulator still serves calls 10 s after the hold ended") }
+            guard ContinuousClock.now < drained else { throw HarnessFailure("the emulator still serves calls 10 s after the hold ended") }
             try await Task.sleep(for: .milliseconds(5))
         }
         return kill

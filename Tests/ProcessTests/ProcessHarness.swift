@@ -3,6 +3,7 @@ import Foundation
 import SalesforceEmulator
 import SfdestClient
 import SfdestRuntime
+import SfdestTestSupport
 import Testing
 
 /// The real `sfdest serve` executable on a data directory that outlives its processes, and the
@@ -73,7 +74,7 @@ final class ProcessHarness {
     /// Starts `sfdest serve` on the data directory (again); returns once it listens.
     @discardableResult
     func start() async throws -> ServeProcess {
-        if let current, !current.hasExited { throw ProcessTestFailure("sfdest serve generation \(current.generation) still runs") }
+        if let current, !current.hasExited { throw HarnessFailure("sfdest serve generation \(current.generation) still runs") }
         self.generation += 1
         let process = try await ServeProcess.launch(
             binary: self.binary, dataDirectory: self.dataDirectory, environment: self.environment,
@@ -85,10 +86,10 @@ final class ProcessHarness {
 
     /// SIGKILL, then waits for the end (at most 10 s) and insists it was the kill that ended it.
     func killAndWait() async throws {
-        guard let current else { throw ProcessTestFailure("no sfdest serve to kill") }
+        guard let current else { throw HarnessFailure("no sfdest serve to kill") }
         current.kill()
         guard let exit = await current.waitForExit(timeout: .seconds(10)) else {
-            throw ProcessTestFailure("sfdest serve generation \(current.generation) still ran 10 s after SIGKILL")
+            throw HarnessFailure("sfdest serve generation \(current.generation) still ran 10 s after SIGKILL")
         }
         // It may have died of something else first: that would be a crash of its own.
         #expect(exit.signalled && exit.status == SIGKILL, "generation \(current.generation) ended with \(exit), not by SIGKILL; stderr: \(current.stderrTail())")
@@ -108,7 +109,7 @@ final class ProcessHarness {
     static func kill(_ process: ServeProcess, admin: EmulatorAdminClient) async throws -> KillObservation {
         process.kill()
         guard let exit = await process.waitForExit(timeout: .seconds(10)) else {
-            throw ProcessTestFailure("sfdest serve generation \(process.generation) still ran 10 s after SIGKILL")
+            throw HarnessFailure("sfdest serve generation \(process.generation) still ran 10 s after SIGKILL")
         }
         let inFlight = try await admin.stats().restCallsInFlight
         return KillObservation(bySIGKILL: exit.signalled && exit.status == SIGKILL, callsInFlightAtDeath: inFlight)
@@ -117,7 +118,7 @@ final class ProcessHarness {
     /// Fails loudly when the process died without being told to.
     func insistRunning() throws {
         if let current, let exit = current.exitStatus {
-            throw ProcessTestFailure("sfdest serve generation \(current.generation) exited on its own with \(exit); stderr: \(current.stderrTail())")
+            throw HarnessFailure("sfdest serve generation \(current.generation) exited on its own with \(exit); stderr: \(current.stderrTail())")
         }
     }
 
@@ -210,7 +211,7 @@ final class ProcessHarness {
             last = state.summary
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw ProcessTestFailure("destination \(destinationId) not settled after \(timeout): \(last); stderr: \(self.current?.stderrTail() ?? "")")
+        throw HarnessFailure("destination \(destinationId) not settled after \(timeout): \(last); stderr: \(self.current?.stderrTail() ?? "")")
     }
 
     func patchCalls() async throws -> Int {

@@ -1,5 +1,6 @@
 import Foundation
 import SfdestBasics
+import SfdestTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -7,12 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Something a process test could not do, with the reason.
-struct ProcessTestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// Where the `sfdest` executable is: `swift test` and `swift build` put it in the build directory
 /// next to the test bundle.
@@ -41,7 +36,7 @@ enum SfdestBinary {
                 return candidate
             }
         }
-        throw ProcessTestFailure("""
+        throw HarnessFailure("""
             the sfdest executable was not found next to the test runner (looked at: \(candidates.map(\.path).joined(separator: ", "))). \
             Run `swift build` (or `swift build --build-tests`) first, then `swift test`.
             """)
@@ -79,7 +74,7 @@ final class ServeProcess: @unchecked Sendable {
         let stdoutPath = "\(logDirectory)/serve-\(generation).out"
         let stderrPath = "\(logDirectory)/serve-\(generation).err"
         guard FileManager.default.createFile(atPath: stdoutPath, contents: nil), FileManager.default.createFile(atPath: stderrPath, contents: nil) else {
-            throw ProcessTestFailure("cannot create the log files in \(logDirectory)")
+            throw HarnessFailure("cannot create the log files in \(logDirectory)")
         }
         let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
@@ -123,11 +118,11 @@ final class ServeProcess: @unchecked Sendable {
                 }
             }
             if let exit = self.exitStatus {
-                throw ProcessTestFailure("sfdest serve (generation \(self.generation)) exited with \(exit) before listening; stderr: \(self.stderrTail())")
+                throw HarnessFailure("sfdest serve (generation \(self.generation)) exited with \(exit) before listening; stderr: \(self.stderrTail())")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw ProcessTestFailure("sfdest serve (generation \(self.generation)) printed no listening line within \(timeout); stderr: \(self.stderrTail())")
+        throw HarnessFailure("sfdest serve (generation \(self.generation)) printed no listening line within \(timeout); stderr: \(self.stderrTail())")
     }
 
     /// The exit status (or signal number) once the process ended.
@@ -210,7 +205,7 @@ func withDeadline<T: Sendable>(
         defer { group.cancelAll() }
         guard let first = try await group.next(), let value = first else {
             onTimeout()
-            throw ProcessTestFailure("\(what) did not finish within \(limit): stopped")
+            throw HarnessFailure("\(what) did not finish within \(limit): stopped")
         }
         return value
     }
