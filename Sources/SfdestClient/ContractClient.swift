@@ -104,7 +104,7 @@ public struct ContractClient: Sendable {
         return Answer(status: Int(response.status.code), headers: response.headers, bytes: Data(bytes.readableBytesView))
     }
 
-    /// Sends text as the body (`contentType` nil: the JSON content type).
+    /// Sends text as the body, as JSON unless told otherwise (`contentType` nil: no Content-Type).
     public func send(
         _ method: HTTPMethod, _ path: String, text: String, contentType: String? = "application/json", authorization: Authorization = .clientKey
     ) async throws -> Answer {

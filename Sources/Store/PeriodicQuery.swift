@@ -1,5 +1,3 @@
-import GRDB
-
 /// The store's queries that run on a timer whatever the load: delivery's poll (every 250 ms),
 /// the alert check (every 5 s per destination), the webhook poll and the `/metrics` gauges.
 /// Each must cost what is queued, never what was ever stored: each names the index its plan must
@@ -87,19 +85,6 @@ public enum PeriodicQuery: CaseIterable, Sendable {
                 "SEARCH s USING INDEX sqlite_autoindex_alert_subscriptions_1 (id=?)",
             ]
         case .profileCount: return ["SEARCH store_counts USING PRIMARY KEY (name=?)"]
-        }
-    }
-
-    /// Arguments for a plan check or a cost measurement: a destination id, a code, a time, a limit,
-    /// as many as the statement takes.
-    public func sampleArguments(destinationId: String, now: Double) -> StatementArguments {
-        switch self {
-        case .nextDuePending, .nextClaimExpiry, .oldestPendingChange, .backlogCounts, .failedCount, .alertSettings:
-            return [destinationId]
-        case .failureCountSince: return [destinationId, "RETRY_EXHAUSTED", now - 3600]
-        case .latestRuns, .openAlerts: return [destinationId, 10]
-        case .dueWebhookDeliveries: return [now, 100]
-        case .profileCount: return []
         }
     }
 }

@@ -65,9 +65,7 @@ struct ServerHarness: Sendable {
     func createEnabledDestination() async throws -> String {
         let id = try await self.createDestination()
         try await self.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
-        try await self.api.configureDestination(
-            id, mappings: ContractClient.mappings(["person.name.firstName": "FirstName"]), segments: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]]
-        )
+        try await self.api.configureDestination(id, mappings: Self.contactMappings, segments: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]])
         return id
     }
 

@@ -125,3 +125,18 @@ struct ProfileCountTests {
         #expect(counted == 3)
     }
 }
+
+extension PeriodicQuery {
+    /// Arguments for a plan check or a cost measurement: a destination id, a code, a time, a limit,
+    /// as many as the statement takes.
+    func sampleArguments(destinationId: String, now: Double) -> StatementArguments {
+        switch self {
+        case .nextDuePending, .nextClaimExpiry, .oldestPendingChange, .backlogCounts, .failedCount, .alertSettings:
+            return [destinationId]
+        case .failureCountSince: return [destinationId, "RETRY_EXHAUSTED", now - 3600]
+        case .latestRuns, .openAlerts: return [destinationId, 10]
+        case .dueWebhookDeliveries: return [now, 100]
+        case .profileCount: return []
+        }
+    }
+}
