@@ -208,8 +208,8 @@ let package = Package(
         ),
         // Table rendering of the CLI views.
         .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI"]),
-        // The runtime's own logic: tuning variables, delivery's state handed to alerts.
-        .testTarget(name: "SfdestRuntimeTests", dependencies: ["SfdestRuntime", "Alerts", "Delivery"]),
+        // The runtime's own logic: tuning variables, delivery's state handed to alerts, the data directory's keys.
+        .testTarget(name: "SfdestRuntimeTests", dependencies: ["SfdestRuntime", "Alerts", "Delivery", "Store"]),
         // The real service against the real emulator on loopback, through the contract.
         .testTarget(
             name: "EndToEndTests",

@@ -76,10 +76,9 @@ public struct AlertMonitor: Service {
         let settings = try await self.store.alertSettings(destinationId: destination.id)
         let latest = try await self.store.runs(destinationId: destination.id, limit: 1).first
         let delivery = await self.delivery.deliveryState(of: destination.id)
-        let windowStart = latest?.start ?? now.addingTimeInterval(-3600)
         let snapshot = DestinationSnapshot(
             latestRun: latest, delivery: delivery, deliveryError: destination.deliveryError,
-            retryExhausted: try await self.store.failureCount(destinationId: destination.id, code: "RETRY_EXHAUSTED", since: windowStart),
+            retryExhausted: try await self.store.failureCount(destinationId: destination.id, code: "RETRY_EXHAUSTED"),
             oldestPending: try await self.store.oldestPendingChange(destinationId: destination.id), now: now
         )
         return AlertRules.evaluate(snapshot, settings: settings)

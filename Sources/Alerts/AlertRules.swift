@@ -9,7 +9,7 @@ public struct DestinationSnapshot: Sendable {
     public var delivery: DeliveryState
     /// The error that stopped the destination until a person fixes it, if any.
     public var deliveryError: String?
-    /// Records that failed with `RETRY_EXHAUSTED` in the latest run window.
+    /// Records failed with `RETRY_EXHAUSTED` and not replayed or delivered since (whenever they failed).
     public var retryExhausted: Int
     /// When the oldest change still waiting was queued.
     public var oldestPending: Date?
@@ -81,7 +81,7 @@ public enum AlertRules {
             details["reason"] = .text(error)
         }
         if snapshot.retryExhausted > 0 {
-            reasons.append("\(snapshot.retryExhausted) record(s) failed with RETRY_EXHAUSTED in the run")
+            reasons.append("\(snapshot.retryExhausted) record(s) failed with RETRY_EXHAUSTED: replay them with POST /v1/destinations/{id}/failures/retry once the cause is fixed")
             details["retryExhausted"] = .number(Double(snapshot.retryExhausted))
         }
         guard !reasons.isEmpty else { return nil }

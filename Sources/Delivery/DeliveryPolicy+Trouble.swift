@@ -30,13 +30,16 @@ extension DeliveryPolicy {
     // MARK: Records
 
     /// A record that failed transiently goes back to the queue, due `after` seconds from `now`,
-    /// unless it has kept failing past the retention window since it was queued: then it fails
-    /// with `RETRY_EXHAUSTED`, and a person is told why. `attempts`: its earlier failed attempts.
+    /// unless its retries would take it past the retention window: then it fails with
+    /// `RETRY_EXHAUSTED`, and a person is told why. `retentionUsed`: the seconds it already waited
+    /// between earlier transient failures (time paused or queued behind others is not counted,
+    /// so a long pause does not fail a backlog on its first error afterwards). `attempts`: its
+    /// earlier failed attempts.
     func retryOrExhausted(
-        queuedAt: Date, attempts: Int, code: String, message: String, after: TimeInterval, outcomeUnknown: Bool = false, now: Date
+        retentionUsed: TimeInterval, attempts: Int, code: String, message: String, after: TimeInterval, outcomeUnknown: Bool = false,
+        now: Date
     ) -> DeliveryResult {
-        let waited = now.timeIntervalSince(queuedAt)
-        guard waited + after <= self.options.retention else {
+        guard retentionUsed + after <= self.options.retention else {
             let hours = self.options.retention / 3600
             let window = hours >= 1 ? "\(Int(hours.rounded())) hours" : "\(Int(self.options.retention.rounded())) seconds"
             return .failed(
@@ -59,7 +62,7 @@ extension DeliveryPolicy {
         for record in claimed {
             results[record.recordId] = countAttempt
                 ? self.retryOrExhausted(
-                    queuedAt: record.queuedAt, attempts: record.attempts, code: code, message: message, after: after,
+                    retentionUsed: record.retentionUsed, attempts: record.attempts, code: code, message: message, after: after,
                     outcomeUnknown: outcomeUnknown, now: now
                 )
                 : .postpone(at: now.addingTimeInterval(after), outcomeUnknown: outcomeUnknown)

@@ -36,8 +36,10 @@ public struct DeliveryOptions: Sendable {
     /// apply it later. Its records wait this long before they are sent again, so a late write can
     /// never land after a newer one. Nil: twice the Salesforce request timeout.
     public var ambiguousSettle: TimeInterval?
-    /// A record that keeps failing transiently for longer than this since it was queued becomes
-    /// failed with `RETRY_EXHAUSTED` (never silently dropped).
+    /// A record whose transient failures keep it waiting for retries longer than this in all
+    /// becomes failed with `RETRY_EXHAUSTED` (never silently dropped). Only the waits between its
+    /// attempts count: time the destination is paused (credentials refused, API budget, disabled)
+    /// or the record waits behind others does not.
     public var retention: TimeInterval = 72 * 3600
     /// At shutdown, how long requests in flight may take to finish before they are cancelled and
     /// their records released for the next start.
@@ -288,7 +290,7 @@ public actor DeliveryService: Service {
         let message = error?.message ?? "Salesforce did not say why"
         if result.disposition == .retryLater {
             let wait = self.policy.backoff(attempt: record.attempts + 1, jitter: self.jitter())
-            return self.policy.retryOrExhausted(queuedAt: record.queuedAt, attempts: record.attempts, code: code, message: message, after: wait, now: now)
+            return self.policy.retryOrExhausted(retentionUsed: record.retentionUsed, attempts: record.attempts, code: code, message: message, after: wait, now: now)
         }
         return .failed(code: code, message: message, fields: error?.fields ?? [])
     }

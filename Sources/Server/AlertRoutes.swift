@@ -93,10 +93,11 @@ func alertJSON(_ alert: Alert) -> JSON {
     ]
 }
 
-/// A subscription as shown: never its secret.
+/// A subscription as shown: never its secret, and of its URL only scheme and host (webhook URLs
+/// often carry a token in their path).
 func subscriptionJSON(_ subscription: AlertSubscription) -> JSON {
     [
-        "id": .string(subscription.id), "url": .string(subscription.url), "destinationId": .string(subscription.destinationId),
+        "id": .string(subscription.id), "url": .string(subscription.displayURL), "destinationId": .string(subscription.destinationId),
         "createdAt": .date(subscription.createdAt),
     ]
 }

@@ -36,6 +36,7 @@ struct DestinationRoutes: Sendable {
         group.get("destinations/{id}") { _, context in try await self.show(context.parameters.require("id")) }
         group.post("destinations/{id}/enable") { _, context in try await self.enable(context.parameters.require("id")) }
         group.post("destinations/{id}/disable") { _, context in try await self.disable(context.parameters.require("id")) }
+        group.delete("destinations/{id}") { _, context in try await self.delete(context.parameters.require("id")) }
     }
 
     func create(_ request: Request) async throws -> Response {
@@ -103,6 +104,21 @@ struct DestinationRoutes: Sendable {
         try await self.services.ingest.reloadDestinations()
         self.logger.notice("destination disabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()
+    }
+
+    /// Deletes a destination that is not enabled, with its queue, runs and failures: 409 while
+    /// enabled (disable it first, so nothing is in flight).
+    func delete(_ id: String) async throws -> Response {
+        let deleted: Bool
+        do {
+            deleted = try await self.services.store.deleteDestination(id: id)
+        } catch let conflict as StoreConflict {
+            throw APIError(status: .conflict, code: "destination_enabled", message: conflict.description)
+        }
+        guard deleted else { throw APIError.destinationNotFound(id) }
+        await self.services.delivery.destinationChanged(id)
+        self.logger.notice("destination deleted", metadata: ["destination": "\(id)"])
+        return Response(status: .noContent)
     }
 
     /// After an enabled destination's settings were saved: ingest uses them, stored profiles are

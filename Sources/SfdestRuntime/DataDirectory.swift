@@ -7,6 +7,8 @@ public struct DataDirectory: Sendable {
     public let url: URL
     public var databasePath: String { self.url.appendingPathComponent("sfdest.sqlite").path }
     var masterKeyURL: URL { self.url.appendingPathComponent("master.key") }
+    /// The next master key while `sfdest rotate-master-key` runs (present only if it was interrupted).
+    var nextMasterKeyURL: URL { self.url.appendingPathComponent("master.key.new") }
     var apiKeyURL: URL { self.url.appendingPathComponent("api-key.sealed") }
 
     /// What a data directory yields once opened.
@@ -28,25 +30,12 @@ public struct DataDirectory: Sendable {
     public func open(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Keys {
         let files = FileManager.default
         try files.createDirectory(at: self.url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let masterKey: String
-        let source: String
-        if let fromEnvironment = environment["SFDEST_MASTER_KEY"], !fromEnvironment.isEmpty {
-            masterKey = fromEnvironment
-            source = "SFDEST_MASTER_KEY"
-        } else if files.fileExists(atPath: self.masterKeyURL.path) {
-            masterKey = try String(contentsOf: self.masterKeyURL, encoding: .utf8)
-            source = self.masterKeyURL.path
-        } else {
-            masterKey = SecretBox.generateKey()
-            try Self.writePrivate(Data(masterKey.utf8), to: self.masterKeyURL)
-            source = "\(self.masterKeyURL.path) (generated)"
+        guard !files.fileExists(atPath: self.nextMasterKeyURL.path) else {
+            throw DataDirectoryError(
+                "\(self.nextMasterKeyURL.path) exists: a master key rotation was interrupted. Run `sfdest rotate-master-key --data-dir \(self.url.path)` again to finish it"
+            )
         }
-        let secrets: SecretBox
-        do {
-            secrets = try SecretBox(base64Key: masterKey)
-        } catch {
-            throw DataDirectoryError("the master key from \(source) is not valid: \(error)")
-        }
+        let (secrets, source) = try self.masterKey(environment: environment)
         if let fromEnvironment = environment["SFDEST_API_KEY"], !fromEnvironment.isEmpty {
             return Keys(secrets: secrets, apiKey: fromEnvironment, apiKeyIsNew: false, masterKeySource: source)
         }
@@ -60,6 +49,48 @@ public struct DataDirectory: Sendable {
         return Keys(secrets: secrets, apiKey: apiKey, apiKeyIsNew: true, masterKeySource: source)
     }
 
+    /// The master key: `SFDEST_MASTER_KEY`, else the data dir's `master.key` (refused when group
+    /// or world can read it), else a new one generated into `master.key` (mode 0600 from the start).
+    func masterKey(environment: [String: String]) throws -> (SecretBox, source: String) {
+        let masterKey: String
+        let source: String
+        if let fromEnvironment = environment["SFDEST_MASTER_KEY"], !fromEnvironment.isEmpty {
+            masterKey = fromEnvironment
+            source = "SFDEST_MASTER_KEY"
+        } else if FileManager.default.fileExists(atPath: self.masterKeyURL.path) {
+            try Self.requirePrivate(self.masterKeyURL)
+            masterKey = try String(contentsOf: self.masterKeyURL, encoding: .utf8)
+            source = self.masterKeyURL.path
+        } else {
+            masterKey = SecretBox.generateKey()
+            try Self.writePrivate(Data(masterKey.utf8), to: self.masterKeyURL)
+            source = "\(self.masterKeyURL.path) (generated)"
+        }
+        do {
+            return (try SecretBox(base64Key: masterKey), source)
+        } catch {
+            throw DataDirectoryError("the master key from \(source) is not valid: \(error)")
+        }
+    }
+
+    /// Refuses a key file that its group or others may read or write: whoever can read it can
+    /// open every stored secret.
+    static func requirePrivate(_ url: URL) throws {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else {
+            throw DataDirectoryError("cannot read \(url.path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw DataDirectoryError("\(url.path) is not a regular file (a symbolic link?): replace it with the key file itself")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw DataDirectoryError(
+                "\(url.path) can be read by other users (mode \(String(mode, radix: 8))): run `chmod 600 \(url.path)`, and consider the stored secrets exposed if others had access"
+            )
+        }
+    }
+
     /// 32 random bytes as URL-safe base64 without padding.
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -68,12 +99,34 @@ public struct DataDirectory: Sendable {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    /// Writes a file readable by its owner only (mode 0600), replacing any old one.
+    /// Writes a file readable by its owner only, replacing any old one atomically: the bytes go to
+    /// a new file created with mode 0600 (never briefly readable under a loose umask), are
+    /// flushed to disk, and the file is renamed over the old one.
     static func writePrivate(_ data: Data, to url: URL) throws {
-        let files = FileManager.default
-        if files.fileExists(atPath: url.path) { try files.removeItem(at: url) }
-        guard files.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw DataDirectoryError("cannot write \(url.path): check that the data directory is writable")
+        let temporary = url.path + ".tmp-\(getpid())"
+        let fd = createOwnerOnlyFile(temporary)
+        guard fd >= 0 else {
+            throw DataDirectoryError("cannot write \(temporary): \(String(cString: strerror(errno))); check that the data directory is writable")
+        }
+        var failure: String?
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = writeBytes(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        closeFile(fd)
+        if failure == nil, rename(temporary, url.path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(temporary)
+            throw DataDirectoryError("cannot write \(url.path): \(failure); check that the data directory is writable")
         }
     }
 }
@@ -82,4 +135,85 @@ public struct DataDirectory: Sendable {
 public struct DataDirectoryError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+// The POSIX calls, at file scope where their names are not shadowed by `DataDirectory.open`.
+private func createOwnerOnlyFile(_ path: String) -> Int32 {
+    open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+}
+
+private func writeBytes(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}
+
+private func closeFile(_ fd: Int32) {
+    _ = close(fd)
+}
+
+/// What `rotateMasterKey` did.
+public struct MasterKeyRotation: Sendable {
+    /// Sealed values re-sealed under the new key.
+    public let resealed: Int
+    /// The new key, when it must be handed to the user (the old one came from `SFDEST_MASTER_KEY`
+    /// and no `SFDEST_NEW_MASTER_KEY` was given); nil when it was written to `master.key`.
+    public let newKeyToShow: String?
+    /// Where the new key was written, if it was.
+    public let keyFile: String?
+}
+
+extension DataDirectory {
+    /// Re-seals every stored secret under a new master key. The new key is
+    /// `SFDEST_NEW_MASTER_KEY` or generated. With a key file, the new key is first written to
+    /// `master.key.new`, the database re-sealed in one transaction, then the file renamed over
+    /// `master.key`; a run that was interrupted is finished by running it again. With
+    /// `SFDEST_MASTER_KEY`, the new key is returned to be stored in the secret manager. The
+    /// service must be stopped meanwhile.
+    public func rotateMasterKey(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> MasterKeyRotation {
+        let files = FileManager.default
+        guard files.fileExists(atPath: self.databasePath) else {
+            throw DataDirectoryError("no database at \(self.databasePath): there is nothing to re-seal")
+        }
+        let fromEnvironment = !(environment["SFDEST_MASTER_KEY"] ?? "").isEmpty
+        let (old, source) = try self.masterKey(environment: environment)
+        let newKey: String
+        if !fromEnvironment, files.fileExists(atPath: self.nextMasterKeyURL.path) {
+            try Self.requirePrivate(self.nextMasterKeyURL)
+            newKey = try String(contentsOf: self.nextMasterKeyURL, encoding: .utf8)
+        } else if let given = environment["SFDEST_NEW_MASTER_KEY"], !given.isEmpty {
+            newKey = given
+        } else {
+            newKey = SecretBox.generateKey()
+        }
+        let new: SecretBox
+        do {
+            new = try SecretBox(base64Key: newKey)
+        } catch {
+            throw DataDirectoryError("the new master key is not valid: \(error)")
+        }
+        if !fromEnvironment, !files.fileExists(atPath: self.nextMasterKeyURL.path) {
+            try Self.writePrivate(Data(newKey.utf8), to: self.nextMasterKeyURL)
+        }
+        let resealed: Int
+        do {
+            let store = try SQLiteStore(path: self.databasePath, secrets: old)
+            resealed = try await store.resealSecrets(under: new)
+        } catch is SecretBoxError {
+            throw DataDirectoryError("a stored secret opens with neither the master key from \(source) nor the new one: give the key the data was sealed with")
+        }
+        // The bootstrap API key, if it is still kept sealed in the data dir.
+        if files.fileExists(atPath: self.apiKeyURL.path) {
+            let sealed = try Data(contentsOf: self.apiKeyURL)
+            if (try? new.open(sealed)) == nil {
+                try Self.writePrivate(try new.seal(try old.open(sealed)), to: self.apiKeyURL)
+            }
+        }
+        if fromEnvironment {
+            let given = !(environment["SFDEST_NEW_MASTER_KEY"] ?? "").isEmpty
+            return MasterKeyRotation(resealed: resealed, newKeyToShow: given ? nil : newKey, keyFile: nil)
+        }
+        guard rename(self.nextMasterKeyURL.path, self.masterKeyURL.path) == 0 else {
+            throw DataDirectoryError("re-sealed, but cannot replace \(self.masterKeyURL.path): \(String(cString: strerror(errno))). Run the rotation again")
+        }
+        return MasterKeyRotation(resealed: resealed, newKeyToShow: nil, keyFile: self.masterKeyURL.path)
+    }
 }

@@ -38,8 +38,19 @@ public struct ClaimedRecord: Sendable, Hashable {
     public var fields: [String: FieldValue]
     /// Earlier attempts that failed transiently.
     public var attempts: Int
-    /// When this change was first queued (for the retention window and latency).
+    /// When this change was first queued (for latency).
     public var queuedAt: Date
+    /// Seconds of the retention window this change has used: the waits between its transient
+    /// failures. Time the destination spent paused, disabled or out of API budget does not count.
+    public var retentionUsed: TimeInterval
+
+    public init(recordId: String, fields: [String: FieldValue], attempts: Int, queuedAt: Date, retentionUsed: TimeInterval = 0) {
+        self.recordId = recordId
+        self.fields = fields
+        self.attempts = attempts
+        self.queuedAt = queuedAt
+        self.retentionUsed = retentionUsed
+    }
 }
 
 /// What Salesforce said about one record of a request.

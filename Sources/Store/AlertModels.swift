@@ -84,6 +84,7 @@ public struct Alert: Sendable, Hashable {
 /// bodies; it is sealed at rest and never shown.
 public struct AlertSubscription: Sendable, Hashable {
     public var id: String
+    /// The whole URL: sealed at rest (tokens often live in the path), shown only as `displayURL`.
     public var url: String
     public var secret: String
     public var destinationId: String?
@@ -96,6 +97,18 @@ public struct AlertSubscription: Sendable, Hashable {
         self.destinationId = destinationId
         self.createdAt = createdAt
     }
+
+    /// What may be shown of a webhook URL: its scheme and host (and port), never its path or query.
+    public static func displayURL(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
+            return "***"
+        }
+        let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(shownHost)\(components.port.map { ":\($0)" } ?? "")"
+    }
+
+    /// The URL as it may be shown.
+    public var displayURL: String { Self.displayURL(self.url) }
 }
 
 /// One alert event on its way to one subscription.

@@ -29,6 +29,7 @@ public protocol AlertStore: Sendable {
 
     /// When the oldest change still waiting to be sent to the destination was queued (nil: none).
     func oldestPendingChange(destinationId: String) async throws -> Date?
-    /// Records of the destination that failed with `code` since `since`.
-    func failureCount(destinationId: String, code: String, since: Date) async throws -> Int
+    /// Records of the destination failed now with `code` (until replayed or delivered). Periodic:
+    /// costs the failures with that code, not the history.
+    func failureCount(destinationId: String, code: String) async throws -> Int
 }

@@ -10,8 +10,8 @@ public enum PeriodicQuery: CaseIterable, Sendable {
     case nextClaimExpiry
     /// When the oldest change still waiting was queued (the flow-run-delay alert).
     case oldestPendingChange
-    /// Records that failed with one code since a moment (the retry-exhausted alert).
-    case failureCountSince
+    /// Records that are failed now with one code, until replayed or delivered (the retry-exhausted alert).
+    case failureCount
     /// A destination's backlog counters (pending, in flight, retrying).
     case backlogCounts
     /// A destination's failed records.
@@ -38,10 +38,10 @@ public enum PeriodicQuery: CaseIterable, Sendable {
             return "SELECT MIN(claimed_until) FROM records INDEXED BY records_due WHERE destination_id = ? AND pending IS NOT NULL AND in_flight = 1"
         case .oldestPendingChange:
             return "SELECT MIN(queued_at) FROM records INDEXED BY records_due WHERE destination_id = ? AND pending IS NOT NULL"
-        case .failureCountSince:
-            // INDEXED BY: with the code bound as a parameter the planner takes the primary key and visits
-            // every failure and exclusion of the destination.
-            return "SELECT COUNT(*) FROM failures INDEXED BY failures_code WHERE destination_id = ? AND kind = 'failed' AND code = ? AND at >= ?"
+        case .failureCount:
+            // INDEXED BY: with the code bound as a parameter the planner may take the primary key and
+            // visit every failure and exclusion of the destination.
+            return "SELECT COUNT(*) FROM failures INDEXED BY failures_code WHERE destination_id = ? AND kind = 'failed' AND code = ?"
         case .backlogCounts:
             return "SELECT pending, in_flight, retrying FROM queue_counts WHERE destination_id = ?"
         case .failedCount:
@@ -56,7 +56,7 @@ public enum PeriodicQuery: CaseIterable, Sendable {
             return "SELECT settings FROM alert_settings WHERE destination_id = ?"
         case .dueWebhookDeliveries:
             return """
-                SELECT d.id, d.event_id, d.subscription_id, d.body, d.attempts, d.created_at, s.url, s.sealed_secret
+                SELECT d.id, d.event_id, d.subscription_id, d.body, d.attempts, d.created_at, s.sealed_url, s.sealed_secret
                 FROM webhook_deliveries d JOIN alert_subscriptions s ON s.id = d.subscription_id
                 WHERE d.state = 'pending' AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?
                 """
@@ -73,7 +73,7 @@ public enum PeriodicQuery: CaseIterable, Sendable {
         case .nextDuePending: return ["SEARCH records USING INDEX records_due (destination_id=? AND in_flight=?)"]
         case .nextClaimExpiry: return ["SEARCH records USING INDEX records_due (destination_id=? AND in_flight=?)"]
         case .oldestPendingChange: return ["SEARCH records USING INDEX records_due (destination_id=?)"]
-        case .failureCountSince: return ["SEARCH failures USING INDEX failures_code (destination_id=? AND kind=? AND code=?)"]
+        case .failureCount: return ["SEARCH failures USING COVERING INDEX failures_code (destination_id=? AND kind=? AND code=?)"]
         case .backlogCounts: return ["SEARCH queue_counts USING PRIMARY KEY (destination_id=?)"]
         case .failedCount: return ["SEARCH failures USING COVERING INDEX failures_code (destination_id=? AND kind=?)"]
         case .latestRuns: return ["SEARCH runs USING PRIMARY KEY (destination_id=?)"]

@@ -32,6 +32,9 @@ extension QueueWriter {
         var claimedUntil: Date?
         var queuedAt: Date?
         var attempts = 0
+        /// Seconds of the retention window used by the current change (the waits between its
+        /// transient failures; reset when it settles).
+        var retentionUsed: TimeInterval = 0
         var lastErrorCode: String?
         var lastErrorMessage: String?
         /// Entries in `record_history` for this record (pruned back to `historyPerRecord` in steps).
@@ -58,7 +61,7 @@ extension QueueWriter {
     /// lowercases and searches on every access).
     static let recordColumns = """
         destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, queued_at, attempts,
-        last_error_code, last_error_message, history_entries
+        last_error_code, last_error_message, history_entries, retention_used
         """
 
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
@@ -83,6 +86,7 @@ extension QueueWriter {
             claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
             queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
             attempts: row.int(8) ?? 0,
+            retentionUsed: row.double(12) ?? 0,
             lastErrorCode: row.text(9),
             lastErrorMessage: row.text(10),
             historyEntries: row.int(11) ?? 0,
@@ -110,6 +114,7 @@ extension QueueWriter {
         save.bind(11, row.lastErrorCode)
         save.bind(12, row.lastErrorMessage)
         save.bind(13, row.historyEntries)
+        save.bind(14, row.pending == nil ? 0 : row.retentionUsed)
         try save.run()
     }
 }

@@ -118,15 +118,19 @@ extension SQLiteStore {
     // MARK: subscriptions
 
     public func saveAlertSubscription(_ subscription: AlertSubscription) async throws {
-        let sealed = try self.secrets.seal(Data(subscription.secret.utf8))
+        let sealed = try self.secrets.seal(Data(subscription.secret.utf8), boundTo: SealContext.subscriptionSecret(subscription.id))
+        let sealedURL = try self.secrets.seal(Data(subscription.url.utf8), boundTo: SealContext.subscriptionURL(subscription.id))
         try await self.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO alert_subscriptions (id, url, sealed_secret, destination_id, created_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET url = excluded.url, sealed_secret = excluded.sealed_secret,
+                    INSERT INTO alert_subscriptions (id, url, sealed_url, sealed_secret, destination_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET url = excluded.url, sealed_url = excluded.sealed_url, sealed_secret = excluded.sealed_secret,
                         destination_id = excluded.destination_id
                     """,
-                arguments: [subscription.id, subscription.url, sealed, subscription.destinationId, subscription.createdAt.timeIntervalSince1970]
+                arguments: [
+                    subscription.id, AlertSubscription.displayURL(subscription.url), sealedURL, sealed, subscription.destinationId,
+                    subscription.createdAt.timeIntervalSince1970,
+                ]
             )
         }
     }
@@ -134,16 +138,19 @@ extension SQLiteStore {
     public func alertSubscriptions() async throws -> [AlertSubscription] {
         try await self.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM alert_subscriptions ORDER BY created_at, id").map { row in
-                AlertSubscription(
-                    id: row["id"], url: row["url"], secret: try self.openSecret(row["sealed_secret"]),
+                let id: String = row["id"]
+                return AlertSubscription(
+                    id: id, url: try self.open(row["sealed_url"], SealContext.subscriptionURL(id)),
+                    secret: try self.open(row["sealed_secret"], SealContext.subscriptionSecret(id)),
                     destinationId: row["destination_id"], createdAt: Date(timeIntervalSince1970: row["created_at"])
                 )
             }
         }
     }
 
+    /// Deletes a subscription and erases its sealed URL and secret from the files.
     public func deleteAlertSubscription(id: String) async throws -> Bool {
-        try await self.write { db in
+        try await self.erase { db in
             try db.execute(sql: "DELETE FROM alert_subscriptions WHERE id = ?", arguments: [id])
             let deleted = db.changesCount > 0
             try db.execute(sql: "DELETE FROM webhook_deliveries WHERE subscription_id = ?", arguments: [id])
@@ -151,8 +158,8 @@ extension SQLiteStore {
         }
     }
 
-    private func openSecret(_ sealed: Data) throws -> String {
-        String(decoding: try self.secrets.open(sealed), as: UTF8.self)
+    private func open(_ sealed: Data, _ context: String) throws -> String {
+        String(decoding: try self.secrets.open(sealed, boundTo: context), as: UTF8.self)
     }
 
     // MARK: webhook deliveries
@@ -164,9 +171,11 @@ extension SQLiteStore {
                 sql: PeriodicQuery.dueWebhookDeliveries.sql,
                 arguments: [now.timeIntervalSince1970, limit]
             ).map { row in
-                WebhookDelivery(
-                    id: row["id"], eventId: row["event_id"], subscriptionId: row["subscription_id"], url: row["url"],
-                    secret: try self.openSecret(row["sealed_secret"]), body: row["body"], attempts: row["attempts"],
+                let subscription: String = row["subscription_id"]
+                return WebhookDelivery(
+                    id: row["id"], eventId: row["event_id"], subscriptionId: subscription,
+                    url: try self.open(row["sealed_url"], SealContext.subscriptionURL(subscription)),
+                    secret: try self.open(row["sealed_secret"], SealContext.subscriptionSecret(subscription)), body: row["body"], attempts: row["attempts"],
                     createdAt: Date(timeIntervalSince1970: row["created_at"])
                 )
             }
@@ -201,10 +210,10 @@ extension SQLiteStore {
         }
     }
 
-    public func failureCount(destinationId: String, code: String, since: Date) async throws -> Int {
+    public func failureCount(destinationId: String, code: String) async throws -> Int {
         try await self.pool.read { db in
             try Int.fetchOne(
-                db, sql: PeriodicQuery.failureCountSince.sql, arguments: [destinationId, code, since.timeIntervalSince1970]
+                db, sql: PeriodicQuery.failureCount.sql, arguments: [destinationId, code]
             ) ?? 0
         }
     }

@@ -156,7 +156,7 @@ extension QueueWriter {
             if !claim.fields.isEmpty {
                 claimed.append(ClaimedRecord(
                     recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
-                    queuedAt: record.queuedAt ?? now
+                    queuedAt: record.queuedAt ?? now, retentionUsed: record.retentionUsed
                 ))
             }
         }
@@ -178,6 +178,7 @@ extension QueueWriter {
                 record.acknowledged.merge(sent) { _, new in new }
                 record.acknowledgedAt = now
                 record.attempts = 0
+                record.retentionUsed = 0
                 record.lastErrorCode = nil
                 record.lastErrorMessage = nil
                 for (hour, count) in activated { self.count(destinationId, hour: hour) { $0.activated += count } }
@@ -192,6 +193,9 @@ extension QueueWriter {
                 if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
                 entry.retry()
                 record.attempts += 1
+                // The wait until the next attempt uses the retention window; a pause does not
+                // (postponed records and records waiting past their due time add nothing).
+                record.retentionUsed += max(0, at.timeIntervalSince(now))
                 record.lastErrorCode = code
                 record.lastErrorMessage = message
                 record.dueAt = at
@@ -203,6 +207,7 @@ extension QueueWriter {
                     fields: fields, sent: sent
                 )
                 record.attempts = 0
+                record.retentionUsed = 0
                 record.lastErrorCode = code
                 record.lastErrorMessage = message
                 record.dueAt = now

@@ -34,10 +34,11 @@ public final class SQLiteStore: SfdestStore {
         // (commits not fsynced) as it does: set FULL again on the one connection that commits.
         try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.secrets = secrets
-        try Self.migrator.migrate(self.pool)
+        try Self.migrator(secrets: secrets).migrate(self.pool)
     }
 
-    static var migrator: DatabaseMigrator {
+    /// The schema's migrations. `secrets` re-seals values whose format changed (v11).
+    static func migrator(secrets: SecretBox) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -112,13 +113,72 @@ public final class SQLiteStore: SfdestStore {
                 INSERT INTO store_counts (name, value) SELECT 'profiles', COUNT(*) FROM profiles;
                 """)
         }
+        migrator.registerMigration("v10_retention_used") { db in
+            // The retention window counts the waits between a change's transient failures, not
+            // wall-clock time since it was queued: a pause (credentials refused, API budget, a
+            // disabled destination) must not fail a backlog on its first error afterwards.
+            try db.execute(sql: "ALTER TABLE records ADD COLUMN retention_used REAL NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v11_bound_secrets") { db in
+            try Self.bindSealedValues(db, secrets: secrets)
+        }
         return migrator
+    }
+
+    /// Migration `v11_bound_secrets`: every sealed value is bound to its row (AES-GCM associated
+    /// data), and webhook URLs are sealed too (Slack-style tokens live in their path): the `url`
+    /// column keeps only scheme and host, for display.
+    static func bindSealedValues(_ db: Database, secrets: SecretBox) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT id, sealed_secrets FROM connections") {
+            let id: String = row["id"]
+            let plain = try secrets.open(row["sealed_secrets"])
+            try db.execute(
+                sql: "UPDATE connections SET sealed_secrets = ? WHERE id = ?",
+                arguments: [try secrets.seal(plain, boundTo: SealContext.connection(id)), id]
+            )
+        }
+        try db.execute(sql: "ALTER TABLE alert_subscriptions ADD COLUMN sealed_url BLOB")
+        for row in try Row.fetchAll(db, sql: "SELECT id, url, sealed_secret FROM alert_subscriptions") {
+            let id: String = row["id"]
+            let url: String = row["url"]
+            let secret = try secrets.open(row["sealed_secret"])
+            try db.execute(
+                sql: "UPDATE alert_subscriptions SET url = ?, sealed_url = ?, sealed_secret = ? WHERE id = ?",
+                arguments: [
+                    AlertSubscription.displayURL(url), try secrets.seal(Data(url.utf8), boundTo: SealContext.subscriptionURL(id)),
+                    try secrets.seal(secret, boundTo: SealContext.subscriptionSecret(id)), id,
+                ]
+            )
+        }
+    }
+
+    /// Runs `deletes` in one transaction with SQLite's secure delete on (freed content is
+    /// overwritten with zeros), then checkpoints and truncates the WAL, so the deleted rows' bytes
+    /// (sealed secrets) are gone from both files, not merely unlinked.
+    func erase<T: Sendable>(_ deletes: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await self.write { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            defer { try? db.execute(sql: "PRAGMA secure_delete = OFF") }
+            return try deletes(db)
+        }
+        // The WAL still holds earlier copies of the pages: copy the zeroed pages into the main file
+        // and truncate the log. Readers can hold it back for a moment: try a few times.
+        for attempt in 0..<20 {
+            do {
+                _ = try await self.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                break
+            } catch {
+                if attempt == 19 { throw StoreUnavailable("the deleted data could not be erased from the write-ahead log yet: retry the delete") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return result
     }
 
     // MARK: configuration
 
     public func saveConnection(_ connection: Connection) async throws {
-        let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets))
+        let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets), boundTo: SealContext.connection(connection.id))
         try await self.write { db in
             try db.execute(
                 sql: """
@@ -153,8 +213,9 @@ public final class SQLiteStore: SfdestStore {
         }
     }
 
+    /// Deletes the connection and erases its sealed secrets from the files (`erase`).
     public func deleteConnection(id: String) async throws -> Bool {
-        try await self.write { db in
+        try await self.erase { db in
             let users = try String.fetchAll(db, sql: "SELECT id FROM destinations WHERE connection_id = ?", arguments: [id])
             guard users.isEmpty else {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
@@ -164,11 +225,33 @@ public final class SQLiteStore: SfdestStore {
         }
     }
 
+    /// Deletes a destination that is not enabled, with its queue, history, runs, failures, alerts,
+    /// alert settings and the subscriptions scoped to it. Throws `StoreConflict` while enabled.
+    public func deleteDestination(id: String) async throws -> Bool {
+        try await self.erase { db in
+            guard let status = try String.fetchOne(db, sql: "SELECT status FROM destinations WHERE id = ?", arguments: [id]) else { return false }
+            guard status != DestinationStatus.enabled.rawValue else {
+                throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
+            }
+            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE destination_id = ?", arguments: [id])
+            }
+            let subscriptions = try String.fetchAll(db, sql: "SELECT id FROM alert_subscriptions WHERE destination_id = ?", arguments: [id])
+            for subscription in subscriptions {
+                try db.execute(sql: "DELETE FROM webhook_deliveries WHERE subscription_id = ?", arguments: [subscription])
+            }
+            try db.execute(sql: "DELETE FROM alert_subscriptions WHERE destination_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM destinations WHERE id = ?", arguments: [id])
+            return true
+        }
+    }
+
     private func connection(from row: Row) throws -> Connection {
         let sealed: Data = row["sealed_secrets"]
-        let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed))
+        let id: String = row["id"]
+        let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed, boundTo: SealContext.connection(id)))
         return Connection(
-            id: row["id"], name: row["name"], loginKind: try Self.stored(row, "login_kind"), loginValue: row["login_value"],
+            id: id, name: row["name"], loginKind: try Self.stored(row, "login_kind"), loginValue: row["login_value"],
             apiVersion: row["api_version"], authType: try Self.stored(row, "auth_type"), username: row["username"], clientId: row["client_id"],
             secrets: secrets, status: try Self.stored(row, "status"), statusMessage: row["status_message"], instanceUrl: row["instance_url"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])

@@ -18,6 +18,27 @@ public struct SecretBox: Sendable {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
+    /// Seals `plaintext` bound to `context` (the row it belongs to, e.g. `connections/c_1`): AES-GCM
+    /// authenticates the context as associated data, so a sealed value copied into another row
+    /// does not open there.
+    public func seal(_ plaintext: Data, boundTo context: String) throws -> Data {
+        guard let combined = try AES.GCM.seal(plaintext, using: self.key, authenticating: Data(context.utf8)).combined else {
+            throw SecretBoxError.sealFailed
+        }
+        return combined
+    }
+
+    /// Opens a value sealed with `seal(_:boundTo:)` for the same context.
+    public func open(_ sealed: Data, boundTo context: String) throws -> Data {
+        do {
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: self.key, authenticating: Data(context.utf8))
+        } catch {
+            throw SecretBoxError.wrongKey
+        }
+    }
+
+    /// Seals without binding to a row: only for values that live outside the database (and for
+    /// reading values sealed before binding existed, which the store re-seals bound).
     public func seal(_ plaintext: Data) throws -> Data {
         guard let combined = try AES.GCM.seal(plaintext, using: self.key).combined else { throw SecretBoxError.sealFailed }
         return combined

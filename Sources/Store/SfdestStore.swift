@@ -14,6 +14,9 @@ public protocol ConfigurationStore: Sendable {
     func connections() async throws -> [Connection]
     /// Throws `StoreConflict` while a destination uses the connection.
     func deleteConnection(id: String) async throws -> Bool
+    /// Deletes a destination that is not enabled, with everything kept for it (queue, runs,
+    /// failures, history, alerts). Throws `StoreConflict` while it is enabled.
+    func deleteDestination(id: String) async throws -> Bool
     func saveDestination(_ destination: Destination) async throws
     func destination(id: String) async throws -> Destination?
     func destinations() async throws -> [Destination]

@@ -15,9 +15,9 @@ func makePolicy(_ configure: (inout DeliveryOptions) -> Void = { _ in }, request
 struct RetentionTests {
     @Test func aRecordWithinTheWindowRetriesAfterTheWait() {
         let policy = makePolicy()
-        // Queued 71 hours ago, due again in exactly one hour: at the end of the 72-hour window.
+        // 71 hours of waits used, due again in exactly one hour: at the end of the 72-hour window.
         let result = policy.retryOrExhausted(
-            queuedAt: start.addingTimeInterval(-71 * 3600), attempts: 4, code: "UNABLE_TO_LOCK_ROW", message: "row locked",
+            retentionUsed: 71 * 3600, attempts: 4, code: "UNABLE_TO_LOCK_ROW", message: "row locked",
             after: 3600, outcomeUnknown: true, now: start
         )
         #expect(result == .retry(code: "UNABLE_TO_LOCK_ROW", message: "row locked", at: start.addingTimeInterval(3600), outcomeUnknown: true))
@@ -26,7 +26,7 @@ struct RetentionTests {
     @Test func aRecordPastTheWindowFailsWithRetryExhausted() {
         let policy = makePolicy()
         let result = policy.retryOrExhausted(
-            queuedAt: start.addingTimeInterval(-71 * 3600), attempts: 4, code: "UNABLE_TO_LOCK_ROW", message: "row locked",
+            retentionUsed: 71 * 3600, attempts: 4, code: "UNABLE_TO_LOCK_ROW", message: "row locked",
             after: 3601, now: start
         )
         #expect(result == .failed(
@@ -39,7 +39,7 @@ struct RetentionTests {
     @Test func aShortWindowIsSaidInSeconds() {
         let policy = makePolicy { $0.retention = 90 }
         let result = policy.retryOrExhausted(
-            queuedAt: start.addingTimeInterval(-80), attempts: 0, code: "SERVER_UNAVAILABLE", message: "try later", after: 11, now: start
+            retentionUsed: 80, attempts: 0, code: "SERVER_UNAVAILABLE", message: "try later", after: 11, now: start
         )
         #expect(result == .failed(
             code: "RETRY_EXHAUSTED",
@@ -47,15 +47,24 @@ struct RetentionTests {
             fields: []
         ))
         let inTime = policy.retryOrExhausted(
-            queuedAt: start.addingTimeInterval(-80), attempts: 0, code: "SERVER_UNAVAILABLE", message: "try later", after: 10, now: start
+            retentionUsed: 80, attempts: 0, code: "SERVER_UNAVAILABLE", message: "try later", after: 10, now: start
         )
         #expect(inTime == .retry(code: "SERVER_UNAVAILABLE", message: "try later", at: start.addingTimeInterval(10)))
     }
 
+    @Test func timeSpentPausedDoesNotCountTowardTheWindow() {
+        // Queued 100 hours ago, but paused most of that time: only the 20 s of waits between its
+        // failures count, so a transient error now is retried, not a RETRY_EXHAUSTED.
+        let policy = makePolicy()
+        let record = ClaimedRecord(recordId: "001A", fields: [:], attempts: 2, queuedAt: start.addingTimeInterval(-100 * 3600), retentionUsed: 20)
+        let results = policy.requeue([record], code: "HTTP_503", message: "unavailable", after: 30, countAttempt: true, now: start)
+        #expect(results == ["001A": .retry(code: "HTTP_503", message: "unavailable", at: start.addingTimeInterval(30))])
+    }
+
     @Test func aRequeuedBatchCountsAnAttemptOnlyWhenAskedTo() {
         let policy = makePolicy { $0.retention = 3600 }
-        let fresh = ClaimedRecord(recordId: "001A", fields: [:], attempts: 0, queuedAt: start.addingTimeInterval(-60))
-        let old = ClaimedRecord(recordId: "001B", fields: [:], attempts: 7, queuedAt: start.addingTimeInterval(-3590))
+        let fresh = ClaimedRecord(recordId: "001A", fields: [:], attempts: 0, queuedAt: start.addingTimeInterval(-60), retentionUsed: 0)
+        let old = ClaimedRecord(recordId: "001B", fields: [:], attempts: 7, queuedAt: start.addingTimeInterval(-3590), retentionUsed: 3590)
         let counted = policy.requeue([fresh, old], code: "HTTP_503", message: "unavailable", after: 30, countAttempt: true, now: start)
         #expect(counted == [
             "001A": .retry(code: "HTTP_503", message: "unavailable", at: start.addingTimeInterval(30)),

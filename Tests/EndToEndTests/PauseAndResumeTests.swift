@@ -81,6 +81,43 @@ struct PauseAndResumeTests {
         }
     }
 
+    @Test func aPauseLongerThanTheRetentionWindowDoesNotFailTheBacklog() async throws {
+        // Retention 3 s; the connection's credentials are refused for longer than that. Once fixed,
+        // the first transient error must be retried: the paused time is not the records' fault.
+        try await EndToEnd.with(contacts: 10, configure: { $0.delivery.retention = 3; $0.delivery.authenticationPause = 0.3 }) { e2e in
+            let destination = try await e2e.configureDestination()
+            let connection = try #require(try await e2e.api.expect(200, .GET, "/v1/connections").array.first?["id"] as? String)
+            try await e2e.admin.send(.POST, "/emulator/credentials", json: ["password": "rotated-pwTOKEN123"])
+            let ids = e2e.emulator.seededContactIds
+            try await e2e.post(ids.map { xdmProfile(id: $0, lastName: "AfterPause") })
+            _ = try await self.waitForStatus("authentication_failed", e2e, destination)
+            try await Task.sleep(for: .seconds(4))
+            // The org is busy when delivery resumes: every write meets a locked row at first.
+            try await e2e.admin.setFaults(["lockRowRate": 1])
+            try await e2e.api.expect(200, .PUT, "/v1/connections/\(connection)", json: [
+                "name": "Emulated org", "loginUrl": e2e.emulator.baseURL,
+                "auth": ["type": "password", "username": "integration@emulator.sfdest", "password": "rotated-pw", "securityToken": "TOKEN123",
+                         "clientId": "sfdest-emulator-consumer-key", "clientSecret": EndToEnd.clientSecret],
+            ] as [String: Any])
+            var sawRetry = false
+            for _ in 0..<500 where !sawRetry {
+                let state = try await e2e.api.expect(200, .GET, "/v1/destinations/\(destination)/records/\(ids[0])").object
+                let code = (state["lastError"] as? [String: Any])?["code"] as? String
+                #expect(code != "RETRY_EXHAUSTED", "the first error after a long pause exhausted the record")
+                sawRetry = code == "UNABLE_TO_LOCK_ROW"
+                if !sawRetry { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(sawRetry, "the record never met the locked row")
+            try await e2e.admin.setFaults(["lockRowRate": 0])
+            try await e2e.waitUntilDelivered(destination, timeout: .seconds(30))
+            let groups = try await e2e.api.expect(200, .GET, "/v1/destinations/\(destination)/failures").object["groups"] as? [[String: Any]] ?? []
+            #expect(groups.isEmpty, "records failed after the pause: \(groups)")
+            for id in ids {
+                #expect(try await e2e.admin.record(id)?["LastName"] as? String == "AfterPause")
+            }
+        }
+    }
+
     @Test func recordsFailingTransientlyPastTheRetentionWindowFailWithRetryExhausted() async throws {
         try await EndToEnd.with(contacts: 5, configure: { $0.delivery.retention = 1 }) { e2e in
             let destination = try await e2e.configureDestination()

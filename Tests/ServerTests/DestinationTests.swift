@@ -39,6 +39,26 @@ struct DestinationTests {
         }
     }
 
+    @Test func deleteIsRefusedWhileEnabledThenRemovesTheDestinationAndFreesItsConnection() async throws {
+        try await ServerHarness.run { harness in
+            let id = try await harness.createEnabledDestination()
+            let connectionId = try #require(try await harness.api.expect(200, .GET, "/v1/destinations/\(id)").object["connectionId"] as? String)
+            try await harness.api.expect(202, .POST, "/v1/profiles", json: ServerHarness.profile(crmId: harness.emulator.seededContactIds[0]))
+            let refused = try await harness.api.send(.DELETE, "/v1/destinations/\(id)")
+            #expect(refused.status == 409)
+            #expect(refused.errorCode == "destination_enabled")
+            #expect(refused.errorMessage.contains("disable"))
+            #expect(try await harness.api.send(.DELETE, "/v1/connections/\(connectionId)").status == 409)
+            try await harness.api.expect(200, .POST, "/v1/destinations/\(id)/disable")
+            try await harness.api.expect(204, .DELETE, "/v1/destinations/\(id)")
+            #expect(try await harness.api.send(.GET, "/v1/destinations/\(id)").status == 404)
+            #expect(try await harness.api.send(.GET, "/v1/destinations/\(id)/runs").status == 404)
+            #expect(try await harness.api.send(.DELETE, "/v1/destinations/\(id)").status == 404)
+            #expect(try await harness.store.runs(destinationId: id, limit: 10).isEmpty)
+            try await harness.api.expect(204, .DELETE, "/v1/connections/\(connectionId)")
+        }
+    }
+
     @Test func createRefusesUnknownObjectTypesAndConnections() async throws {
         try await ServerHarness.run { harness in
             let connectionId = try await harness.createConnection()

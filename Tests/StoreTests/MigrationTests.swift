@@ -15,7 +15,7 @@ struct MigrationTests {
         let queued = "003xx000004TmiQAAS", retrying = "003xx000004TmiRAAS", settled = "003xx000004TmiSAAS"
         do {
             let queue = try DatabaseQueue(path: path)
-            try SQLiteStore.migrator.migrate(queue, upTo: "v4_backfill")
+            try SQLiteStore.migrator(secrets: try SecretBox(base64Key: SecretBox.generateKey())).migrate(queue, upTo: "v4_backfill")
             try await queue.write { db in
                 try db.execute(sql: """
                     INSERT INTO profiles (id, body, updated_at) VALUES
@@ -57,5 +57,55 @@ struct MigrationTests {
         #expect(firstByte == StoredBinary.profileTag)
         let state = try #require(try await store.recordState(destinationId: "dest-1", recordId: settled))
         #expect(state.acknowledged == ["LastName": .string("Done")])
+    }
+
+    /// Sealed values written before v11 (not bound to their row, webhook URLs in the clear) are
+    /// re-sealed bound, the URL sealed, and only its scheme and host kept readable.
+    @Test func aV10DatabaseHasItsSecretsBoundAndWebhookURLsSealed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sfdest.sqlite").path
+        let key = SecretBox.generateKey()
+        let box = try SecretBox(base64Key: key)
+        let secrets = ConnectionSecrets(password: "pw-before-v11", securityToken: nil, clientSecret: "cs-before-v11")
+        let url = "https://hooks.slack.test/services/T000/B000/token-in-the-path"
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator(secrets: box).migrate(queue, upTo: "v10_retention_used")
+            let sealedSecrets = try box.seal(JSONEncoder().encode(secrets))
+            let sealedHookSecret = try box.seal(Data("hook-secret-1234567890".utf8))
+            try await queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO connections (id, name, login_kind, login_value, api_version, auth_type, username, client_id,
+                            sealed_secrets, status, created_at, updated_at)
+                        VALUES ('c1', 'Acme', 'customDomain', 'acme', 'v66.0', 'password', 'ops@acme.com', '3MVG9', ?, 'connected', 0, 0)
+                        """,
+                    arguments: [sealedSecrets]
+                )
+                try db.execute(
+                    sql: "INSERT INTO alert_subscriptions (id, url, sealed_secret, destination_id, created_at) VALUES ('sub1', ?, ?, NULL, 0)",
+                    arguments: [url, sealedHookSecret]
+                )
+            }
+            try queue.close()
+        }
+        let store = try SQLiteStore(path: path, secrets: box)
+        #expect(try await store.connection(id: "c1")?.secrets == secrets)
+        let subscription = try #require(try await store.alertSubscriptions().first)
+        #expect(subscription.url == url)
+        #expect(subscription.secret == "hook-secret-1234567890")
+        let reader = try DatabaseQueue(path: path)
+        let (shownURL, sealed) = try await reader.read { db in
+            (try String.fetchOne(db, sql: "SELECT url FROM alert_subscriptions") ?? "",
+             try Data.fetchOne(db, sql: "SELECT sealed_secrets FROM connections") ?? Data())
+        }
+        try reader.close()
+        #expect(shownURL == "https://hooks.slack.test")
+        // Bound now: the value opens only for its own row.
+        #expect(throws: SecretBoxError.self) { try box.open(sealed) }
+        #expect(throws: SecretBoxError.self) { try box.open(sealed, boundTo: SealContext.connection("c2")) }
+        #expect(try JSONDecoder().decode(ConnectionSecrets.self, from: box.open(sealed, boundTo: SealContext.connection("c1"))) == secrets)
     }
 }

@@ -133,7 +133,7 @@ extension PeriodicQuery {
         switch self {
         case .nextDuePending, .nextClaimExpiry, .oldestPendingChange, .backlogCounts, .failedCount, .alertSettings:
             return [destinationId]
-        case .failureCountSince: return [destinationId, "RETRY_EXHAUSTED", now - 3600]
+        case .failureCount: return [destinationId, "RETRY_EXHAUSTED"]
         case .latestRuns, .openAlerts: return [destinationId, 10]
         case .dueWebhookDeliveries: return [now, 100]
         case .profileCount: return []

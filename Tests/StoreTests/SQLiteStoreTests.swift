@@ -70,6 +70,75 @@ struct SQLiteStoreTests {
         await #expect(throws: SecretBoxError.self) { try await other.connection(id: "c1") }
     }
 
+    @Test func aSealedSecretCopiedToAnotherRowDoesNotOpen() async throws {
+        let temp = try TemporaryStore()
+        func connection(_ id: String, _ password: String) -> Connection {
+            Connection(
+                id: id, name: id, loginKind: .customDomain, loginValue: "acme", apiVersion: "v66.0", authType: .password,
+                username: "ops@acme.com", clientId: "3MVG9", secrets: ConnectionSecrets(password: password, clientSecret: "cs"),
+                status: .connected, instanceUrl: nil, createdAt: t0, updatedAt: t0
+            )
+        }
+        try await temp.store.saveConnection(connection("c1", "password-of-c1"))
+        try await temp.store.saveConnection(connection("c2", "password-of-c2"))
+        // Someone with write access to the file (not the key) moves c1's secrets into c2.
+        try await temp.store.pool.write { db in
+            try db.execute(sql: "UPDATE connections SET sealed_secrets = (SELECT sealed_secrets FROM connections WHERE id = 'c1') WHERE id = 'c2'")
+        }
+        await #expect(throws: SecretBoxError.self) { try await temp.store.connection(id: "c2") }
+        #expect(try await temp.store.connection(id: "c1")?.secrets.password == "password-of-c1")
+    }
+
+    @Test func deletingAConnectionErasesItsSealedSecretsFromTheFiles() async throws {
+        let temp = try TemporaryStore()
+        try await temp.store.saveConnection(Connection(
+            id: "c1", name: "A", loginKind: .loginUrl, loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: .clientCredentials,
+            username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "erase-me-please"), status: .connected, instanceUrl: nil,
+            createdAt: t0, updatedAt: t0
+        ))
+        let sealed = try await temp.store.pool.read { db in try Data.fetchOne(db, sql: "SELECT sealed_secrets FROM connections WHERE id = 'c1'") }
+        let ciphertext = try #require(sealed)
+        #expect(try temp.bytesOnDisk().range(of: ciphertext) != nil, "the measure must see the sealed value before the delete")
+        #expect(try await temp.store.deleteConnection(id: "c1"))
+        #expect(try temp.bytesOnDisk().range(of: ciphertext) == nil, "the deleted connection's sealed secrets are still in the files")
+    }
+
+    @Test func webhookURLsAreSealedAndOnlyTheirHostIsReadable() async throws {
+        let temp = try TemporaryStore()
+        let url = "https://hooks.slack.test/services/T0001/B0001/xoxb-token-in-path"
+        try await temp.store.saveAlertSubscription(AlertSubscription(id: "sub1", url: url, secret: "webhook-signing-secret", destinationId: nil, createdAt: t0))
+        #expect(try await temp.store.alertSubscriptions().first?.url == url)
+        #expect(try await temp.store.alertSubscriptions().first?.displayURL == "https://hooks.slack.test")
+        let disk = try temp.bytesOnDisk()
+        #expect(disk.range(of: Data("xoxb-token-in-path".utf8)) == nil, "the webhook URL's token is on disk in plain text")
+        #expect(disk.range(of: Data("webhook-signing-secret".utf8)) == nil)
+        #expect(try await temp.store.deleteAlertSubscription(id: "sub1"))
+    }
+
+    @Test func aDestinationIsDeletedWithItsQueueOnlyWhenNotEnabled() async throws {
+        let temp = try TemporaryStore()
+        try await temp.store.saveConnection(Connection(id: "c1", name: "A", loginKind: .loginUrl, loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: .clientCredentials, username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: .connected, instanceUrl: nil, createdAt: t0, updatedAt: t0))
+        var destination = Destination(id: "dest-1", name: "D", description: "", connectionId: "c1", objectType: .contact, createdAt: t0, updatedAt: t0)
+        destination.status = .enabled
+        try await temp.store.saveDestination(destination)
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_FIELD", message: "bad", fields: [])], now: t0)
+        await #expect(throws: StoreConflict.self) { try await temp.store.deleteDestination(id: "dest-1") }
+        #expect(try await temp.store.failures(destinationId: "dest-1").count == 1)
+        destination.status = .disabled
+        try await temp.store.saveDestination(destination)
+        #expect(try await temp.store.deleteDestination(id: "dest-1"))
+        #expect(try await temp.store.destination(id: "dest-1") == nil)
+        #expect(try await temp.store.failures(destinationId: "dest-1").isEmpty)
+        #expect(try await temp.store.runs(destinationId: "dest-1", limit: 10).isEmpty)
+        #expect(try await temp.store.recordState(destinationId: "dest-1", recordId: contact1) == nil)
+        #expect(try await temp.store.backlog(destinationId: "dest-1") == Backlog())
+        #expect(try await temp.store.deleteDestination(id: "dest-1") == false)
+        // The connection is free to go now.
+        #expect(try await temp.store.deleteConnection(id: "c1"))
+    }
+
     @Test func aConnectionInUseCannotBeDeleted() async throws {
         let temp = try TemporaryStore()
         try await temp.store.saveConnection(Connection(id: "c1", name: "A", loginKind: .loginUrl, loginValue: "http://127.0.0.1:1", apiVersion: "v66.0", authType: .clientCredentials, username: nil, clientId: "x", secrets: ConnectionSecrets(clientSecret: "s"), status: .connected, instanceUrl: nil, createdAt: t0, updatedAt: t0))
@@ -138,6 +207,39 @@ struct SQLiteStoreTests {
         let retried = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0.addingTimeInterval(10))
         #expect(retried.first?.attempts == 1)
         #expect(try await temp.store.recordState(destinationId: "dest-1", recordId: contact1)?.attempts == 1)
+    }
+
+    @Test func theRetentionWindowCountsOnlyTheWaitsBetweenFailures() async throws {
+        let temp = try TemporaryStore()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        // A transient failure waits 10 s: 10 s of the window used.
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
+        // Claimed 100 hours later (the destination was paused): the pause adds nothing.
+        let late = t0.addingTimeInterval(100 * 3600)
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late).first?.retentionUsed == 10)
+        // A postponement (a paused connection) adds nothing either; a second failure adds its wait.
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .postpone(at: late.addingTimeInterval(30))], now: late)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(30))
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: late.addingTimeInterval(50))], now: late.addingTimeInterval(30))
+        let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(50))
+        #expect(again.first?.retentionUsed == 30)
+        // Delivered: the next change starts with the whole window.
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: late.addingTimeInterval(50))
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [try contactDestination()], at: late.addingTimeInterval(60))
+        #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(60)).first?.retentionUsed == 0)
+    }
+
+    @Test func retryExhaustedRecordsCountUntilReplayedHoweverLongAgoTheyFailed() async throws {
+        let temp = try TemporaryStore()
+        _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
+        _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
+        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "RETRY_EXHAUSTED", message: "kept failing", fields: [])], now: t0)
+        // Hours and run windows later, the failure still counts (the alert stays open).
+        #expect(try await temp.store.failureCount(destinationId: "dest-1", code: "RETRY_EXHAUSTED") == 1)
+        #expect(try await temp.store.failureCount(destinationId: "dest-1", code: "OTHER") == 0)
+        #expect(try await temp.store.retryFailures(destinationId: "dest-1", codes: ["RETRY_EXHAUSTED"], recordIds: nil, now: t0.addingTimeInterval(7200)) == 1)
+        #expect(try await temp.store.failureCount(destinationId: "dest-1", code: "RETRY_EXHAUSTED") == 0)
     }
 
     @Test func permanentFailuresAreGroupedAndCanBeReplayed() async throws {
