@@ -30,7 +30,7 @@ struct DestinationRoutes: Sendable {
         }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.post("destinations") { request, _ in try await self.create(request) }
         group.get("destinations") { _, _ in try await self.list() }
         group.get("destinations/{id}") { _, context in try await self.show(context.parameters.require("id")) }
@@ -65,6 +65,7 @@ struct DestinationRoutes: Sendable {
             objectType: objectType, status: .draft, createdAt: now, updatedAt: now
         )
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))
         self.logger.notice("destination created", metadata: ["destination": "\(destination.id)", "objectType": "\(objectType.rawValue)"])
         return try await destinationJSON(destination, services: self.services).response(.created)
     }
@@ -84,22 +85,26 @@ struct DestinationRoutes: Sendable {
     /// Checks the configuration against the org, then starts sending: a backfill of stored
     /// profiles, and every new change from then on.
     func enable(_ id: String) async throws -> Response {
-        var destination = try await self.load(id)
+        let before = try await self.load(id)
+        var destination = before
         destination.orgFields = try await EnablePreflight(services: self.services).orgFields(for: destination)
         destination.status = .enabled
         destination.deliveryError = nil
         destination.updatedAt = Date()
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationEnable, id, before: destinationAuditJSON(before), after: destinationAuditJSON(destination))
         try await self.activate(destination)
         self.logger.notice("destination enabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()
     }
 
     func disable(_ id: String) async throws -> Response {
-        var destination = try await self.load(id)
+        let before = try await self.load(id)
+        var destination = before
         destination.status = .disabled
         destination.updatedAt = Date()
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationDisable, id, before: destinationAuditJSON(before), after: destinationAuditJSON(destination))
         try await self.services.ingest.reloadDestinations()
         self.logger.notice("destination disabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()

@@ -6,7 +6,7 @@ struct SfdestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sfdest",
         abstract: "A self-hosted Salesforce CRM destination: keeps Contact and Lead records current with profiles and audience statuses.",
-        subcommands: [ServeCommand.self, DemoCommand.self, EmulatorCommand.self, BenchCommand.self, KeyCommand.self,
+        subcommands: [ServeCommand.self, DemoCommand.self, EmulatorCommand.self, BenchCommand.self, KeyCommand.self, KeysCommand.self,
                       DestinationsCommand.self, RunsCommand.self, FailuresCommand.self, AudiencesCommand.self]
     )
 }
