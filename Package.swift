@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Store", "Activation",
+                "Store", "Activation", "SfdestJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -189,7 +189,10 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "Store", "SalesforceEmulator", "EmulatorAdminClient",
+                "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Server",
+                "SfdestJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -28,7 +28,7 @@ struct BenchService {
             group.addTask { try await runtime.run(gracefulShutdownSignals: []) { continuation.yield($0) } }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw BenchFailure("the service did not start") }
-            let service = BenchService(api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey), runtime: runtime, dataDirectory: dataDirectory)
+            let service = BenchService(api: ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: try runtime.keys.requireAPIKey()), runtime: runtime, dataDirectory: dataDirectory)
             do {
                 let result = try await body(service)
                 await runtime.shutdown()

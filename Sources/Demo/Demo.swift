@@ -70,7 +70,7 @@ public struct Demo: Sendable {
             }
             var ports = portStream.makeAsyncIterator()
             guard let port = await ports.next() else { throw ContractClient.Failure(description: "the service did not start") }
-            let api = ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: runtime.keys.apiKey)
+            let api = ContractClient(baseURL: "http://127.0.0.1:\(port)", apiKey: try runtime.keys.requireAPIKey())
             self.print("sfdest service on \(api.baseURL) (data dir \(dataDirectory))")
             do {
                 let report = try await self.drive(api: api, admin: admin, emulator: emulator)

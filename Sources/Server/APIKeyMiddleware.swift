@@ -1,15 +1,59 @@
 import Foundation
 import Hummingbird
+import Store
 
-/// Lets a request through only with `Authorization: Bearer <key>` for one of the configured keys.
-struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let keys: [[UInt8]]
+/// Authenticates `Authorization: Bearer <key>` and enforces `RoutePermissions`, for every route
+/// (it sits on the group all routes are registered on, so it sees the matched route path).
+///
+/// A key is looked up by its SHA-256: the bootstrap keys' hashes in memory, the others through
+/// the store's unique index, so the cost does not grow with the number of keys and the time taken
+/// says nothing about which keys exist (an attacker cannot steer the hash). Nothing is cached:
+/// a key revoked or expired is refused from the very next request on.
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = SfdestRequestContext
 
-    init(keys: [String]) {
-        self.keys = keys.filter { !$0.isEmpty }.map { Array($0.utf8) }
+    /// How often a key's `lastUsedAt` is written at most (a write per request would cost an fsync).
+    static let lastUsedResolution: TimeInterval = 300
+
+    private let table: [String: RouteAccess]
+    private let bootstrapHashes: Set<String>
+    private let store: any AccessStore
+
+    init(settings: ServerSettings, store: any AccessStore) {
+        self.table = RoutePermissions.table(metricsPublic: settings.metricsPublic)
+        self.bootstrapHashes = Set(settings.apiKeys.filter { !$0.isEmpty }.map(APIKeyMaterial.hash) + settings.adminKeyHashes.map { $0.lowercased() })
+        self.store = store
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let route = RoutePermissions.key(method: request.method, path: context.endpointPath ?? request.uri.path)
+        guard let access = self.table[route] else {
+            // Deny by default: a route added without a line in the table is refused, not opened.
+            context.logger.error("route has no entry in the permission table; refused", metadata: ["route": "\(route)"])
+            throw APIError(
+                status: .forbidden, code: "forbidden",
+                message: "\(route) has no entry in sfdest's permission table, so no key may use it (a defect: report it)"
+            )
+        }
+        guard case .requires(let permissions) = access else { return try await next(request, context) }
+        let key = try await self.authenticate(request)
+        let missing = permissions.filter { !key.grants($0) }
+        guard missing.isEmpty else {
+            let names = missing.map(\.rawValue)
+            throw APIError(
+                status: .forbidden, code: "forbidden",
+                message: "the API key '\(key.name)' lacks the permission \(names.joined(separator: " and ")), which \(route) needs: "
+                    + "use a key that has it, or have a key with manage-keys create one (POST /v1/keys)",
+                details: names.map { ["permission": .string($0)] }
+            )
+        }
+        var context = context
+        context.apiKey = key
+        return try await AuthenticatedKey.$current.withValue(key) { try await next(request, context) }
+    }
+
+    /// The key the request presents, if it is valid now.
+    func authenticate(_ request: Request) async throws -> AuthenticatedKey {
         guard let header = request.headers[.authorization] else {
             throw Self.unauthorized("no API key: send the header Authorization: Bearer <api key>")
         }
@@ -17,27 +61,23 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Self.unauthorized("the Authorization header must be Bearer <api key>")
         }
-        let presented = Array(parts[1].trimmingCharacters(in: .whitespaces).utf8)
-        // Every key is compared in full, so the time taken says nothing about which bytes matched.
-        var accepted = false
-        for key in self.keys {
-            accepted = Self.constantTimeEquals(presented, key) || accepted
+        let hash = APIKeyMaterial.hash(parts[1].trimmingCharacters(in: .whitespaces))
+        if self.bootstrapHashes.contains(hash) { return .bootstrap }
+        guard let key = try await self.store.apiKey(hash: hash) else {
+            throw Self.unauthorized("the API key is not valid: use the bootstrap key (SFDEST_API_KEY or the one printed at first start) or a key made with POST /v1/keys")
         }
-        guard accepted else {
-            throw Self.unauthorized("the API key is not valid: use a key configured for this service (SFDEST_API_KEY or the data dir's key)")
+        let now = Date()
+        if let revokedAt = key.revokedAt {
+            throw Self.unauthorized("the API key \(key.id) was revoked at \(revokedAt.formatted(.iso8601)): ask for a new key")
         }
-        return try await next(request, context)
-    }
-
-    /// Equality whose duration depends only on the lengths, not on where the bytes differ.
-    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        var difference: UInt8 = lhs.count == rhs.count ? 0 : 1
-        for index in 0..<max(lhs.count, rhs.count) {
-            let left = index < lhs.count ? lhs[index] : 0
-            let right = index < rhs.count ? rhs[index] : 0
-            difference |= left ^ right
+        if let expiresAt = key.expiresAt, expiresAt <= now {
+            throw Self.unauthorized("the API key \(key.id) expired at \(expiresAt.formatted(.iso8601)): ask for a new key")
         }
-        return difference == 0
+        if key.lastUsedAt.map({ now.timeIntervalSince($0) >= Self.lastUsedResolution }) ?? true {
+            // Best effort: a busy or full database must not refuse a valid key.
+            try? await self.store.apiKeyUsed(id: key.id, at: now)
+        }
+        return AuthenticatedKey(id: key.id, name: key.name, permissions: Set(key.permissions))
     }
 
     private static func unauthorized(_ message: String) -> APIError {

@@ -42,7 +42,7 @@ struct ActivationSettingsRoutes: Sendable {
         }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.put("destinations/{id}/mappings") { request, context in
             try await self.replaceMappings(context.parameters.require("id"), request)
         }
@@ -80,8 +80,10 @@ struct ActivationSettingsRoutes: Sendable {
         guard problems.isEmpty else {
             throw APIError.problems(problems, code: "validation_failed", summary: "the mappings are not valid")
         }
+        let before = mappingsJSON(destination.mappings)
         destination.mappings = settings
         try await self.save(destination)
+        try await self.destinations.services.audit(.destinationMappings, id, before: before, after: mappingsJSON(settings))
         return mappingsJSON(destination.mappings).response()
     }
 
@@ -122,8 +124,10 @@ struct ActivationSettingsRoutes: Sendable {
         guard problems.isEmpty else {
             throw APIError.problems(problems, code: "validation_failed", summary: "the segments are not valid")
         }
+        let before = segmentsJSON(destination.segments)
         destination.segments = settings
         try await self.save(destination)
+        try await self.destinations.services.audit(.destinationSegments, id, before: before, after: segmentsJSON(settings))
         return segmentsJSON(destination.segments).response()
     }
 

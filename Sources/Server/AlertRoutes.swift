@@ -10,7 +10,7 @@ struct AlertRoutes: Sendable {
 
     private var store: any SfdestStore { self.destinations.services.store }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.get("alerts") { request, _ in try await self.list(request) }
         group.post("alerts/subscriptions") { request, _ in try await self.subscribe(request) }
         group.get("alerts/subscriptions") { _, _ in try await self.subscriptions() }
@@ -47,6 +47,7 @@ struct AlertRoutes: Sendable {
             id: generateID(prefix: "sub_"), url: url, secret: secret, destinationId: body.destinationId, createdAt: Date()
         )
         try await self.store.saveAlertSubscription(subscription)
+        try await self.destinations.services.audit(.subscriptionCreate, subscription.id, after: subscriptionAuditJSON(subscription))
         self.destinations.logger.notice("alert subscription created", metadata: ["subscription": "\(subscription.id)"])
         return subscriptionJSON(subscription).response(.created)
     }
@@ -56,9 +57,11 @@ struct AlertRoutes: Sendable {
     }
 
     func unsubscribe(_ id: String) async throws -> Response {
+        let before = try await self.store.alertSubscriptions().first { $0.id == id }
         guard try await self.store.deleteAlertSubscription(id: id) else {
             throw APIError(status: .notFound, code: "subscription_not_found", message: "no subscription \(id): list them with GET /v1/alerts/subscriptions")
         }
+        try await self.destinations.services.audit(.subscriptionDelete, id, before: before.map(subscriptionAuditJSON) ?? .null)
         self.destinations.logger.notice("alert subscription deleted", metadata: ["subscription": "\(id)"])
         return Response(status: .noContent)
     }
@@ -71,8 +74,10 @@ struct AlertRoutes: Sendable {
     func replaceSettings(_ id: String, _ request: Request) async throws -> Response {
         _ = try await self.destinations.load(id)
         let body = try await RequestJSON.decode(AlertSettingsRequest.self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
-        let settings = try body.applied(to: try await self.store.alertSettings(destinationId: id))
+        let current = try await self.store.alertSettings(destinationId: id)
+        let settings = try body.applied(to: current)
         try await self.store.saveAlertSettings(settings, destinationId: id)
+        try await self.destinations.services.audit(.destinationAlerts, id, before: alertSettingsJSON(current), after: alertSettingsJSON(settings))
         self.destinations.logger.notice("alert settings saved", metadata: ["destination": "\(id)"])
         return alertSettingsJSON(settings).response()
     }

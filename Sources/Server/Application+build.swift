@@ -14,18 +14,21 @@ public func buildApplication(settings: ServerSettings, services: SfdestServices,
     )
 }
 
-/// The routes, in front of which errors become the contract's JSON and `/v1` needs an API key.
-func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Logger) -> Router<BasicRequestContext> {
+/// The routes, in front of which errors become the contract's JSON. Every route is registered on
+/// one group whose `APIKeyMiddleware` authenticates the key and checks the route's permission
+/// (`RoutePermissions`); a route missing from that table is refused.
+func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Logger) -> Router<SfdestRequestContext> {
     // Every line logged while a request is handled carries its request id (also in X-Request-Id).
     let logger = RequestIDLogHandler.wrapping(logger)
-    let router = Router()
+    let router = Router(context: SfdestRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestIDMiddleware())
-    router.get("health") { _, _ in
+    let routes = router.group().add(middleware: APIKeyMiddleware(settings: settings, store: services.store))
+    routes.get("health") { _, _ in
         JSON(dictionaryLiteral: ("status", "ok")).response()
     }
-    MetricsRoute(services: services).register(on: router)
-    let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
+    MetricsRoute(services: services).register(on: routes)
+    let v1 = routes.group("v1")
     let destinations = DestinationRoutes(services: services, settings: settings, logger: logger)
     ConnectionRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     destinations.register(on: v1)
@@ -33,5 +36,6 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     MonitoringRoutes(destinations: destinations).register(on: v1)
     AlertRoutes(destinations: destinations).register(on: v1)
     ProfileRoutes(services: services, settings: settings, logger: logger).register(on: v1)
+    KeyRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     return router
 }

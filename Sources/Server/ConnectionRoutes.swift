@@ -14,7 +14,7 @@ struct ConnectionRoutes: Sendable {
     let settings: ServerSettings
     let logger: Logger
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.post("connections") { request, _ in try await self.create(request) }
         group.get("connections") { _, _ in try await self.list() }
         group.get("connections/{id}") { _, context in try await self.show(context.parameters.require("id")) }
@@ -27,6 +27,7 @@ struct ConnectionRoutes: Sendable {
         var connection = try body.connection(id: generateID(prefix: "conn_"), now: Date(), previous: nil)
         connection.instanceUrl = try await self.authenticate(connection)
         try await self.services.store.saveConnection(connection)
+        try await self.services.audit(.connectionCreate, connection.id, after: connectionAuditJSON(connection))
         self.logger.notice("connection created", metadata: ["connection": "\(connection.id)", "instanceUrl": "\(connection.instanceUrl ?? "")"])
         return connectionJSON(connection).response(.created)
     }
@@ -48,6 +49,7 @@ struct ConnectionRoutes: Sendable {
         var connection = try body.connection(id: id, now: Date(), previous: previous)
         connection.instanceUrl = try await self.authenticate(connection)
         try await self.services.store.saveConnection(connection)
+        try await self.services.audit(.connectionUpdate, id, before: connectionAuditJSON(previous), after: connectionAuditJSON(connection))
         await self.services.clients.invalidate(connectionId: id)
         for destination in try await self.services.store.destinations() where destination.connectionId == id {
             await self.services.delivery.destinationChanged(destination.id)
@@ -58,12 +60,14 @@ struct ConnectionRoutes: Sendable {
 
     func delete(_ id: String) async throws -> Response {
         let deleted: Bool
+        let previous = try await self.services.store.connection(id: id)
         do {
             deleted = try await self.services.store.deleteConnection(id: id)
         } catch let conflict as StoreConflict {
             throw APIError(status: .conflict, code: "connection_in_use", message: conflict.description)
         }
         guard deleted else { throw APIError.connectionNotFound(id) }
+        try await self.services.audit(.connectionDelete, id, before: previous.map(connectionAuditJSON) ?? .null)
         await self.services.clients.invalidate(connectionId: id)
         self.logger.notice("connection deleted", metadata: ["connection": "\(id)"])
         return Response(status: .noContent)

@@ -30,7 +30,7 @@ struct DestinationRoutes: Sendable {
         }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.post("destinations") { request, _ in try await self.create(request) }
         group.get("destinations") { _, _ in try await self.list() }
         group.get("destinations/{id}") { _, context in try await self.show(context.parameters.require("id")) }
@@ -66,6 +66,7 @@ struct DestinationRoutes: Sendable {
             objectType: objectType, status: .draft, createdAt: now, updatedAt: now
         )
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))
         self.logger.notice("destination created", metadata: ["destination": "\(destination.id)", "objectType": "\(objectType.rawValue)"])
         return try await destinationJSON(destination, services: self.services).response(.created)
     }
@@ -85,22 +86,26 @@ struct DestinationRoutes: Sendable {
     /// Checks the configuration against the org, then starts sending: a backfill of stored
     /// profiles, and every new change from then on.
     func enable(_ id: String) async throws -> Response {
-        var destination = try await self.load(id)
+        let before = try await self.load(id)
+        var destination = before
         destination.orgFields = try await EnablePreflight(services: self.services).orgFields(for: destination)
         destination.status = .enabled
         destination.deliveryError = nil
         destination.updatedAt = Date()
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationEnable, id, before: destinationAuditJSON(before), after: destinationAuditJSON(destination))
         try await self.activate(destination)
         self.logger.notice("destination enabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()
     }
 
     func disable(_ id: String) async throws -> Response {
-        var destination = try await self.load(id)
+        let before = try await self.load(id)
+        var destination = before
         destination.status = .disabled
         destination.updatedAt = Date()
         try await self.services.store.saveDestination(destination)
+        try await self.services.audit(.destinationDisable, id, before: destinationAuditJSON(before), after: destinationAuditJSON(destination))
         try await self.services.ingest.reloadDestinations()
         self.logger.notice("destination disabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()
@@ -109,6 +114,7 @@ struct DestinationRoutes: Sendable {
     /// Deletes a destination that is not enabled, with its queue, runs and failures: 409 while
     /// enabled (disable it first, so nothing is in flight).
     func delete(_ id: String) async throws -> Response {
+        let before = try await self.load(id)
         let deleted: Bool
         do {
             deleted = try await self.services.store.deleteDestination(id: id)
@@ -116,6 +122,7 @@ struct DestinationRoutes: Sendable {
             throw APIError(status: .conflict, code: "destination_enabled", message: conflict.description)
         }
         guard deleted else { throw APIError.destinationNotFound(id) }
+        try await self.services.audit(.destinationDelete, id, before: destinationAuditJSON(before))
         await self.services.delivery.destinationChanged(id)
         self.logger.notice("destination deleted", metadata: ["destination": "\(id)"])
         return Response(status: .noContent)

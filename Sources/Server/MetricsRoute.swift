@@ -1,12 +1,13 @@
 import Hummingbird
 import Store
 
-/// `GET /metrics` (no API key, like `/health`): the Prometheus text format. Gauges read from the
-/// store (backlog per destination, profiles stored) are refreshed on each scrape.
+/// `GET /metrics`: the Prometheus text format, for a key with `view-metrics` (or any caller with
+/// `SFDEST_METRICS_PUBLIC=1`; see `RoutePermissions`). Gauges read from the store (backlog per
+/// destination, profiles stored) are refreshed on each scrape.
 struct MetricsRoute: Sendable {
     let services: SfdestServices
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: RouterGroup<SfdestRequestContext>) {
         router.get("metrics") { _, _ in try await self.scrape() }
     }
 

@@ -19,7 +19,7 @@ struct MonitoringRoutes: Sendable {
 
     private var store: any SfdestStore { self.destinations.services.store }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.get("destinations/{id}/runs") { request, context in try await self.runs(context.parameters.require("id"), request) }
         group.get("destinations/{id}/failures") { _, context in try await self.failures(context.parameters.require("id")) }
         group.post("destinations/{id}/failures/retry") { request, context in try await self.retry(context.parameters.require("id"), request) }
@@ -69,6 +69,10 @@ struct MonitoringRoutes: Sendable {
             RetryRequest.self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes, empty: RetryRequest()
         )
         let requeued = try await self.store.retryFailures(destinationId: id, codes: body.codes, recordIds: body.recordIds, now: Date())
+        try await self.destinations.services.audit(.failuresRetry, id, after: [
+            "codes": body.codes.map { JSON.array($0.map(JSON.string)) } ?? .null,
+            "recordIds": body.recordIds.map { JSON.array($0.map(JSON.string)) } ?? .null, "requeued": .int(requeued),
+        ])
         self.destinations.services.delivery.nudge([id])
         self.destinations.logger.notice("failures re-queued", metadata: ["destination": "\(id)", "records": "\(requeued)"])
         return JSON(dictionaryLiteral: ("requeued", .int(requeued))).response()

@@ -15,7 +15,7 @@ struct ProfileRoutes: Sendable {
     /// Content types that mean one JSON document per line.
     static let lineDelimitedTypes = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"]
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<SfdestRequestContext>) {
         group.post("profiles") { request, _ in try await self.ingest(request) }
     }
 

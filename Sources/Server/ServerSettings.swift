@@ -8,7 +8,8 @@ import Store
 public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// Keys accepted in `Authorization: Bearer <key>` on every `/v1` route.
+    /// Bootstrap keys given in the clear (`SFDEST_API_KEY`, tests): each is `admin`. Keys made
+    /// with `POST /v1/keys` live in the store.
     public var apiKeys: [String]
     /// The largest `POST /v1/profiles` body accepted; larger ones are answered 413.
     public var maxProfileBodyBytes = 16 << 20
@@ -19,6 +20,10 @@ public struct ServerSettings: Sendable {
     public var salesforceTimeout: Duration = .seconds(30)
     /// Called once the server listens, with the bound port (the one the OS picked for port 0).
     public var onListening: @Sendable (Int) async -> Void = { _ in }
+    /// SHA-256 (hex) of bootstrap keys known only by their hash (the data directory's): `admin`.
+    public var adminKeyHashes: [String] = []
+    /// `GET /metrics` without a key (`SFDEST_METRICS_PUBLIC=1`); otherwise it needs `view-metrics`.
+    public var metricsPublic = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String], maxProfileBodyBytes: Int = 16 << 20) {
         self.host = host

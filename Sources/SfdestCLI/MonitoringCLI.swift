@@ -27,19 +27,6 @@ public struct MonitoringCLI: Sendable {
         self.client = client
     }
 
-    /// The API key to use: `explicit` (`--api-key`), else `SFDEST_API_KEY`, else the one kept in
-    /// the data directory (as `sfdest api-key` shows it), read by `keptKey`.
-    public static func apiKey(
-        explicit: String?, environment: [String: String], dataDirectory: String, keptKey: (String) throws -> String
-    ) throws -> String {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if let fromEnvironment = environment["SFDEST_API_KEY"], !fromEnvironment.isEmpty { return fromEnvironment }
-        guard FileManager.default.fileExists(atPath: dataDirectory) else {
-            throw Failure("no API key: pass --api-key, set SFDEST_API_KEY, or point --data-dir at the service's data directory (none at \(dataDirectory))")
-        }
-        return try keptKey(dataDirectory)
-    }
-
     /// The view as a table, or as the API's JSON (pretty-printed, keys sorted) with `json`.
     public func render(_ view: View, json: Bool) async throws -> String {
         let answer = try await self.get(self.path(of: view))
@@ -89,7 +76,8 @@ public struct MonitoringCLI: Sendable {
         let error = answer.object["error"] as? [String: Any]
         let message = error?["message"] as? String ?? "no details"
         switch answer.status {
-        case 401: throw Failure("the service refused the API key (\(message)): pass --api-key or set SFDEST_API_KEY")
+        case 401: throw Failure("the service refused the API key (\(message)): set SFDEST_API_KEY or pass --api-key-file FILE")
+        case 403: throw Failure("the API key may not do this (\(message))")
         default: throw Failure("\(call) answered \(answer.status): \(message)")
         }
     }

@@ -2,23 +2,43 @@ import Foundation
 import Store
 
 /// The service's data directory: the SQLite database, the master key that seals secrets at rest,
-/// and the bootstrap API key (itself sealed). Created on first use with owner-only permissions.
+/// and the bootstrap API key's hash (the key itself is shown once, when generated). Created on
+/// first use with owner-only permissions.
 public struct DataDirectory: Sendable {
     public let url: URL
     public var databasePath: String { self.url.appendingPathComponent("sfdest.sqlite").path }
     var masterKeyURL: URL { self.url.appendingPathComponent("master.key") }
     /// The next master key while `sfdest rotate-master-key` runs (present only if it was interrupted).
     var nextMasterKeyURL: URL { self.url.appendingPathComponent("master.key.new") }
-    var apiKeyURL: URL { self.url.appendingPathComponent("api-key.sealed") }
+    /// The bootstrap API key's SHA-256 (hex); the key itself is kept nowhere.
+    var apiKeyHashURL: URL { self.url.appendingPathComponent("api-key.sha256") }
+    /// Where versions before the hashed key kept it sealed; migrated on open.
+    var sealedAPIKeyURL: URL { self.url.appendingPathComponent("api-key.sealed") }
 
     /// What a data directory yields once opened.
     public struct Keys: Sendable {
         public let secrets: SecretBox
-        public let apiKey: String
+        /// The bootstrap (admin) key when it is known: from `SFDEST_API_KEY`, or generated or
+        /// migrated by this open. Nil when only its hash is kept in the data directory.
+        public let apiKey: String?
+        /// The SHA-256 (hex) of the bootstrap key: what requests are checked against.
+        public let apiKeyHash: String
         /// True when the API key was generated now: it must be shown to the user once.
         public let apiKeyIsNew: Bool
         /// Where the master key came from, for the start-up message.
         public let masterKeySource: String
+        /// True when a key sealed by an earlier version was hashed now: this is the last time it
+        /// can be shown.
+        public let apiKeyMigrated: Bool
+
+        /// The bootstrap key, where it must be known: a fresh data directory always generates it
+        /// (the demo, the bench, the test harnesses), and `SFDEST_API_KEY` gives it.
+        public func requireAPIKey() throws -> String {
+            guard let apiKey = self.apiKey else {
+                throw DataDirectoryError("the data directory keeps only the API key's hash: set SFDEST_API_KEY, or create a key with `sfdest keys create`")
+            }
+            return apiKey
+        }
     }
 
     public init(path: String) {
@@ -36,17 +56,11 @@ public struct DataDirectory: Sendable {
             )
         }
         let (secrets, source) = try self.masterKey(environment: environment)
-        if let fromEnvironment = environment["SFDEST_API_KEY"], !fromEnvironment.isEmpty {
-            return Keys(secrets: secrets, apiKey: fromEnvironment, apiKeyIsNew: false, masterKeySource: source)
-        }
-        if files.fileExists(atPath: self.apiKeyURL.path) {
-            let sealed = try Data(contentsOf: self.apiKeyURL)
-            let apiKey = String(decoding: try secrets.open(sealed), as: UTF8.self)
-            return Keys(secrets: secrets, apiKey: apiKey, apiKeyIsNew: false, masterKeySource: source)
-        }
-        let apiKey = "sfd_" + Self.randomToken()
-        try Self.writePrivate(try secrets.seal(Data(apiKey.utf8)), to: self.apiKeyURL)
-        return Keys(secrets: secrets, apiKey: apiKey, apiKeyIsNew: true, masterKeySource: source)
+        let apiKey = try self.openAPIKey(environment: environment, secrets: secrets)
+        return Keys(
+            secrets: secrets, apiKey: apiKey.key, apiKeyHash: apiKey.hash, apiKeyIsNew: apiKey.isNew, masterKeySource: source,
+            apiKeyMigrated: apiKey.migrated
+        )
     }
 
     /// The master key: `SFDEST_MASTER_KEY`, else the data dir's `master.key` (refused when group
@@ -91,12 +105,46 @@ public struct DataDirectory: Sendable {
         }
     }
 
-    /// 32 random bytes as URL-safe base64 without padding.
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    /// The shortest `SFDEST_API_KEY` accepted: a bootstrap key is an admin key, so it must not
+    /// be guessable.
+    public static let minimumAPIKeyLength = 32
+
+    /// The bootstrap key: `SFDEST_API_KEY`, else the hash kept in the data directory, else a new
+    /// key (whose hash is kept). A key sealed by an earlier version is hashed and its file removed.
+    private func openAPIKey(
+        environment: [String: String], secrets: SecretBox
+    ) throws -> (key: String?, hash: String, isNew: Bool, migrated: Bool) {
+        let files = FileManager.default
+        var migratedKey: String?
+        if files.fileExists(atPath: self.sealedAPIKeyURL.path) {
+            let sealed = try Data(contentsOf: self.sealedAPIKeyURL)
+            let key = String(decoding: try secrets.open(sealed), as: UTF8.self)
+            try Self.writePrivate(Data(APIKeyMaterial.hash(key).utf8), to: self.apiKeyHashURL)
+            try files.removeItem(at: self.sealedAPIKeyURL)
+            migratedKey = key
+        }
+        if let fromEnvironment = environment["SFDEST_API_KEY"], !fromEnvironment.isEmpty {
+            guard fromEnvironment.count >= Self.minimumAPIKeyLength else {
+                throw DataDirectoryError(
+                    "SFDEST_API_KEY has \(fromEnvironment.count) characters; an admin key needs at least \(Self.minimumAPIKeyLength) "
+                        + "(generate one with: openssl rand -base64 32)"
+                )
+            }
+            return (fromEnvironment, APIKeyMaterial.hash(fromEnvironment), false, false)
+        }
+        if let migratedKey {
+            return (migratedKey, APIKeyMaterial.hash(migratedKey), false, true)
+        }
+        if files.fileExists(atPath: self.apiKeyHashURL.path) {
+            let hash = try String(contentsOf: self.apiKeyHashURL, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+                throw DataDirectoryError("\(self.apiKeyHashURL.path) is not a SHA-256 in hex: remove it to have a new API key generated")
+            }
+            return (nil, hash.lowercased(), false, false)
+        }
+        let key = APIKeyMaterial.generate()
+        try Self.writePrivate(Data(APIKeyMaterial.hash(key).utf8), to: self.apiKeyHashURL)
+        return (key, APIKeyMaterial.hash(key), true, false)
     }
 
     /// Writes a file readable by its owner only, replacing any old one atomically: the bytes go to
@@ -201,10 +249,10 @@ extension DataDirectory {
             throw DataDirectoryError("a stored secret opens with neither the master key from \(source) nor the new one: give the key the data was sealed with")
         }
         // The bootstrap API key, if it is still kept sealed in the data dir.
-        if files.fileExists(atPath: self.apiKeyURL.path) {
-            let sealed = try Data(contentsOf: self.apiKeyURL)
+        if files.fileExists(atPath: self.sealedAPIKeyURL.path) {
+            let sealed = try Data(contentsOf: self.sealedAPIKeyURL)
             if (try? new.open(sealed)) == nil {
-                try Self.writePrivate(try new.seal(try old.open(sealed)), to: self.apiKeyURL)
+                try Self.writePrivate(try new.seal(try old.open(sealed)), to: self.sealedAPIKeyURL)
             }
         }
         if fromEnvironment {

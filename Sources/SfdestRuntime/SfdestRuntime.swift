@@ -65,8 +65,10 @@ public struct SfdestRuntime: Sendable {
     /// (useful with port 0).
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var serverSettings = ServerSettings(
-            host: self.settings.host, port: self.settings.port, apiKeys: [self.keys.apiKey], maxProfileBodyBytes: self.settings.maxProfileBodyBytes
+            host: self.settings.host, port: self.settings.port, apiKeys: [], maxProfileBodyBytes: self.settings.maxProfileBodyBytes
         )
+        serverSettings.adminKeyHashes = [self.keys.apiKeyHash]
+        serverSettings.metricsPublic = self.settings.environment["SFDEST_METRICS_PUBLIC"] == "1"
         serverSettings.salesforceTimeout = self.settings.connectTimeout
         serverSettings.onListening = onListening
         return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)

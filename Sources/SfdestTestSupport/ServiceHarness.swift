@@ -14,9 +14,11 @@ public struct RunningService: Sendable {
     public let port: Int
     public let dataDirectory: String
     public let logs: CapturedLogs
+    /// The bootstrap (admin) key: known, since the data directory is fresh or `SFDEST_API_KEY` set.
+    public let apiKey: String
 
     /// A client of the service's HTTP API with its API key.
-    public var api: ContractClient { ContractClient(baseURL: self.baseURL, apiKey: self.runtime.keys.apiKey) }
+    public var api: ContractClient { ContractClient(baseURL: self.baseURL, apiKey: self.apiKey) }
     public var baseURL: String { "http://127.0.0.1:\(self.port)" }
 }
 
@@ -46,6 +48,7 @@ public enum ServiceHarness {
         var settings = Self.testSettings(dataDirectory: dataDirectory)
         configure(&settings)
         let runtime = try SfdestRuntime(settings: settings, logger: logger)
+        let apiKey = try runtime.keys.requireAPIKey()
         try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts, leads: leads)) { emulator in
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,7 +63,7 @@ public enum ServiceHarness {
                 }
                 let service = RunningService(
                     emulator: emulator, admin: EmulatorAdminClient(baseURL: emulator.baseURL), runtime: runtime,
-                    port: port, dataDirectory: dataDirectory, logs: logs
+                    port: port, dataDirectory: dataDirectory, logs: logs, apiKey: apiKey
                 )
                 do {
                     try await body(service)

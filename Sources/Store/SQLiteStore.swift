@@ -8,6 +8,7 @@ import GRDB
 public final class SQLiteStore: SfdestStore {
     let pool: DatabasePool
     let secrets: SecretBox
+    let limits: Limits
 
     /// Limits that make storage trouble reproducible (tests) or bounded (operations).
     public struct Limits: Sendable {
@@ -16,6 +17,10 @@ public final class SQLiteStore: SfdestStore {
         /// The database may grow to at most this many pages (4 KiB each); nil for no limit. Past it,
         /// writes fail as a full disk would.
         public var maxPageCount: Int?
+        /// The audit log keeps at most this many entries (the newest) ...
+        public var auditEntries = 10_000
+        /// ... none older than this many days; older ones are pruned as entries are added.
+        public var auditDays = 365
         public init() {}
     }
 
@@ -34,6 +39,7 @@ public final class SQLiteStore: SfdestStore {
         // (commits not fsynced) as it does: set FULL again on the one connection that commits.
         try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.secrets = secrets
+        self.limits = limits
         try Self.migrator(secrets: secrets).migrate(self.pool)
     }
 
@@ -113,6 +119,7 @@ public final class SQLiteStore: SfdestStore {
                 INSERT INTO store_counts (name, value) SELECT 'profiles', COUNT(*) FROM profiles;
                 """)
         }
+        migrator.registerMigration("v9_keys_audit", migrate: Self.migrateKeysAndAudit)
         migrator.registerMigration("v10_retention_used") { db in
             // The retention window counts the waits between a change's transient failures, not
             // wall-clock time since it was queued: a pause (credentials refused, API budget, a

@@ -1,22 +1,21 @@
 import ArgumentParser
-import Foundation
-import SfdestRuntime
 
-/// `sfdest api-key`: shows the bootstrap API key kept (sealed) in a data directory.
+/// `sfdest api-key`: kept so that scripts calling it learn why it stopped printing the key. The
+/// data directory keeps only the bootstrap key's hash now.
 struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api-key",
-        abstract: "Print the API key of a data directory (it is stored sealed with the master key)."
+        abstract: "No longer prints the key: the data directory keeps only its hash. See `sfdest keys create`."
     )
 
-    @Option(help: "Data directory of the service.")
+    @Option(help: "Data directory of the service (ignored).")
     var dataDir = "./.sfdest"
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: self.dataDir) else {
-            throw ValidationError("no data directory at \(self.dataDir): start the service once with `sfdest serve --data-dir \(self.dataDir)`")
-        }
-        let keys = try DataDirectory(path: self.dataDir).open()
-        print(keys.apiKey)
+        throw CommandFailure(
+            "the data directory keeps only a hash of the bootstrap API key, so it cannot be printed: the key was shown once when "
+                + "`sfdest serve` first generated it. Set SFDEST_API_KEY (32 characters or more) to choose the bootstrap key, "
+                + "or create keys with `sfdest keys create --name NAME --permission PERMISSION` using a key you have."
+        )
     }
 }

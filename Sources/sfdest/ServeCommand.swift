@@ -48,8 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         try await runtime.run { port in
             var lines = ["sfdest listening on http://\(host):\(port)", "  data directory  \(runtime.settings.dataDirectory)", "  master key      \(keys.masterKeySource)"]
-            if keys.apiKeyIsNew {
-                lines.append("  API key         \(keys.apiKey)   (generated; shown only now: keep it, or set SFDEST_API_KEY)")
+            if keys.apiKeyIsNew, let key = keys.apiKey {
+                lines.append("  API key         \(key)   (generated; shown only now: keep it, or set SFDEST_API_KEY)")
+            } else if keys.apiKeyMigrated, let key = keys.apiKey {
+                lines.append("  API key         \(key)   (now kept only as a hash; shown for the last time: keep it)")
             } else {
                 lines.append("  API key         from \(runtime.settings.environment["SFDEST_API_KEY"] != nil ? "SFDEST_API_KEY" : "the data directory")")
             }

@@ -2,30 +2,41 @@ import ArgumentParser
 import Foundation
 import SfdestCLI
 import SfdestClient
-import SfdestRuntime
 
-/// How the CLI views reach a running service.
+/// How the CLI reaches a running service. The key comes from `SFDEST_API_KEY` or
+/// `--api-key-file`; `--api-key` still works but warns (a command-line value shows in `ps`).
 struct ServiceOptions: ParsableArguments {
     @Option(help: "Base URL of the running service.")
     var url = "http://127.0.0.1:8080"
 
-    @Option(help: "API key (default: SFDEST_API_KEY, else the key kept in --data-dir).")
+    @Option(help: "File whose first line is the API key (default: SFDEST_API_KEY).")
+    var apiKeyFile: String?
+
+    @Option(help: ArgumentHelp("Deprecated: visible in `ps`; use SFDEST_API_KEY or --api-key-file.", visibility: .hidden))
     var apiKey: String?
 
-    @Option(help: "Data directory of the service, to read its API key from.")
-    var dataDir = "./.sfdest"
+    @Option(help: ArgumentHelp("No longer used: the data directory keeps only the key's hash.", visibility: .hidden))
+    var dataDir: String?
 
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
 
-    /// The views' client for these options.
-    func cli() throws -> MonitoringCLI {
-        let environment = ProcessInfo.processInfo.environment
-        let key = try MonitoringCLI.apiKey(explicit: self.apiKey, environment: environment, dataDirectory: self.dataDir) { path in
-            try DataDirectory(path: path).open(environment: environment).apiKey
+    /// A client of the service with the resolved key; warnings go to stderr.
+    func client() throws -> ContractClient {
+        let access = try ServiceAccess.resolve(
+            environment: ProcessInfo.processInfo.environment, keyFile: self.apiKeyFile, commandLineKey: self.apiKey,
+            dataDirectoryGiven: self.dataDir != nil
+        )
+        for warning in access.warnings + [ServiceAccess.plainHTTPWarning(url: self.url)].compactMap({ $0 }) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
         let base = self.url.hasSuffix("/") ? String(self.url.dropLast()) : self.url
-        return MonitoringCLI(client: ContractClient(baseURL: base, apiKey: key))
+        return ContractClient(baseURL: base, apiKey: access.key)
+    }
+
+    /// The views' client for these options.
+    func cli() throws -> MonitoringCLI {
+        MonitoringCLI(client: try self.client())
     }
 
     /// Prints a view, turning the service's refusals into a message and exit code 1.

@@ -170,11 +170,11 @@ struct MonitoringEndToEndTests {
     @Test func metricsParseAsPrometheusTextAndMoveAsWorkIsDone() async throws {
         try await EndToEnd.with(contacts: 10) { e2e in
             let destination = try await e2e.configureDestination()
-            let before = try await PrometheusText.scrape(e2e.api.baseURL)
+            let before = try await PrometheusText.scrape(e2e.api.baseURL, apiKey: e2e.api.apiKey)
             // A counter nothing has incremented yet may be absent: nothing counted either way.
             #expect((before.value("sfdest_profiles_ingested_total") ?? 0) == 0)
             _ = try await Self.scenario(e2e, destination: destination)
-            let after = try await PrometheusText.scrape(e2e.api.baseURL)
+            let after = try await PrometheusText.scrape(e2e.api.baseURL, apiKey: e2e.api.apiKey)
 
             #expect(after.types["sfdest_profiles_ingested_total"] == "counter")
             #expect(after.help["sfdest_profiles_ingested_total"] != nil)

@@ -82,9 +82,11 @@ struct PrometheusText {
         return matching.isEmpty ? nil : matching.reduce(0) { $0 + $1.value }
     }
 
-    /// `GET /metrics` without an API key, parsed.
-    static func scrape(_ baseURL: String) async throws -> PrometheusText {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + "/metrics"), timeout: .seconds(30))
+    /// `GET /metrics` with a key that has `view-metrics` (the bootstrap key is admin), parsed.
+    static func scrape(_ baseURL: String, apiKey: String) async throws -> PrometheusText {
+        var request = HTTPClientRequest(url: baseURL + "/metrics")
+        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         #expect(response.status.code == 200)
         #expect(response.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
         let body = try await response.body.collect(upTo: 16 << 20)

@@ -10,7 +10,7 @@ import Store
 /// ingest, delivery, alerts, the HTTP API on a port the OS picks) and a real emulator, through
 /// `ServiceHarness`; requests go over loopback through the contract's client.
 struct ServerHarness: Sendable {
-    static let apiKey = "sfdest-test-key-0123456789"
+    static let apiKey = "sfdest-test-key-0123456789abcdefghij"
 
     let service: RunningService
 

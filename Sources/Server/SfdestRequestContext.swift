@@ -1,0 +1,34 @@
+import Hummingbird
+import Store
+
+/// The context every route is handled in: Hummingbird's core, plus the API key that
+/// authenticated the request (set by `APIKeyMiddleware`; nil on the routes that need none).
+struct SfdestRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    var apiKey: AuthenticatedKey?
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+}
+
+/// Who made a request: a stored key, or the bootstrap key (`admin`).
+struct AuthenticatedKey: Sendable, Hashable {
+    var id: String
+    var name: String
+    var permissions: Set<Permission>
+
+    /// `SFDEST_API_KEY` or the data directory's key: not stored, every permission.
+    static let bootstrap = AuthenticatedKey(id: "bootstrap", name: "bootstrap key", permissions: [.admin])
+
+    var isAdmin: Bool { self.permissions.contains(.admin) }
+
+    func grants(_ permission: Permission) -> Bool {
+        self.isAdmin || self.permissions.contains(permission)
+    }
+
+    /// The key of the request the current task serves: `APIKeyMiddleware` binds it next to
+    /// `SfdestRequestContext.apiKey`, so handlers that do not take the context (the audit calls
+    /// in the configuration routes) can name who made the change.
+    @TaskLocal static var current: AuthenticatedKey?
+}
