@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Delivery
 import Ingest
+import SfdestBasics
 import SfdestMetrics
 import Store
 
@@ -19,8 +20,12 @@ public struct ServerSettings: Sendable {
     public var salesforceTimeout: Duration = .seconds(30)
     /// Called once the server listens, with the bound port (the one the OS picked for port 0).
     public var onListening: @Sendable (Int) async -> Void = { _ in }
+    /// Which hosts connections may log in at and webhooks may be sent to. Defaults to what the
+    /// listen host allows (loopback only when listening on loopback) with no extra hosts.
+    public var outboundHosts: OutboundHostPolicy
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String], maxProfileBodyBytes: Int = 16 << 20) {
+        self.outboundHosts = OutboundHostPolicy.isLoopbackListenHost(host) ? .salesforceAndLoopback : .salesforceOnly
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
