@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "SfdestRuntime",
             dependencies: [
-                "Alerts", "Server", "Store", "Ingest", "Delivery", "SfdestMetrics",
+                "Alerts", "Server", "Store", "Ingest", "Delivery", "SfdestMetrics", "SfdestBasics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "SfdestRuntime", "SfdestClient", "SalesforceEmulator", "EmulatorAdminClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
@@ -190,7 +191,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "Store", "SalesforceEmulator", "EmulatorAdminClient", "Server",
-                "SfdestJSON",
+                "SfdestJSON", "SfdestBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -198,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SalesforceAPITests",
-            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "SfdestTestSupport"]
+            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "SfdestTestSupport", "SfdestBasics"]
         ),
         .testTarget(
             name: "SalesforceEmulatorTests",

@@ -16,12 +16,16 @@ public struct AlertMonitor: Service {
     let options: AlertOptions
     let sender: WebhookSender
 
-    public init(store: any ConfigurationStore & MonitoringStore & AlertStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger, options: AlertOptions = AlertOptions()) {
+    /// `hostPolicy` decides which webhook addresses events may be sent to (checked again at each send).
+    public init(
+        store: any ConfigurationStore & MonitoringStore & AlertStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger,
+        options: AlertOptions = AlertOptions(), hostPolicy: OutboundHostPolicy
+    ) {
         self.store = store
         self.delivery = delivery
         self.logger = logger
         self.options = options
-        self.sender = WebhookSender(store: store, httpClient: httpClient, logger: logger, options: options)
+        self.sender = WebhookSender(store: store, httpClient: httpClient, logger: logger, options: options, hostPolicy: hostPolicy)
     }
 
     public func run() async throws {

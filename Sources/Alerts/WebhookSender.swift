@@ -7,11 +7,18 @@ import Store
 
 /// Sends due webhook deliveries, signed, and records each outcome: done on 2xx; otherwise
 /// retried with exponential backoff until `webhookRetention` has passed, then marked failed.
+///
+/// Each send checks the URL again (it was checked at subscribe time, but DNS can change since):
+/// the host is resolved, every address checked against `hostPolicy`, and the connection made to
+/// the checked address (`dnsOverride`, the certificate still verified for the host name), so a
+/// name cannot resolve to an allowed address for the check and a private one for the send.
+/// Redirects are never followed.
 struct WebhookSender: Sendable {
     let store: any AlertStore
     let httpClient: HTTPClient
     let logger: Logger
     let options: AlertOptions
+    let hostPolicy: OutboundHostPolicy
 
     /// Sends what is due now, concurrently; returns how many were due.
     @discardableResult
@@ -28,6 +35,7 @@ struct WebhookSender: Sendable {
     private func send(_ delivery: WebhookDelivery) async {
         let failure: String?
         do {
+            let target = try await self.checkedTarget(delivery.url)
             var request = HTTPClientRequest(url: delivery.url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -35,9 +43,14 @@ struct WebhookSender: Sendable {
             request.headers.add(name: WebhookSignature.header, value: WebhookSignature.sign(delivery.body, secret: delivery.secret))
             request.headers.add(name: WebhookSignature.eventIdHeader, value: delivery.eventId)
             request.body = .bytes(ByteBuffer(bytes: delivery.body))
-            let response = try await self.httpClient.execute(request, timeout: .init(self.options.webhookTimeout))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            failure = (200..<300).contains(response.status.code) ? nil : "the receiver answered \(response.status.code)"
+            let status = try await self.execute(request, pinning: target)
+            switch status {
+            case 200..<300: failure = nil
+            case 300..<400: failure = "the receiver answered \(status), a redirect: sfdest does not follow redirects (subscribe the final URL)"
+            default: failure = "the receiver answered \(status)"
+            }
+        } catch let refusal as WebhookHostRefusal {
+            failure = "refused: \(refusal.message)"
         } catch {
             failure = "the request failed: \(error)"
         }
@@ -62,6 +75,50 @@ struct WebhookSender: Sendable {
             }
         } catch {
             self.logger.error("could not record a webhook outcome", metadata: ["event": "\(delivery.eventId)", "error": "\(error)"])
+        }
+    }
+
+    /// The host to connect to and the checked address to reach it at (nil when the URL names an
+    /// address itself), or the reason the URL may not be called now.
+    private func checkedTarget(_ url: String) async throws -> (host: String, address: IPAddressLiteral)? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty
+        else {
+            throw WebhookHostRefusal(message: "the subscription's URL is not an absolute URL")
+        }
+        guard scheme == "https" || (scheme == "http" && OutboundHostPolicy.isLoopback(host: host)) else {
+            throw WebhookHostRefusal(message: "the subscription's URL must use https:// (http:// only for loopback)")
+        }
+        switch await self.hostPolicy.webhookAddresses(host: host) {
+        case .failure(let refusal):
+            throw refusal
+        case .success(let addresses):
+            return IPAddressLiteral(host: host) == nil ? (host, addresses[0]) : nil
+        }
+    }
+
+    /// Sends the request and drains the answer; returns the status. A host name is reached at its
+    /// checked address through a client of its own (the shared one cannot pin an address).
+    private func execute(_ request: HTTPClientRequest, pinning target: (host: String, address: IPAddressLiteral)?) async throws -> UInt {
+        let timeout = TimeAmount(self.options.webhookTimeout)
+        guard let target else {
+            let response = try await self.httpClient.execute(request, timeout: timeout)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return response.status.code
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.dnsOverride = [target.host: target.address.description]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            try await client.shutdown()
+            return response.status.code
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
     }
 

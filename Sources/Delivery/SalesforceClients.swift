@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import SalesforceAPI
+import SfdestBasics
 import Store
 
 /// One Salesforce client per connection (its token cache lives there), built from the stored
@@ -12,9 +13,15 @@ public actor SalesforceClients {
     private let logger: Logger
     /// How long one Salesforce call may take.
     public nonisolated let requestTimeout: Duration
+    /// Which login and instance hosts the clients may send credentials and tokens to.
+    public nonisolated let hostPolicy: OutboundHostPolicy
     private var clients: [String: (updatedAt: Date, client: SalesforceClient)] = [:]
 
-    public init(store: any ConfigurationStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30)) {
+    public init(
+        store: any ConfigurationStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30),
+        hostPolicy: OutboundHostPolicy = .salesforceAndLoopback
+    ) {
+        self.hostPolicy = hostPolicy
         self.store = store
         self.httpClient = httpClient
         self.logger = logger
@@ -29,7 +36,7 @@ public actor SalesforceClients {
         if let cached = self.clients[connectionId], cached.updatedAt == connection.updatedAt {
             return cached.client
         }
-        let client = try SalesforceClient(configuration: Self.configuration(for: connection, timeout: self.requestTimeout), httpClient: self.httpClient, logger: self.logger)
+        let client = try SalesforceClient(configuration: Self.configuration(for: connection, timeout: self.requestTimeout, hostPolicy: self.hostPolicy), httpClient: self.httpClient, logger: self.logger)
         self.clients[connectionId] = (connection.updatedAt, client)
         return client
     }
@@ -40,7 +47,9 @@ public actor SalesforceClients {
     }
 
     /// The client configuration a stored connection describes.
-    public static func configuration(for connection: Connection, timeout: Duration = .seconds(30)) throws -> SalesforceConnectionConfiguration {
+    public static func configuration(
+        for connection: Connection, timeout: Duration = .seconds(30), hostPolicy: OutboundHostPolicy = .salesforceAndLoopback
+    ) throws -> SalesforceConnectionConfiguration {
         let login: SalesforceLoginHost
         switch connection.loginKind {
         case .customDomain: login = .customDomain(connection.loginValue)
@@ -59,6 +68,8 @@ public actor SalesforceClients {
         case .jwtBearer:
             throw SalesforceError(kind: .configuration, disposition: .permanent, code: "UNSUPPORTED_AUTH_TYPE", message: "auth type \(connection.authType.rawValue) is not supported yet: use password or clientCredentials")
         }
-        return SalesforceConnectionConfiguration(login: login, credentials: credentials, apiVersion: connection.apiVersion, requestTimeout: timeout)
+        return SalesforceConnectionConfiguration(
+            login: login, credentials: credentials, apiVersion: connection.apiVersion, requestTimeout: timeout, hostPolicy: hostPolicy
+        )
     }
 }

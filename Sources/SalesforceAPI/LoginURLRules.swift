@@ -1,6 +1,8 @@
 import Foundation
+import SfdestBasics
 
-/// The rules for URLs the client sends credentials or tokens to: https, or http on loopback only.
+/// The rules for URLs the client sends credentials or tokens to: https, or http on loopback only,
+/// and a host the ``OutboundHostPolicy`` allows.
 enum LoginURLRules {
     /// `https://{prefix}.my.salesforce.com` after checking the prefix is one DNS label.
     static func customDomainURL(_ prefix: String) throws(SalesforceError) -> String {
@@ -18,7 +20,7 @@ enum LoginURLRules {
     }
 
     /// Validates a login or instance URL and returns `scheme://host[:port][/path]` without a trailing slash.
-    static func baseURL(_ text: String, role: String) throws(SalesforceError) -> String {
+    static func baseURL(_ text: String, role: String, policy: OutboundHostPolicy) throws(SalesforceError) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let components = URLComponents(string: trimmed),
               let scheme = components.scheme?.lowercased(),
@@ -46,6 +48,9 @@ enum LoginURLRules {
         default:
             throw Self.invalid(role, text, "must use https://")
         }
+        if let problem = policy.salesforceHostProblem(host) {
+            throw SalesforceError.configuration(code: "HOST_NOT_ALLOWED", message: "\(role) \(text) is refused: \(problem)", hint: nil)
+        }
         let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         let portPart = components.port.map { ":\($0)" } ?? ""
         var path = components.percentEncodedPath
@@ -53,18 +58,9 @@ enum LoginURLRules {
         return "\(scheme)://\(hostPart)\(portPart)\(path)"
     }
 
-    /// True for `localhost`, `::1` and any 127.0.0.0/8 address.
+    /// True for `localhost` and any address the resolver reads as loopback (`127.1`, `::1`, ...).
     static func isLoopback(host: String) -> Bool {
-        var name = host.lowercased()
-        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
-        if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
-        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return false }
-        let values = octets.compactMap { octet -> Int? in
-            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            return Int(octet)
-        }
-        return values.count == 4 && values.allSatisfy { $0 <= 255 } && values[0] == 127
+        OutboundHostPolicy.isLoopback(host: host)
     }
 
     private static func invalid(_ role: String, _ text: String, _ problem: String) -> SalesforceError {

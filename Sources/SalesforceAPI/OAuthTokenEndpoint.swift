@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import SfdestBasics
 
 /// Asks `{loginUrl}/services/oauth2/token` for an access token with the configured flow.
 struct OAuthTokenEndpoint: Sendable {
@@ -16,11 +17,14 @@ struct OAuthTokenEndpoint: Sendable {
     let loginURL: String
     let credentials: SalesforceCredentials
     let transport: SalesforceTransport
+    /// Checks the `instance_url` of each token answer before any token is sent there.
+    let hostPolicy: OutboundHostPolicy
     /// Pauses before asking again when Salesforce says a token request is already being processed.
     let busyRetryDelays: [Duration]
 
-    init(loginURL: String, credentials: SalesforceCredentials, transport: SalesforceTransport,
+    init(loginURL: String, credentials: SalesforceCredentials, transport: SalesforceTransport, hostPolicy: OutboundHostPolicy,
          busyRetryDelays: [Duration] = [.milliseconds(200), .milliseconds(500), .seconds(1)]) {
+        self.hostPolicy = hostPolicy
         self.loginURL = loginURL
         self.credentials = credentials
         self.transport = transport
@@ -48,7 +52,7 @@ struct OAuthTokenEndpoint: Sendable {
         let form = Self.formBody(for: self.credentials)
         let answer = try await self.transport.send(
             .POST, url: "\(self.loginURL)/services/oauth2/token", headers: headers,
-            body: ByteBuffer(string: form), label: "POST /services/oauth2/token"
+            body: ByteBuffer(string: form), label: "POST /services/oauth2/token", peer: "the login host"
         )
         guard answer.status == 200 else {
             throw SalesforceError.fromTokenResponse(status: answer.status, body: answer.body, grantType: self.credentials.grantType)
@@ -56,7 +60,9 @@ struct OAuthTokenEndpoint: Sendable {
         guard let token = try? JSONDecoder().decode(TokenAnswer.self, from: answer.body) else {
             throw SalesforceError.invalidResponse("the token answer lacks access_token or instance_url", httpStatus: answer.status)
         }
-        let instanceURL = try LoginURLRules.baseURL(token.instance_url, role: "instance URL")
+        // The token answer chooses where every later call (with the token) goes: the same host
+        // rules as the login URL, so a login host cannot point sfdest at an internal address.
+        let instanceURL = try LoginURLRules.baseURL(token.instance_url, role: "the token answer's instance_url", policy: self.hostPolicy)
         let issuedAt = token.issued_at.flatMap(Double.init).map { Date(timeIntervalSince1970: $0 / 1000) }
         return SalesforceSession(accessToken: token.access_token, instanceURL: instanceURL, identityURL: token.id, issuedAt: issuedAt)
     }

@@ -34,7 +34,7 @@ public final class SalesforceClient: Sendable {
     let logger: Logger
 
     public init(configuration: SalesforceConnectionConfiguration, httpClient: HTTPClient, logger: Logger) throws {
-        self.loginURL = try configuration.login.validatedURL()
+        self.loginURL = try configuration.login.validatedURL(policy: configuration.hostPolicy)
         self.apiVersion = try configuration.normalizedAPIVersion()
         guard configuration.maxResponseBytes > 0, configuration.requestTimeout > .zero else {
             throw SalesforceError.configuration(
@@ -47,7 +47,8 @@ public final class SalesforceClient: Sendable {
             maxResponseBytes: configuration.maxResponseBytes, logger: logger
         )
         self.tokens = TokenCache(endpoint: OAuthTokenEndpoint(
-            loginURL: self.loginURL, credentials: configuration.credentials, transport: self.transport
+            loginURL: self.loginURL, credentials: configuration.credentials, transport: self.transport,
+            hostPolicy: configuration.hostPolicy
         ))
     }
 
@@ -97,7 +98,9 @@ public final class SalesforceClient: Sendable {
         headers.add(name: "Authorization", value: "Bearer \(session.accessToken)")
         headers.add(name: "Accept", value: "application/json")
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
-        return try await self.transport.send(method, url: session.instanceURL + path, headers: headers, body: body, label: label)
+        return try await self.transport.send(
+            method, url: session.instanceURL + path, headers: headers, body: body, label: label, peer: "the Salesforce instance"
+        )
     }
 
     /// Decodes a successful answer, or throws `INVALID_RESPONSE`.

@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 
 /// Where the client logs in: the org's My Domain prefix or an explicit login URL.
 public enum SalesforceLoginHost: Sendable, Equatable {
@@ -8,13 +9,14 @@ public enum SalesforceLoginHost: Sendable, Equatable {
     /// `http://` is accepted only for loopback hosts (an emulator on this machine).
     case loginURL(String)
 
-    /// The validated base URL (`scheme://host[:port]`, no trailing slash) that token requests go to.
-    public func validatedURL() throws(SalesforceError) -> String {
+    /// The validated base URL (`scheme://host[:port]`, no trailing slash) that token requests go
+    /// to; a login URL's host must be one `policy` allows (a My Domain always is).
+    public func validatedURL(policy: OutboundHostPolicy = .salesforceAndLoopback) throws(SalesforceError) -> String {
         switch self {
         case .customDomain(let prefix):
             return try LoginURLRules.customDomainURL(prefix)
         case .loginURL(let text):
-            return try LoginURLRules.baseURL(text, role: "login URL")
+            return try LoginURLRules.baseURL(text, role: "login URL", policy: policy)
         }
     }
 }
@@ -49,14 +51,19 @@ public struct SalesforceConnectionConfiguration: Sendable {
     public var requestTimeout: Duration
     /// Upper bound for one response body; a larger answer fails with `RESPONSE_TOO_LARGE`.
     public var maxResponseBytes: Int
+    /// Which login and instance hosts the client may send credentials and tokens to. The default
+    /// (Salesforce's domains and loopback) is a service's on 127.0.0.1; the runtime passes its own.
+    public var hostPolicy: OutboundHostPolicy
 
     public init(
         login: SalesforceLoginHost,
         credentials: SalesforceCredentials,
         apiVersion: String = SalesforceConnectionConfiguration.defaultAPIVersion,
         requestTimeout: Duration = .seconds(30),
-        maxResponseBytes: Int = 32 * 1024 * 1024
+        maxResponseBytes: Int = 32 * 1024 * 1024,
+        hostPolicy: OutboundHostPolicy = .salesforceAndLoopback
     ) {
+        self.hostPolicy = hostPolicy
         self.login = login
         self.credentials = credentials
         self.apiVersion = apiVersion

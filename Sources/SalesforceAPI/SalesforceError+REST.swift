@@ -77,10 +77,11 @@ extension SalesforceError {
         return String(rest[..<close])
     }
 
-    /// The start of a body that was not Salesforce JSON (an HTML error page, say), for the message.
+    /// What is said of a body that was not Salesforce JSON (an HTML error page, say). Its bytes
+    /// are never quoted: the message reaches API callers, and the body could come from any host.
     static func snippet(of body: Data, status: Int) -> String {
-        let text = String(decoding: body.prefix(300), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "Salesforce answered HTTP \(status) without a body" : text
+        body.isEmpty
+            ? "Salesforce answered HTTP \(status) without a body"
+            : "Salesforce answered HTTP \(status) with \(body.count) bytes that are not a Salesforce JSON answer"
     }
 }

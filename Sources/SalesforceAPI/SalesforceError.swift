@@ -4,8 +4,11 @@
 /// the OAuth `error` such as `invalid_grant`), otherwise one of the client's codes:
 /// `REQUEST_TIMEOUT`, `CONNECTION_FAILED`, `RESPONSE_TOO_LARGE`, `INVALID_RESPONSE`,
 /// `EXCEEDED_ID_LIMIT`, `INVALID_FIELD_VALUE`, `INVALID_NAME`, `INVALID_API_VERSION`,
-/// `INVALID_CUSTOM_DOMAIN`, `INVALID_LOGIN_URL`, `INSECURE_LOGIN_URL`, `HTTP_<status>`.
-/// `message` is Salesforce's message (for token errors its `error_description`), quoted as given.
+/// `INVALID_CUSTOM_DOMAIN`, `INVALID_LOGIN_URL`, `INSECURE_LOGIN_URL`, `HOST_NOT_ALLOWED` (the
+/// outbound host policy refused a login or instance host), `REDIRECT_REFUSED` (a 3xx answer: no
+/// redirect is followed), `HTTP_<status>`.
+/// `message` is Salesforce's message (for token errors its `error_description`), quoted as given;
+/// a body that is not Salesforce's JSON is never quoted.
 public struct SalesforceError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What the caller should do about the failure.
     public enum Disposition: String, Sendable, Equatable {

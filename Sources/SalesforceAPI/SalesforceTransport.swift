@@ -31,8 +31,11 @@ struct SalesforceTransport: Sendable {
         self.latestUsage = NIOLockedValueBox(nil)
     }
 
-    /// Sends one request and reads the whole answer. `label` names it in logs (no secrets).
-    func send(_ method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, label: String) async throws -> Response {
+    /// Sends one request and reads the whole answer. `label` names it in logs (no secrets);
+    /// `peer` names the other side in the error a redirect becomes.
+    func send(
+        _ method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, label: String, peer: String = "Salesforce"
+    ) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers = headers
@@ -59,7 +62,23 @@ struct SalesforceTransport: Sendable {
             "salesforce.status": "\(answer.status.code)",
             "salesforce.duration": "\(ContinuousClock.now - started)",
         ])
-        return Response(status: Int(answer.status.code), headers: answer.headers, body: Data(bytes.readableBytesView))
+        let status = Int(answer.status.code)
+        if (300..<400).contains(status), status != 304 {
+            throw Self.redirectRefused(status: status, location: answer.headers.first(name: "Location"), peer: peer)
+        }
+        return Response(status: status, headers: answer.headers, body: Data(bytes.readableBytesView))
+    }
+
+    /// The HTTP client never follows redirects (a redirect could resend credentials elsewhere, or
+    /// turn the request into a GET to an internal service); a 3xx answer is this error instead.
+    /// Only the target's host is named: its path or query may carry a token.
+    static func redirectRefused(status: Int, location: String?, peer: String) -> SalesforceError {
+        let host = location.flatMap { URLComponents(string: $0)?.host }.map { "\($0)" } ?? "an address it did not name"
+        return SalesforceError(
+            kind: .configuration, disposition: .permanent, code: "REDIRECT_REFUSED",
+            message: "\(peer) answered with a redirect (HTTP \(status)) to \(host); sfdest does not follow redirects",
+            httpStatus: status, hint: "give the final URL"
+        )
     }
 
     /// Maps what AsyncHTTPClient and NIO throw onto the client's error, keeping cancellation as is.

@@ -22,6 +22,9 @@ struct Faults: Sendable {
     /// REST calls wait, admitted and unanswered, until this is turned off: a test can act (kill a
     /// client) while its requests are certainly in flight.
     var holdRestCalls = false
+    /// The `instance_url` token answers give instead of the emulator's own address (a test of
+    /// what a client does when a login host points it elsewhere); nil for the emulator's own.
+    var instanceUrl: String?
 }
 
 /// Calls used against the org's daily allowance.
@@ -34,7 +37,7 @@ extension Faults {
     static let keys: Set<String> = [
         "serverUnavailableRate", "lockRowRate", "tokenTtlSeconds", "latencyMs", "latencySpikeRate",
         "latencySpikeMs", "apiLimit", "apiUsed", "ipRestricted", "dropConnectionRate", "passwordFlowDisabled",
-        "holdRestCalls",
+        "holdRestCalls", "instanceUrl",
     ]
 
     /// Every fault with its current value, plus the API allowance.
@@ -52,6 +55,7 @@ extension Faults {
             ("dropConnectionRate", .double(self.dropConnectionRate)),
             ("passwordFlowDisabled", .bool(self.passwordFlowDisabled)),
             ("holdRestCalls", .bool(self.holdRestCalls)),
+            ("instanceUrl", self.instanceUrl.map(JSON.string) ?? .null),
         ])
     }
 
@@ -83,6 +87,13 @@ extension Faults {
             case "ipRestricted": faults.ipRestricted = try Self.flag(value, key)
             case "passwordFlowDisabled": faults.passwordFlowDisabled = try Self.flag(value, key)
             case "holdRestCalls": faults.holdRestCalls = try Self.flag(value, key)
+            case "instanceUrl":
+                if value.isNull {
+                    faults.instanceUrl = nil
+                } else {
+                    guard let url = value.stringValue, !url.isEmpty else { throw .badRequest("instanceUrl must be a URL string, or null") }
+                    faults.instanceUrl = url
+                }
             default:
                 throw .badRequest("unknown fault '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }

@@ -31,12 +31,13 @@ struct TokenEndpoint: Sendable {
             return Reply.json(.badRequest, failure.json, headers: headers)
         case .success(let token):
             let baseURL = org.baseURL
+            let instanceURL = org.access.withLock { $0.faults.instanceUrl } ?? baseURL
             let issuedAt = String(Int64(Date().timeIntervalSince1970 * 1000))
             var headers = HTTPFields()
             headers[.cacheControl] = "no-cache,must-revalidate,max-age=0,no-store,private"
             return Reply.json(.ok, .object([
                 ("access_token", .string(token)),
-                ("instance_url", .string(baseURL)),
+                ("instance_url", .string(instanceURL)),
                 ("id", .string("\(baseURL)/id/\(org.organizationId)/\(org.userId)")),
                 ("token_type", .string("Bearer")),
                 ("issued_at", .string(issuedAt)),

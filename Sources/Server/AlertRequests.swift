@@ -1,5 +1,6 @@
 import Activation
 import Foundation
+import SfdestBasics
 import Store
 
 /// The body of `PUT /v1/destinations/{id}/alerts`: the fields given replace the current ones.
@@ -71,10 +72,16 @@ struct AlertSubscriptionRequest: Decodable, Sendable {
     }
 
     /// Every problem with the request (the destination's existence is checked by the caller).
-    func problems() -> [ConfigurationProblem] {
+    /// The URL's host is resolved and every address checked against `policy` (the sender checks
+    /// again at each send: DNS can change). A host that does not resolve yet is accepted here.
+    func problems(policy: OutboundHostPolicy) async -> [ConfigurationProblem] {
         var problems: [ConfigurationProblem] = []
         if let url = self.url?.trimmingCharacters(in: .whitespaces), !url.isEmpty {
-            if let problem = Self.urlProblem(url) { problems.append(.init(field: "url", message: problem)) }
+            if let problem = Self.urlProblem(url, policy: policy) {
+                problems.append(.init(field: "url", message: problem))
+            } else if let host = URLComponents(string: url)?.host, case .failure(let refusal) = await policy.webhookAddresses(host: host, requireResolution: false) {
+                problems.append(.init(field: "url", message: refusal.message))
+            }
         } else {
             problems.append(.init(field: "url", message: "required: the https:// address alert events are POSTed to"))
         }
@@ -89,7 +96,7 @@ struct AlertSubscriptionRequest: Decodable, Sendable {
     }
 
     /// https://, or http:// for loopback hosts only (a local receiver); no credentials or fragment.
-    static func urlProblem(_ text: String) -> String? {
+    static func urlProblem(_ text: String, policy: OutboundHostPolicy) -> String? {
         guard text.utf8.count <= 2048, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty
         else {
@@ -101,18 +108,13 @@ struct AlertSubscriptionRequest: Decodable, Sendable {
         case "https":
             return nil
         case "http":
-            return Self.isLoopback(host) ? nil : "http:// is allowed only for 127.0.0.1, localhost or ::1: use https:// so events travel encrypted"
+            guard OutboundHostPolicy.isLoopback(host: host) else {
+                return "http:// is allowed only for 127.0.0.1, localhost or ::1: use https:// so events travel encrypted"
+            }
+            return policy.allowsLoopback ? nil
+                : "\(host) is loopback, allowed only while sfdest itself listens on loopback: use a public https:// receiver"
         default:
             return "must use https://"
         }
-    }
-
-    /// True for `localhost`, `::1` and any 127.0.0.0/8 address.
-    static func isLoopback(_ host: String) -> Bool {
-        var name = host.lowercased()
-        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
-        if name == "localhost" || name == "::1" { return true }
-        let octets = name.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
-        return octets.count == 4 && octets.allSatisfy { ($0 ?? 256) <= 255 } && octets[0] == 127
     }
 }

@@ -36,7 +36,7 @@ struct AlertRoutes: Sendable {
 
     func subscribe(_ request: Request) async throws -> Response {
         let body = try await RequestJSON.decode(AlertSubscriptionRequest.self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
-        var problems = body.problems()
+        var problems = await body.problems(policy: self.destinations.settings.outboundHosts)
         if let destinationId = body.destinationId, try await self.store.destination(id: destinationId) == nil {
             problems.append(.init(field: "destinationId", message: "no destination \(destinationId): list them with GET /v1/destinations, or leave it out for every destination"))
         }

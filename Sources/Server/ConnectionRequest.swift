@@ -1,6 +1,7 @@
 import Activation
 import Foundation
 import SalesforceAPI
+import SfdestBasics
 import Store
 
 /// The body of `POST /v1/connections` and `PUT /v1/connections/{id}`, every field optional so
@@ -52,21 +53,37 @@ struct ConnectionRequest: Decodable, Sendable {
     ///
     /// On `PUT`, `previous` is the stored connection: a secret left out is kept from it when the
     /// auth type is unchanged (the API never returns secrets, so a client cannot send them back).
-    /// Leaving out `password` keeps the stored password and security token together.
-    func connection(id: String, now: Date, previous: Connection?) throws(APIError) -> Connection {
+    /// Leaving out `password` keeps the stored password and security token together. But when the
+    /// login host (or custom domain), the username or the client id changes, nothing is kept:
+    /// stored secrets would otherwise be sent to a host (or on behalf of an identity) that whoever
+    /// holds an API key chose, without knowing them. Every secret must then be given again.
+    ///
+    /// Problems with where credentials would go (a host the policy refuses, secrets left out on
+    /// such a change) answer `validation_failed`; other problems `invalid_request`.
+    func connection(id: String, now: Date, previous: Connection?, policy: OutboundHostPolicy) throws(APIError) -> Connection {
         var problems: [ConfigurationProblem] = []
+        var safetyProblems: [ConfigurationProblem] = []
         let name = Self.text(self.name)
         if name == nil {
             problems.append(.init(field: "name", message: "required: a name to recognise the connection by, such as Acme production"))
         }
-        let login = self.login(problems: &problems)
+        let login = self.login(policy: policy, problems: &problems, safetyProblems: &safetyProblems)
         let apiVersion = self.apiVersion(problems: &problems)
         let auth = self.auth ?? Auth()
         if self.auth == nil {
             problems.append(.init(field: "auth", message: "required: {\"type\": \"password\" or \"clientCredentials\", \"clientId\", \"clientSecret\", ...}"))
         }
         let type = Self.text(auth.type)
-        let kept = previous?.authType.rawValue == type ? previous?.secrets : nil
+        let change = previous.flatMap { self.identityChange(from: $0, to: login?.url, policy: policy) }
+        let kept = previous?.authType.rawValue == type && change == nil ? previous?.secrets : nil
+        /// A secret left out: required again after an identity change, else simply required.
+        func missing(_ field: String, _ what: String) {
+            if let change, previous?.authType.rawValue == type {
+                safetyProblems.append(.init(field: field, message: "required again: \(change), so the stored secrets are not reused; give \(what) in this request"))
+            } else {
+                problems.append(.init(field: field, message: "required: \(what)"))
+            }
+        }
         var secrets = ConnectionSecrets()
         var username: String?
         switch type {
@@ -79,7 +96,7 @@ struct ConnectionRequest: Decodable, Sendable {
                 secrets.password = kept.password
                 secrets.securityToken = kept.securityToken
             } else {
-                problems.append(.init(field: "auth.password", message: "required: the user's password (append the security token, or give it as securityToken)"))
+                missing("auth.password", "the user's password (append the security token, or give it as securityToken)")
             }
         case "clientCredentials":
             break
@@ -98,8 +115,11 @@ struct ConnectionRequest: Decodable, Sendable {
             } else if let kept, kept.clientSecret != nil {
                 secrets.clientSecret = kept.clientSecret
             } else {
-                problems.append(.init(field: "auth.clientSecret", message: "required: the connected app's Consumer Secret"))
+                missing("auth.clientSecret", "the connected app's Consumer Secret")
             }
+        }
+        if !safetyProblems.isEmpty {
+            throw APIError.problems(safetyProblems + problems, code: "validation_failed", summary: "the connection is not valid")
         }
         guard problems.isEmpty, let name, let login, let apiVersion, let type, let authType = Connection.AuthType(rawValue: type) else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the connection is not valid")
@@ -111,8 +131,29 @@ struct ConnectionRequest: Decodable, Sendable {
         )
     }
 
-    /// Exactly one of `customDomain` and `loginUrl`, checked by the client's own URL rules.
-    private func login(problems: inout [ConfigurationProblem]) -> (kind: Connection.LoginKind, value: String)? {
+    /// What changes from `previous` that stored secrets must not follow, said for a person; nil
+    /// when login URL, username and client id stay (`url` is the new validated login URL).
+    private func identityChange(from previous: Connection, to url: String?, policy: OutboundHostPolicy) -> String? {
+        let previousHost: SalesforceLoginHost = previous.loginKind == .customDomain ? .customDomain(previous.loginValue) : .loginURL(previous.loginValue)
+        let previousURL = try? previousHost.validatedURL(policy: policy)
+        if let url, url.lowercased() != previousURL?.lowercased() {
+            return "the login URL changes (to \(url))"
+        }
+        let auth = self.auth ?? Auth()
+        if let username = Self.text(auth.username), username != previous.username {
+            return "the username changes"
+        }
+        if let clientId = Self.text(auth.clientId), clientId != previous.clientId {
+            return "the client id changes"
+        }
+        return nil
+    }
+
+    /// Exactly one of `customDomain` and `loginUrl`, checked by the client's own URL rules and
+    /// the host policy; with the validated login URL.
+    private func login(
+        policy: OutboundHostPolicy, problems: inout [ConfigurationProblem], safetyProblems: inout [ConfigurationProblem]
+    ) -> (kind: Connection.LoginKind, value: String, url: String)? {
         let domain = Self.text(self.customDomain)
         let url = Self.text(self.loginUrl)
         let host: SalesforceLoginHost
@@ -132,10 +173,11 @@ struct ConnectionRequest: Decodable, Sendable {
             return nil
         }
         do {
-            _ = try host.validatedURL()
-            return chosen
+            let url = try host.validatedURL(policy: policy)
+            return (chosen.kind, chosen.value, url)
         } catch {
-            problems.append(.init(field: chosen.kind.rawValue, message: Self.sentence(error)))
+            let problem = ConfigurationProblem(field: chosen.kind.rawValue, message: Self.sentence(error))
+            if error.code == "HOST_NOT_ALLOWED" { safetyProblems.append(problem) } else { problems.append(problem) }
             return nil
         }
     }

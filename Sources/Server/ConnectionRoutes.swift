@@ -24,7 +24,7 @@ struct ConnectionRoutes: Sendable {
 
     func create(_ request: Request) async throws -> Response {
         let body = try await RequestJSON.decode(ConnectionRequest.self, from: request, limit: self.settings.maxConfigurationBodyBytes)
-        var connection = try body.connection(id: generateID(prefix: "conn_"), now: Date(), previous: nil)
+        var connection = try body.connection(id: generateID(prefix: "conn_"), now: Date(), previous: nil, policy: self.settings.outboundHosts)
         connection.instanceUrl = try await self.authenticate(connection)
         try await self.services.store.saveConnection(connection)
         try await self.services.audit(.connectionCreate, connection.id, after: connectionAuditJSON(connection))
@@ -46,7 +46,7 @@ struct ConnectionRoutes: Sendable {
     func replace(_ id: String, _ request: Request) async throws -> Response {
         guard let previous = try await self.services.store.connection(id: id) else { throw APIError.connectionNotFound(id) }
         let body = try await RequestJSON.decode(ConnectionRequest.self, from: request, limit: self.settings.maxConfigurationBodyBytes)
-        var connection = try body.connection(id: id, now: Date(), previous: previous)
+        var connection = try body.connection(id: id, now: Date(), previous: previous, policy: self.settings.outboundHosts)
         connection.instanceUrl = try await self.authenticate(connection)
         try await self.services.store.saveConnection(connection)
         try await self.services.audit(.connectionUpdate, id, before: connectionAuditJSON(previous), after: connectionAuditJSON(connection))
@@ -77,7 +77,9 @@ struct ConnectionRoutes: Sendable {
     private func authenticate(_ connection: Connection) async throws -> String {
         var loginURL: String?
         do {
-            let configuration = try SalesforceClients.configuration(for: connection, timeout: self.settings.salesforceTimeout)
+            let configuration = try SalesforceClients.configuration(
+                for: connection, timeout: self.settings.salesforceTimeout, hostPolicy: self.settings.outboundHosts
+            )
             let client = try SalesforceClient(configuration: configuration, httpClient: self.services.httpClient, logger: self.logger)
             loginURL = client.loginURL
             return try await client.authenticate().instanceURL

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Delivery
 import Ingest
+import SfdestBasics
 import SfdestMetrics
 import Store
 
@@ -24,8 +25,12 @@ public struct ServerSettings: Sendable {
     public var adminKeyHashes: [String] = []
     /// `GET /metrics` without a key (`SFDEST_METRICS_PUBLIC=1`); otherwise it needs `view-metrics`.
     public var metricsPublic = false
+    /// Which hosts connections may log in at and webhooks may be sent to. Defaults to what the
+    /// listen host allows (loopback only when listening on loopback) with no extra hosts.
+    public var outboundHosts: OutboundHostPolicy
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String], maxProfileBodyBytes: Int = 16 << 20) {
+        self.outboundHosts = OutboundHostPolicy.isLoopbackListenHost(host) ? .salesforceAndLoopback : .salesforceOnly
         self.host = host
         self.port = port
         self.apiKeys = apiKeys

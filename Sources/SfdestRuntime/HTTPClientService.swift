@@ -7,9 +7,13 @@ struct HTTPClientService: Service {
     let client: HTTPClient
 
     /// A client for Salesforce: a refused or unreachable host fails the request at once (after a
-    /// 10 s connect timeout) instead of being retried until the request deadline.
+    /// 10 s connect timeout) instead of being retried until the request deadline. It follows no
+    /// redirect: a 307/308 would resend the token form (credentials) to wherever it points, a 303
+    /// would turn it into a GET to any address, and https could turn into http. A 3xx answer
+    /// comes back to the caller, which reports it.
     static func makeClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(10)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

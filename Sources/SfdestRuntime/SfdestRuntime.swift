@@ -6,6 +6,7 @@ import Hummingbird
 import Ingest
 import Logging
 import Server
+import SfdestBasics
 import SfdestMetrics
 import ServiceLifecycle
 import UnixSignals
@@ -41,6 +42,8 @@ public struct SfdestRuntime: Sendable {
     public let settings: Settings
     public let keys: DataDirectory.Keys
     public let services: SfdestServices
+    /// Where connections may log in and webhooks may go: from the listen host and `SFDEST_ALLOWED_HOSTS`.
+    public let outboundHosts: OutboundHostPolicy
     let logger: Logger
     private let running = RunningGroup()
 
@@ -51,8 +54,11 @@ public struct SfdestRuntime: Sendable {
         let directory = DataDirectory(path: settings.dataDirectory)
         self.keys = try directory.open(environment: settings.environment)
         let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets, limits: settings.storeLimits)
+        self.outboundHosts = try OutboundHostPolicy(listenHost: settings.host, environment: settings.environment)
         let httpClient = HTTPClientService.makeClient()
-        let clients = SalesforceClients(store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout)
+        let clients = SalesforceClients(
+            store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout, hostPolicy: self.outboundHosts
+        )
         let ingest = IngestPipeline(store: store, logger: logger)
         let metrics = SfdestMetrics()
         let delivery = DeliveryService(
@@ -71,6 +77,7 @@ public struct SfdestRuntime: Sendable {
         serverSettings.metricsPublic = self.settings.environment["SFDEST_METRICS_PUBLIC"] == "1"
         serverSettings.salesforceTimeout = self.settings.connectTimeout
         serverSettings.onListening = onListening
+        serverSettings.outboundHosts = self.outboundHosts
         return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
     }
 
@@ -81,7 +88,7 @@ public struct SfdestRuntime: Sendable {
         await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
         let alerts = AlertMonitor(
             store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient,
-            logger: self.logger, options: self.settings.alerts
+            logger: self.logger, options: self.settings.alerts, hostPolicy: self.outboundHosts
         )
         return [HTTPClientService(client: self.services.httpClient), self.services.ingest, delivery, alerts]
     }

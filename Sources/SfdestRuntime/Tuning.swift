@@ -1,4 +1,5 @@
 import Foundation
+import SfdestBasics
 
 /// A tuning variable that cannot be used, with what it must be.
 public struct TuningError: Error, CustomStringConvertible, Equatable {
@@ -17,7 +18,15 @@ extension SfdestRuntime.Settings {
     ///   allows 25 long-running requests per org at once.
     /// - `SFDEST_DELIVERY_LINGER_MS` (default 250, at most 10000): how long a change may wait for
     ///   company before a partial batch is sent (a full batch of 200 goes at once).
+    /// - `SFDEST_ALLOWED_HOSTS` (default empty): extra login hosts (and webhook hosts on private
+    ///   networks) allowed beyond Salesforce's domains, comma-separated, `*.suffix` for subdomains.
+    ///   Checked here so that `serve` stops with its message; the runtime reads it.
     public mutating func applyTuning() throws(TuningError) {
+        do {
+            _ = try OutboundHostPolicy(listenHost: self.host, environment: self.environment)
+        } catch {
+            throw TuningError(description: error.description)
+        }
         if let seconds = try self.number("SFDEST_SALESFORCE_TIMEOUT_SECONDS", "a number of seconds, at least 0.1", in: 0.1...86_400) {
             self.salesforceRequestTimeout = .milliseconds(Int64(seconds * 1000))
         }

@@ -1,3 +1,4 @@
+import SfdestBasics
 import Testing
 
 @testable import SalesforceAPI
@@ -28,7 +29,10 @@ struct LoginConfigurationTests {
     func httpsLoginURL() throws {
         #expect(try SalesforceLoginHost.loginURL("https://login.salesforce.com/").validatedURL() == "https://login.salesforce.com")
         #expect(try SalesforceLoginHost.loginURL("https://test.salesforce.com").validatedURL() == "https://test.salesforce.com")
-        #expect(try SalesforceLoginHost.loginURL("https://proxy.example:8443/sf/").validatedURL() == "https://proxy.example:8443/sf")
+        let proxy = try OutboundHostPolicy(allowedHosts: ["proxy.example"], allowsLoopback: false)
+        #expect(try SalesforceLoginHost.loginURL("https://proxy.example:8443/sf/").validatedURL(policy: proxy) == "https://proxy.example:8443/sf")
+        // Not a Salesforce host, so only when listed.
+        #expect(throws: SalesforceError.self) { try SalesforceLoginHost.loginURL("https://proxy.example:8443/sf/").validatedURL() }
     }
 
     @Test("http:// is accepted for loopback hosts", arguments: [
