@@ -120,6 +120,17 @@ struct DeliveryEndToEndTests {
             let destination = try await e2e.configureDestination()
             try await e2e.post([xdmProfile(id: e2e.emulator.seededContactIds[0], lastName: "Secretive")])
             try await e2e.waitUntilDelivered(destination)
+            // A second key, a webhook whose URL carries a token in its path, and the audit log of it all.
+            let created = try await e2e.api.expect(201, .POST, "/v1/keys", json: ["name": "reader", "permissions": ["view-destinations"]])
+            let secondKey = try #require(created.object["key"] as? String)
+            let webhookToken = "T0KEN-IN-THE-PATH-\(UUID().uuidString)"
+            let webhookSecret = "webhook-signing-secret-\(UUID().uuidString)"
+            try await e2e.api.expect(201, .POST, "/v1/alerts/subscriptions", json: [
+                "url": "http://127.0.0.1:9/services/\(webhookToken)?token=\(webhookToken)", "secret": webhookSecret,
+            ])
+            #expect(try await e2e.api.send(.GET, "/v1/destinations", authorization: .key(secondKey)).status == 200)
+            let audit = try await e2e.api.expect(200, .GET, "/v1/audit?limit=1000")
+            #expect(audit.array.count >= 5, "the audit log should hold the configuration made above: \(audit.text)")
             var onDisk = Data()
             for name in try FileManager.default.contentsOfDirectory(atPath: e2e.dataDirectory) {
                 onDisk += try Data(contentsOf: URL(fileURLWithPath: e2e.dataDirectory).appendingPathComponent(name))
@@ -129,9 +140,12 @@ struct DeliveryEndToEndTests {
             // Every access token the org issued to the service, too.
             let tokens = try await e2e.admin.issuedTokens()
             #expect(!tokens.isEmpty)
-            for secret in [EndToEnd.password + EndToEnd.securityToken, EndToEnd.securityToken, EndToEnd.clientSecret, e2e.api.apiKey] + tokens {
+            let secrets = [EndToEnd.password + EndToEnd.securityToken, EndToEnd.securityToken, EndToEnd.clientSecret, e2e.api.apiKey,
+                           secondKey, webhookToken, webhookSecret] + tokens
+            for secret in secrets {
                 #expect(onDisk.range(of: Data(secret.utf8)) == nil, "a secret is on disk in plain text")
                 #expect(!logs.contains(secret), "a secret is in the logs")
+                #expect(!audit.text.contains(secret), "a secret is in the audit log")
             }
             let connections = try await e2e.api.expect(200, .GET, "/v1/connections")
             let text = String(decoding: try JSONSerialization.data(withJSONObject: connections.json ?? []), as: UTF8.self)

@@ -51,6 +51,10 @@ struct DestinationTests {
             #expect(try await harness.api.send(.DELETE, "/v1/connections/\(connectionId)").status == 409)
             try await harness.api.expect(200, .POST, "/v1/destinations/\(id)/disable")
             try await harness.api.expect(204, .DELETE, "/v1/destinations/\(id)")
+            let audit = try await harness.api.expect(200, .GET, "/v1/audit?limit=1").array
+            #expect(audit.first?["action"] as? String == "destination.delete")
+            #expect(audit.first?["targetId"] as? String == id)
+            #expect((audit.first?["before"] as? [String: Any])?["status"] as? String == "disabled")
             #expect(try await harness.api.send(.GET, "/v1/destinations/\(id)").status == 404)
             #expect(try await harness.api.send(.GET, "/v1/destinations/\(id)/runs").status == 404)
             #expect(try await harness.api.send(.DELETE, "/v1/destinations/\(id)").status == 404)
