@@ -136,12 +136,12 @@ public final class SQLiteStore: SfdestStore {
     /// data), and webhook URLs are sealed too (Slack-style tokens live in their path): the `url`
     /// column keeps only scheme and host, for display.
     static func bindSealedValues(_ db: Database, secrets: SecretBox) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT id, sealed_secrets FROM connections") {
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM connections") {
             let id: String = row["id"]
             let plain = try secrets.open(row["sealed_secrets"])
             try db.execute(
                 sql: "UPDATE connections SET sealed_secrets = ? WHERE id = ?",
-                arguments: [try secrets.seal(plain, boundTo: SealContext.connection(id)), id]
+                arguments: [try secrets.seal(plain, boundTo: SealContext.connection(row: row)), id]
             )
         }
         try db.execute(sql: "ALTER TABLE alert_subscriptions ADD COLUMN sealed_url BLOB")
@@ -185,7 +185,7 @@ public final class SQLiteStore: SfdestStore {
     // MARK: configuration
 
     public func saveConnection(_ connection: Connection) async throws {
-        let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets), boundTo: SealContext.connection(connection.id))
+        let sealed = try self.secrets.seal(JSONEncoder().encode(connection.secrets), boundTo: SealContext.connection(connection))
         try await self.write { db in
             try db.execute(
                 sql: """
@@ -255,12 +255,16 @@ public final class SQLiteStore: SfdestStore {
 
     private func connection(from row: Row) throws -> Connection {
         let sealed: Data = row["sealed_secrets"]
-        let id: String = row["id"]
-        let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed, boundTo: SealContext.connection(id)))
+        // The stored words first: a word this version does not know is reported as such, not as
+        // secrets that do not open (their context includes the word).
+        let loginKind: Connection.LoginKind = try Self.stored(row, "login_kind")
+        let authType: Connection.AuthType = try Self.stored(row, "auth_type")
+        let status: Connection.Status = try Self.stored(row, "status")
+        let secrets = try JSONDecoder().decode(ConnectionSecrets.self, from: self.secrets.open(sealed, boundTo: SealContext.connection(row: row)))
         return Connection(
-            id: id, name: row["name"], loginKind: try Self.stored(row, "login_kind"), loginValue: row["login_value"],
-            apiVersion: row["api_version"], authType: try Self.stored(row, "auth_type"), username: row["username"], clientId: row["client_id"],
-            secrets: secrets, status: try Self.stored(row, "status"), statusMessage: row["status_message"], instanceUrl: row["instance_url"],
+            id: row["id"], name: row["name"], loginKind: loginKind, loginValue: row["login_value"],
+            apiVersion: row["api_version"], authType: authType, username: row["username"], clientId: row["client_id"],
+            secrets: secrets, status: status, statusMessage: row["status_message"], instanceUrl: row["instance_url"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
     }

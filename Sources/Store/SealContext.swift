@@ -2,18 +2,42 @@ import Foundation
 import GRDB
 
 /// What each sealed value is bound to (AES-GCM associated data): its table, row and column. A
-/// sealed value copied into another row, or into another column of its row, does not open.
+/// sealed value copied into another row, or into another column of its row, does not open. A
+/// connection's secrets are bound to where and as whom they log in, too: whoever can write the
+/// database but lacks the master key cannot point stored credentials at another host (even
+/// another Salesforce org's) by editing its row.
 enum SealContext {
-    static func connection(_ id: String) -> String { "connections/\(id)/sealed_secrets" }
+    static func connection(
+        id: String, loginKind: String, loginValue: String, authType: String, username: String?, clientId: String
+    ) -> String {
+        let identity = [loginKind, loginValue, authType, username ?? "", clientId]
+        let encoded = (try? JSONEncoder().encode(identity)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return "connections/\(id)/sealed_secrets/\(encoded)"
+    }
+
+    static func connection(_ connection: Connection) -> String {
+        Self.connection(
+            id: connection.id, loginKind: connection.loginKind.rawValue, loginValue: connection.loginValue,
+            authType: connection.authType.rawValue, username: connection.username, clientId: connection.clientId
+        )
+    }
+
+    /// The context of a `connections` row (it must have the identity columns).
+    static func connection(row: Row) -> String {
+        Self.connection(
+            id: row["id"], loginKind: row["login_kind"], loginValue: row["login_value"], authType: row["auth_type"],
+            username: row["username"], clientId: row["client_id"]
+        )
+    }
     static func subscriptionSecret(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_secret" }
     static func subscriptionURL(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_url" }
 
     /// Every sealed column of the schema (for re-sealing under a new master key): table, column,
     /// and the context of a row given its id.
-    static let sealedColumns: [(table: String, column: String, context: @Sendable (String) -> String)] = [
-        ("connections", "sealed_secrets", Self.connection),
-        ("alert_subscriptions", "sealed_secret", Self.subscriptionSecret),
-        ("alert_subscriptions", "sealed_url", Self.subscriptionURL),
+    static let sealedColumns: [(table: String, column: String, context: @Sendable (Row) -> String)] = [
+        ("connections", "sealed_secrets", { Self.connection(row: $0) }),
+        ("alert_subscriptions", "sealed_secret", { Self.subscriptionSecret($0["id"]) }),
+        ("alert_subscriptions", "sealed_url", { Self.subscriptionURL($0["id"]) }),
     ]
 }
 
@@ -27,19 +51,20 @@ extension SQLiteStore {
         return try await self.erase { db in
             var resealed = 0
             for (table, column, context) in SealContext.sealedColumns {
-                for row in try Row.fetchAll(db, sql: "SELECT id, \(column) AS sealed FROM \(table) WHERE \(column) IS NOT NULL") {
+                for row in try Row.fetchAll(db, sql: "SELECT *, \(column) AS sealed FROM \(table) WHERE \(column) IS NOT NULL") {
                     let id: String = row["id"]
                     let sealed: Data = row["sealed"]
-                    if (try? newKey.open(sealed, boundTo: context(id))) != nil { continue }
+                    let bound = context(row)
+                    if (try? newKey.open(sealed, boundTo: bound)) != nil { continue }
                     let plain: Data
                     do {
-                        plain = try old.open(sealed, boundTo: context(id))
+                        plain = try old.open(sealed, boundTo: bound)
                     } catch {
                         throw SecretBoxError.wrongKey
                     }
                     try db.execute(
                         sql: "UPDATE \(table) SET \(column) = ? WHERE id = ?",
-                        arguments: [try newKey.seal(plain, boundTo: context(id)), id]
+                        arguments: [try newKey.seal(plain, boundTo: bound), id]
                     )
                     resealed += 1
                 }

@@ -105,7 +105,9 @@ struct MigrationTests {
         #expect(shownURL == "https://hooks.slack.test")
         // Bound now: the value opens only for its own row.
         #expect(throws: SecretBoxError.self) { try box.open(sealed) }
-        #expect(throws: SecretBoxError.self) { try box.open(sealed, boundTo: SealContext.connection("c2")) }
-        #expect(try JSONDecoder().decode(ConnectionSecrets.self, from: box.open(sealed, boundTo: SealContext.connection("c1"))) == secrets)
+        let bound = SealContext.connection(id: "c1", loginKind: "customDomain", loginValue: "acme", authType: "password", username: "ops@acme.com", clientId: "3MVG9")
+        let elsewhere = SealContext.connection(id: "c2", loginKind: "customDomain", loginValue: "acme", authType: "password", username: "ops@acme.com", clientId: "3MVG9")
+        #expect(throws: SecretBoxError.self) { try box.open(sealed, boundTo: elsewhere) }
+        #expect(try JSONDecoder().decode(ConnectionSecrets.self, from: box.open(sealed, boundTo: bound)) == secrets)
     }
 }

@@ -87,6 +87,12 @@ struct SQLiteStoreTests {
         }
         await #expect(throws: SecretBoxError.self) { try await temp.store.connection(id: "c2") }
         #expect(try await temp.store.connection(id: "c1")?.secrets.password == "password-of-c1")
+        // Or points c1's row at a host of theirs (a Salesforce org of theirs passes the host
+        // policy): the secrets no longer open, so they are never sent there.
+        try await temp.store.pool.write { db in
+            try db.execute(sql: "UPDATE connections SET login_value = 'attacker-org' WHERE id = 'c1'")
+        }
+        await #expect(throws: SecretBoxError.self) { try await temp.store.connection(id: "c1") }
     }
 
     @Test func deletingAConnectionErasesItsSealedSecretsFromTheFiles() async throws {
