@@ -19,9 +19,10 @@ public struct ServerLimits: Sendable {
     public var maxRequestsInFlight = 256
     /// A request answered before its body was read (413, 401, 503) closes its connection after
     /// reading and discarding what is left of the body for at most this long and ...
-    public var lingerTime: Duration = .seconds(2)
-    /// ... at most this many bytes, so a client that writes its whole body before reading sees the answer.
-    public var lingerBytes = 16 << 20
+    public var lingerTime: Duration = .seconds(10)
+    /// ... at most this many bytes, so a client that writes its whole body before reading sees the
+    /// answer (a body just over the 16 MiB profile limit included, even on a loaded machine).
+    public var lingerBytes = 64 << 20
 
     public init() {}
 }
@@ -139,10 +140,6 @@ enum Overload {
 /// One request's body as the handler reads it: through `BodyReader`, which knows whether it was
 /// read to its end and fails it once the body deadline passed.
 enum GuardedRequest {
-    /// The reader of the request being handled, for `LimitsResponder` (which marks a response whose
-    /// request body was not read `Connection: close`).
-    @TaskLocal static var current: BodyReader?
-
     static func respond(
         _ request: Request, _ writer: consuming ResponseWriter, _ channel: any Channel, limits: ServerLimits,
         next: HTTPChannelHandler.Responder
@@ -157,12 +154,8 @@ enum GuardedRequest {
         let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(limits.bodyTimeout)) {
             if reader.expire() { channel.close(promise: nil) }
         }
-        var slot: ResponseWriter? = consume writer
         do {
-            try await Self.$current.withValue(reader) {
-                guard let writer = slot.take() else { return }
-                try await next(request, writer, channel)
-            }
+            try await next(request, writer, channel)
         } catch {
             deadline.cancel()
             throw error
@@ -181,18 +174,21 @@ enum GuardedRequest {
     }
 
     /// The answer went out before the body was read: read and discard the rest for a bounded time
-    /// and size (so a client writing its whole body before reading gets to read the answer), then
-    /// close the connection.
+    /// and size, so a client writing its whole body before reading gets to read the answer. Past
+    /// the bounds the connection is closed; a body drained to its end leaves it open for the next
+    /// request (closing then races clients that finish their upload after the answer:
+    /// AsyncHTTPClient reports the close as a failed request).
     static func lingeringClose(_ reader: BodyReader, channel: any Channel, limits: ServerLimits) async {
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(limits.lingerTime)) { channel.close(promise: nil) }
         var discarded = 0
         do {
-            while discarded <= limits.lingerBytes, let chunk = try await reader.nextUnguarded() {
+            while let chunk = try await reader.nextUnguarded() {
                 discarded += chunk.readableBytes
+                if discarded > limits.lingerBytes { break }
             }
         } catch {}
         timer.cancel()
-        channel.close(promise: nil)
+        if !reader.finished { channel.close(promise: nil) }
     }
 }
 
@@ -266,8 +262,7 @@ extension Duration {
     }
 }
 
-/// The cap on requests in flight, in front of the router; and `Connection: close` on an answer
-/// given before the request body was read (its connection is closed after a lingering read).
+/// The cap on requests in flight, in front of the router.
 struct LimitsResponder<Base: HTTPResponder>: HTTPResponder {
     typealias Context = Base.Context
     let base: Base
@@ -286,9 +281,6 @@ struct LimitsResponder<Base: HTTPResponder>: HTTPResponder {
                 headers: [.retryAfter: "1", .contentType: "application/json; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: Overload.body(message)))
             )
-        }
-        if let reader = GuardedRequest.current, !reader.finished {
-            response.headers[.connection] = "close"
         }
         return response
     }
