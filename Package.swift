@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics", "SfdestJSON", "SfdestBasics",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -212,8 +213,15 @@ let package = Package(
         ),
         // Table rendering of the CLI views.
         .testTarget(name: "SfdestCLITests", dependencies: ["SfdestCLI"]),
-        // The runtime's own logic: tuning variables, delivery's state handed to alerts, the data directory's keys.
-        .testTarget(name: "SfdestRuntimeTests", dependencies: ["SfdestRuntime", "Alerts", "Delivery", "Store"]),
+        // The runtime's own logic: tuning variables, delivery's state handed to alerts, the data directory's keys, TLS.
+        .testTarget(
+            name: "SfdestRuntimeTests",
+            dependencies: [
+                "SfdestRuntime", "Alerts", "Delivery", "Store",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ]
+        ),
         // The real service against the real emulator on loopback, through the contract.
         .testTarget(
             name: "EndToEndTests",

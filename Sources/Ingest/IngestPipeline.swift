@@ -70,6 +70,13 @@ public actor IngestPipeline: Service {
         }
     }
 
+    /// Throws what `submit` would for a request arriving now (`Stopped`, or `Overloaded` when the
+    /// queue is full), so a request can be refused before its body is read.
+    public func checkAdmission() throws {
+        guard !self.stopped else { throw Stopped() }
+        guard self.waitingProfiles < self.maxWaitingProfiles else { throw Overloaded() }
+    }
+
     /// Re-reads the enabled destinations and compiles their plans.
     public func reloadDestinations() async throws {
         var active: [ActiveDestination] = []

@@ -7,7 +7,8 @@ import SfdestJSON
 public func buildApplication(settings: ServerSettings, services: SfdestServices, logger: Logger) -> some ApplicationProtocol {
     let router = buildRouter(settings: settings, services: services, logger: logger)
     return Application(
-        router: router,
+        responder: LimitsResponder(base: router.buildResponder(), limits: settings.limits),
+        server: .sfdest(limits: settings.limits, tls: settings.tls),
         configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "sfdest"),
         onServerRunning: { channel in await settings.onListening(channel.localAddress?.port ?? settings.port) },
         logger: logger

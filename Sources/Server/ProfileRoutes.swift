@@ -20,6 +20,15 @@ struct ProfileRoutes: Sendable {
     }
 
     func ingest(_ request: Request) async throws -> Response {
+        // Refused before the body is read when the queue is full or the service stops; a body read
+        // is limited to maxProfileBodyBytes (413 past it) and to the server's body deadline.
+        do {
+            try await self.services.ingest.checkAdmission()
+        } catch let error as IngestPipeline.Overloaded {
+            throw APIError.unavailable(error.description)
+        } catch let error as IngestPipeline.Stopped {
+            throw APIError.unavailable(error.description)
+        }
         let data = try await RequestJSON.collect(request, limit: self.settings.maxProfileBodyBytes)
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         let ndjson = mediaType.map(Self.lineDelimitedTypes.contains) ?? false

@@ -36,6 +36,11 @@ public struct ServerSettings: Sendable {
         self.apiKeys = apiKeys
         self.maxProfileBodyBytes = maxProfileBodyBytes
     }
+
+    /// Deadlines and caps of the server (idle and body timeouts, connections, requests in flight).
+    public var limits = ServerLimits()
+    /// HTTPS with this certificate and key; plain HTTP when nil.
+    public var tls: ServerTLS?
 }
 
 /// The long-lived parts the routes work with. The caller runs `ingest` and `delivery` as services

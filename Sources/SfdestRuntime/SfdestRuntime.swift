@@ -37,6 +37,18 @@ public struct SfdestRuntime: Sendable {
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
         }
+
+        /// HTTPS: the certificate chain and the private key, PEM files; both or neither.
+        public var tlsCertificateFile: String?
+        public var tlsKeyFile: String?
+        /// Plain HTTP on an address other machines reach, because a TLS proxy in front terminates
+        /// TLS. Without it (and without TLS) only a loopback `host` is accepted.
+        public var insecureHTTP = false
+        /// Deadlines and caps of the HTTP server (idle and body timeouts, connections, requests in flight).
+        public var serverLimits = ServerLimits()
+        /// Profiles waiting to be committed at most; past it `POST /v1/profiles` is answered 503
+        /// before its body is read.
+        public var ingestQueueProfiles = 200_000
     }
 
     public let settings: Settings
@@ -45,10 +57,15 @@ public struct SfdestRuntime: Sendable {
     /// Where connections may log in and webhooks may go: from the listen host and `SFDEST_ALLOWED_HOSTS`.
     public let outboundHosts: OutboundHostPolicy
     let logger: Logger
+    /// HTTPS of the API, loaded and checked when the runtime is made.
+    let tls: ServerTLS?
     private let running = RunningGroup()
 
-    /// Opens the data directory and the store; nothing runs until `run`.
+    /// Checks the listener (`ListenerRefusal`: plain HTTP on a non-loopback address without
+    /// `insecureHTTP`, unusable TLS files), opens the data directory and the store; nothing runs
+    /// until `run`.
     public init(settings: Settings, logger: Logger) throws {
+        self.tls = try ListenerSecurity.check(settings)
         self.settings = settings
         self.logger = logger
         let directory = DataDirectory(path: settings.dataDirectory)
@@ -59,7 +76,7 @@ public struct SfdestRuntime: Sendable {
         let clients = SalesforceClients(
             store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout, hostPolicy: self.outboundHosts
         )
-        let ingest = IngestPipeline(store: store, logger: logger)
+        let ingest = IngestPipeline(store: store, logger: logger, maxWaitingProfiles: settings.ingestQueueProfiles)
         let metrics = SfdestMetrics()
         let delivery = DeliveryService(
             store: store, clients: clients, logger: logger, options: settings.delivery, metrics: DeliveryMetrics(factory: metrics.factory)
@@ -78,6 +95,8 @@ public struct SfdestRuntime: Sendable {
         serverSettings.salesforceTimeout = self.settings.connectTimeout
         serverSettings.onListening = onListening
         serverSettings.outboundHosts = self.outboundHosts
+        serverSettings.limits = self.settings.serverLimits
+        serverSettings.tls = self.tls
         return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
     }
 

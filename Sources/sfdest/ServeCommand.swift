@@ -22,8 +22,38 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel = LogLevel(.info)
 
+    @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM file, server certificate first).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key of --tls-cert (PEM file, unencrypted).", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(help: "Allow plain HTTP on a non-loopback --host because a TLS proxy in front terminates TLS.")
+    var insecureHTTP = false
+
+    @Option(help: ArgumentHelp("Seconds a connection may stay silent (half-sent request heads, stalled bodies, idle keep-alive).", valueName: "seconds"))
+    var idleTimeout: Double = 15
+
+    @Option(help: ArgumentHelp("Seconds a whole request body may take to arrive.", valueName: "seconds"))
+    var bodyTimeout: Double = 120
+
+    @Option(help: "Connections served at once; more are answered 503 and closed.")
+    var maxConnections = 512
+
+    @Option(help: "Requests handled at once; more are answered 503 with Retry-After: 1.")
+    var maxRequestsInFlight = 256
+
     func validate() throws {
         guard (0...65535).contains(self.port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if (self.tlsCert == nil) != (self.tlsKey == nil) {
+            throw ValidationError(self.tlsCert == nil
+                ? "--tls-key needs --tls-cert: give both, the certificate and its private key (PEM files)"
+                : "--tls-cert needs --tls-key: give both, the certificate and its private key (PEM files)")
+        }
+        guard self.idleTimeout > 0, self.bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be more than 0 seconds") }
+        guard self.maxConnections > 0, self.maxRequestsInFlight > 0 else {
+            throw ValidationError("--max-connections and --max-requests-in-flight must be at least 1")
+        }
     }
 
     func run() async throws {
@@ -31,6 +61,13 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = SfdestRuntime.Settings(dataDirectory: self.dataDir)
         settings.host = self.host
         settings.port = self.port
+        settings.tlsCertificateFile = self.tlsCert
+        settings.tlsKeyFile = self.tlsKey
+        settings.insecureHTTP = self.insecureHTTP
+        settings.serverLimits.idleTimeout = .milliseconds(Int64(self.idleTimeout * 1000))
+        settings.serverLimits.bodyTimeout = .milliseconds(Int64(self.bodyTimeout * 1000))
+        settings.serverLimits.maxConnections = self.maxConnections
+        settings.serverLimits.maxRequestsInFlight = self.maxRequestsInFlight
         // Tuning variables (Salesforce timeout, delivery lease, requests in flight, linger).
         do {
             try settings.applyTuning()
@@ -40,14 +77,17 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime: SfdestRuntime
         do {
             runtime = try SfdestRuntime(settings: settings, logger: logger)
+        } catch let refusal as ListenerRefusal {
+            throw CommandFailure(refusal.description)
         } catch {
             let reason = error is DataDirectoryError ? "\(error)" : error.localizedDescription
             throw CommandFailure("cannot open the data directory \(self.dataDir): \(reason) (check that it exists or can be created, and is writable)")
         }
         let keys = runtime.keys
         let host = self.host
+        let scheme = self.tlsCert == nil ? "http" : "https"
         try await runtime.run { port in
-            var lines = ["sfdest listening on http://\(host):\(port)", "  data directory  \(runtime.settings.dataDirectory)", "  master key      \(keys.masterKeySource)"]
+            var lines = ["sfdest listening on \(scheme)://\(host):\(port)", "  data directory  \(runtime.settings.dataDirectory)", "  master key      \(keys.masterKeySource)"]
             if keys.apiKeyIsNew, let key = keys.apiKey {
                 lines.append("  API key         \(key)   (generated; shown only now: keep it, or set SFDEST_API_KEY)")
             } else if keys.apiKeyMigrated, let key = keys.apiKey {
