@@ -187,6 +187,8 @@ struct OutboundSafetyTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var settings = ServiceHarness.testSettings(dataDirectory: directory)
             settings.host = host
+            // Beyond loopback, plain HTTP needs to say a TLS proxy is in front.
+            settings.insecureHTTP = !loopback
             settings.environment = ["SFDEST_ALLOWED_HOSTS": "sf-proxy.acme.internal"]
             let runtime = try SfdestRuntime(settings: settings, logger: CapturedLogs().logger(label: "test"))
             #expect(runtime.outboundHosts.allowsLoopback == loopback, "\(host)")

@@ -45,7 +45,7 @@ struct TLSTests {
         func settings() -> SfdestRuntime.Settings {
             var settings = SfdestRuntime.Settings(dataDirectory: self.dataDirectory)
             settings.port = 0
-            settings.environment = ["SFDEST_API_KEY": "sfdest-tls-test-key-0123456789"]
+            settings.environment = ["SFDEST_API_KEY": "sfdest-tls-test-key-0123456789-abcdef"]
             return settings
         }
     }
