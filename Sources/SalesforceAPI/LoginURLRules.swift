@@ -31,6 +31,9 @@ enum LoginURLRules {
         guard components.user == nil, components.password == nil else {
             throw Self.invalid(role, text, "must not carry a user name or password")
         }
+        if let problem = OutboundHostPolicy.hostSyntaxProblem(components.percentEncodedHost ?? "") {
+            throw Self.invalid(role, text, problem)
+        }
         guard components.query == nil, components.fragment == nil else {
             throw Self.invalid(role, text, "must not have a query or fragment")
         }

@@ -77,7 +77,7 @@ struct APIKeyMiddleware: RouterMiddleware {
             // Best effort: a busy or full database must not refuse a valid key.
             try? await self.store.apiKeyUsed(id: key.id, at: now)
         }
-        return AuthenticatedKey(id: key.id, name: key.name, permissions: Set(key.permissions))
+        return AuthenticatedKey(id: key.id, name: key.name, permissions: Set(key.permissions), expiresAt: key.expiresAt)
     }
 
     private static func unauthorized(_ message: String) -> APIError {

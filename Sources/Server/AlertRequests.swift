@@ -103,6 +103,7 @@ struct AlertSubscriptionRequest: Decodable, Sendable {
             return "'\(text)' is not an absolute URL such as https://hooks.example.com/sfdest"
         }
         guard components.user == nil, components.password == nil else { return "must not carry a user name or password" }
+        if let problem = OutboundHostPolicy.hostSyntaxProblem(components.percentEncodedHost ?? "") { return problem }
         guard components.fragment == nil else { return "must not have a fragment" }
         switch scheme {
         case "https":

@@ -79,6 +79,13 @@ struct KeyRoutes: Sendable {
         guard let creator else {
             throw APIError(status: .unauthorized, code: "unauthorized", message: "no API key: send the header Authorization: Bearer <api key>")
         }
+        // Nor outlive it: a temporary key cannot mint a permanent one.
+        if let limit = creator.expiresAt, expiresAt.map({ $0 > limit }) ?? true {
+            throw APIError.problems(
+                [.init(field: "expiresAt", message: "the key '\(creator.name)' creating it expires at \(limit.formatted(.iso8601)): give an expiresAt no later than that")],
+                code: "validation_failed", summary: "the key is not valid"
+            )
+        }
         let beyond = permissions.filter { !creator.grants($0) }
         guard beyond.isEmpty else {
             let names = beyond.map(\.rawValue)
@@ -112,6 +119,19 @@ struct KeyRoutes: Sendable {
 
     /// Revokes at once: the next request with the key is answered 401.
     func revoke(_ id: String) async throws -> Response {
+        // A key may revoke only keys it could have created: a manage-keys key cannot lock out an admin.
+        if let creator = AuthenticatedKey.current, !creator.isAdmin,
+           let target = try await self.services.store.apiKeys().first(where: { $0.id == id }) {
+            let beyond = target.permissions.filter { !creator.grants($0) }
+            guard beyond.isEmpty else {
+                let names = beyond.map(\.rawValue)
+                throw APIError(
+                    status: .forbidden, code: "forbidden",
+                    message: "the key \(id) holds \(names.joined(separator: " and ")), which the API key '\(creator.name)' lacks: revoke it with a key that has it (or admin)",
+                    details: names.map { ["permission": .string($0)] }
+                )
+            }
+        }
         let revoked = try await self.services.store.revokeAPIKey(id: id, at: Date()) { before, after in
             auditEntry(.keyRevoke, id, before: apiKeyJSON(before), after: apiKeyJSON(after))
         }

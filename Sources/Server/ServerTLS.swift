@@ -32,7 +32,9 @@ public struct ServerTLS: Sendable {
         } catch {
             throw Failure(description: "the TLS private key \(keyFile) is not an unencrypted PEM private key (\(error)): give the key of the certificate, without a passphrase")
         }
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // TLS 1.0 and 1.1 are deprecated (RFC 8996); every current client speaks 1.2.
+        configuration.minimumTLSVersion = .tlsv12
         let tls = ServerTLS(configuration: configuration)
         do {
             // Builds the TLS context now, which checks that the key is the certificate's.

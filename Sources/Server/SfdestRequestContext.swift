@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Store
 
@@ -17,6 +18,8 @@ struct AuthenticatedKey: Sendable, Hashable {
     var id: String
     var name: String
     var permissions: Set<Permission>
+    /// When the key expires (nil: never). A key it creates may not outlive it.
+    var expiresAt: Date? = nil
 
     /// `SFDEST_API_KEY` or the data directory's key: not stored, every permission.
     static let bootstrap = AuthenticatedKey(id: "bootstrap", name: "bootstrap key", permissions: [.admin])

@@ -44,8 +44,11 @@ public enum IPAddressLiteral: Sendable, Hashable, CustomStringConvertible {
             if value == 0xA9FE_A9FE { return .cloudMetadata } // 169.254.169.254
             if octet(0) == 127 { return .loopback }
             if octet(0) == 0 { return .unspecified } // 0.0.0.0/8: "this network"
-            if octet(0) == 10 || inBlock(0xAC10_0000, 12) || inBlock(0xC0A8_0000, 16) || inBlock(0x6440_0000, 10) {
-                return .privateNetwork // 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT)
+            if octet(0) == 10 || inBlock(0xAC10_0000, 12) || inBlock(0xC0A8_0000, 16) || inBlock(0x6440_0000, 10)
+                || inBlock(0xC612_0000, 15) || inBlock(0xC000_0000, 24) {
+                // 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), 198.18/15 (benchmarking),
+                // 192.0.0/24 (protocol assignments)
+                return .privateNetwork
             }
             if inBlock(0xA9FE_0000, 16) { return .linkLocal }
             if inBlock(0xE000_0000, 4) { return .multicast }
@@ -60,7 +63,16 @@ public enum IPAddressLiteral: Sendable, Hashable, CustomStringConvertible {
                 default: break
                 }
             }
+            // Prefixes that carry an IPv4 address reach it: NAT64 64:ff9b::/96 (and the local-use
+            // 64:ff9b:1::/48), 6to4 2002::/16. Classify them by that address.
+            if groups[0] == 0x0064, groups[1] == 0xFF9B, groups[2...5].allSatisfy({ $0 == 0 }) || groups[2] == 0x0001 {
+                return IPAddressLiteral.v4(UInt32(groups[6]) << 16 | UInt32(groups[7])).scope
+            }
+            if groups[0] == 0x2002 {
+                return IPAddressLiteral.v4(UInt32(groups[1]) << 16 | UInt32(groups[2])).scope
+            }
             if groups[0] & 0xFE00 == 0xFC00 { return .privateNetwork } // fc00::/7
+            if groups[0] & 0xFFC0 == 0xFEC0 { return .privateNetwork } // fec0::/10 (deprecated site-local)
             if groups[0] & 0xFFC0 == 0xFE80 { return .linkLocal } // fe80::/10
             if groups[0] & 0xFF00 == 0xFF00 { return .multicast } // ff00::/8
             return .global

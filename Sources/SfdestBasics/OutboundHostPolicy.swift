@@ -64,6 +64,20 @@ public struct OutboundHostPolicy: Sendable, Equatable {
         Self.isLoopback(host: host)
     }
 
+    /// What is wrong with a URL's host as written (`URLComponents.percentEncodedHost`), or nil: a
+    /// host name of letters, digits, dots and hyphens, or a bracketed IPv6 literal. Percent-escapes
+    /// are refused: the decoded host is what the policy checks, and `evil.com%2F.salesforce.com`
+    /// decodes to a name ending in `.salesforce.com` while a URL rebuilt from it goes to `evil.com`.
+    public static func hostSyntaxProblem(_ encodedHost: String) -> String? {
+        if encodedHost.hasPrefix("["), encodedHost.hasSuffix("]") {
+            let inside = encodedHost.dropFirst().dropLast()
+            let ipv6 = inside.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+            return ipv6 && !inside.isEmpty ? nil : "the host \(encodedHost) is not an IPv6 address (zone ids and escapes are not accepted)"
+        }
+        let valid = !encodedHost.isEmpty && encodedHost.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        return valid ? nil : "the host \(encodedHost) may hold only letters, digits, dots and hyphens (no percent-escapes)"
+    }
+
     /// True for `localhost` and any address the resolver reads as loopback (`127.1`, `0x7f.1`,
     /// `2130706433`, `::ffff:127.0.0.1`, ...). Not `*.localhost`: DNS may answer anything for it.
     public static func isLoopback(host: String) -> Bool {

@@ -55,6 +55,7 @@ public struct DataDirectory: Sendable {
                 "\(self.nextMasterKeyURL.path) exists: a master key rotation was interrupted. Run `sfdest rotate-master-key --data-dir \(self.url.path)` again to finish it"
             )
         }
+        try Self.requireNotWritableByOthers(self.url)
         let (secrets, source) = try self.masterKey(environment: environment)
         let apiKey = try self.openAPIKey(environment: environment, secrets: secrets)
         return Keys(
@@ -101,6 +102,21 @@ public struct DataDirectory: Sendable {
         guard mode & 0o077 == 0 else {
             throw DataDirectoryError(
                 "\(url.path) can be read by other users (mode \(String(mode, radix: 8))): run `chmod 600 \(url.path)`, and consider the stored secrets exposed if others had access"
+            )
+        }
+    }
+
+    /// Refuses a data directory that its group or others may write: they could replace the key
+    /// files (plant an admin key's hash) or the database.
+    static func requireNotWritableByOthers(_ url: URL) throws {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else {
+            throw DataDirectoryError("cannot read \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o022 == 0 else {
+            throw DataDirectoryError(
+                "the data directory \(url.path) can be written by other users (mode \(String(mode, radix: 8))): run `chmod 700 \(url.path)`"
             )
         }
     }
@@ -152,6 +168,8 @@ public struct DataDirectory: Sendable {
     /// flushed to disk, and the file is renamed over the old one.
     static func writePrivate(_ data: Data, to url: URL) throws {
         let temporary = url.path + ".tmp-\(getpid())"
+        // A file left by a crash of an earlier process with the same pid (pid 1 in a container).
+        unlink(temporary)
         let fd = createOwnerOnlyFile(temporary)
         guard fd >= 0 else {
             throw DataDirectoryError("cannot write \(temporary): \(String(cString: strerror(errno))); check that the data directory is writable")
@@ -202,8 +220,8 @@ private func closeFile(_ fd: Int32) {
 public struct MasterKeyRotation: Sendable {
     /// Sealed values re-sealed under the new key.
     public let resealed: Int
-    /// The new key, when it must be handed to the user (the old one came from `SFDEST_MASTER_KEY`
-    /// and no `SFDEST_NEW_MASTER_KEY` was given); nil when it was written to `master.key`.
+    /// The new key, when it must be handed to the user; nil when it was written to `master.key` or
+    /// came from `SFDEST_NEW_MASTER_KEY` (required when the old one came from `SFDEST_MASTER_KEY`).
     public let newKeyToShow: String?
     /// Where the new key was written, if it was.
     public let keyFile: String?
@@ -222,6 +240,13 @@ extension DataDirectory {
             throw DataDirectoryError("no database at \(self.databasePath): there is nothing to re-seal")
         }
         let fromEnvironment = !(environment["SFDEST_MASTER_KEY"] ?? "").isEmpty
+        guard !fromEnvironment || !(environment["SFDEST_NEW_MASTER_KEY"] ?? "").isEmpty else {
+            // A new key that existed only on this process's output would be every secret lost
+            // if that output were lost: it must come from where the old one came from.
+            throw DataDirectoryError(
+                "the master key comes from SFDEST_MASTER_KEY: put the new one in your secret manager first and give it as SFDEST_NEW_MASTER_KEY (generate one with: openssl rand -base64 32)"
+            )
+        }
         let (old, source) = try self.masterKey(environment: environment)
         let newKey: String
         if !fromEnvironment, files.fileExists(atPath: self.nextMasterKeyURL.path) {
@@ -256,8 +281,7 @@ extension DataDirectory {
             }
         }
         if fromEnvironment {
-            let given = !(environment["SFDEST_NEW_MASTER_KEY"] ?? "").isEmpty
-            return MasterKeyRotation(resealed: resealed, newKeyToShow: given ? nil : newKey, keyFile: nil)
+            return MasterKeyRotation(resealed: resealed, newKeyToShow: nil, keyFile: nil)
         }
         guard rename(self.nextMasterKeyURL.path, self.masterKeyURL.path) == 0 else {
             throw DataDirectoryError("re-sealed, but cannot replace \(self.masterKeyURL.path): \(String(cString: strerror(errno))). Run the rotation again")

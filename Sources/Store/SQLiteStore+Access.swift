@@ -58,7 +58,15 @@ extension SQLiteStore {
             guard before.revokedAt == nil else { return before }
             var after = before
             after.revokedAt = at
-            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ?", arguments: [at.timeIntervalSince1970, id])
+            // With it, every key it created (and they created): a revoked key leaves no heirs.
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE heirs(id) AS (
+                        SELECT ? UNION SELECT k.id FROM api_keys k JOIN heirs h ON k.created_by = h.id)
+                    UPDATE api_keys SET revoked_at = ? WHERE id IN (SELECT id FROM heirs) AND revoked_at IS NULL
+                    """,
+                arguments: [id, at.timeIntervalSince1970]
+            )
             try Self.insertAudit(audit(before, after), db, retention: retention)
             return after
         }

@@ -48,7 +48,7 @@ extension SQLiteStore {
     /// The service must not run meanwhile: it would keep sealing with the old key.
     public func resealSecrets(under newKey: SecretBox) async throws -> Int {
         let old = self.secrets
-        return try await self.erase { db in
+        let resealed = try await self.erase { db in
             var resealed = 0
             for (table, column, context) in SealContext.sealedColumns {
                 for row in try Row.fetchAll(db, sql: "SELECT *, \(column) AS sealed FROM \(table) WHERE \(column) IS NOT NULL") {
@@ -71,5 +71,8 @@ extension SQLiteStore {
             }
             return resealed
         }
+        // Ciphertexts under the old key may survive in free pages from earlier replacements.
+        try await self.compact()
+        return resealed
     }
 }

@@ -10,8 +10,8 @@ struct RotateMasterKeyCommand: AsyncParsableCommand {
         discussion: """
             The new key is SFDEST_NEW_MASTER_KEY, or generated. With the data dir's master.key, the new key \
             replaces it once everything is re-sealed; an interrupted rotation is finished by running this again. \
-            With SFDEST_MASTER_KEY, the new key is printed (unless given) and must replace SFDEST_MASTER_KEY \
-            wherever the service reads it before the service starts again.
+            With SFDEST_MASTER_KEY, the new key must be given as SFDEST_NEW_MASTER_KEY (store it in the secret \
+            manager first) and must replace SFDEST_MASTER_KEY before the service starts again.
             """
     )
 

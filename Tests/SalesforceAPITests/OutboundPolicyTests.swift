@@ -30,6 +30,16 @@ struct OutboundPolicyTests {
         #expect(Self.withLoopback.salesforceHostProblem(host) != nil)
     }
 
+    @Test("a percent-escaped host is refused: decoded it would pass, rebuilt it goes elsewhere", arguments: [
+        "https://evil.com%2F.salesforce.com", "https://evil.com%3F.salesforce.com", "https://evil.com%23.my.salesforce.com",
+        "https://10.0.0.5%2F.force.com", "https://login%2Esalesforce.com", "https://[fe80::1%25eth0]",
+    ])
+    func escapedHosts(url: String) throws {
+        #expect(throws: SalesforceError.self) { try LoginURLRules.baseURL(url, role: "loginUrl", policy: Self.withLoopback) }
+        // The measure can pass: the same URLs unescaped either pass or fail on their own merits.
+        #expect(try LoginURLRules.baseURL("https://acme.my.salesforce.com", role: "loginUrl", policy: Self.withLoopback) == "https://acme.my.salesforce.com")
+    }
+
     @Test("every way of writing a loopback address is loopback, refused unless sfdest listens on loopback", arguments: [
         "127.0.0.1", "127.1", "0x7f.1", "0x7f000001", "2130706433", "0177.0.0.1", "[::ffff:127.0.0.1]", "::ffff:7f00:1",
         "[::1]", "0:0:0:0:0:0:0:1", "localhost", "LOCALHOST", "localhost.",
@@ -58,7 +68,7 @@ struct OutboundPolicyTests {
         ("172.20.0.1", .privateNetwork), ("172.32.0.1", .global), ("192.168.0.1", .privateNetwork), ("100.127.255.255", .privateNetwork),
         ("100.128.0.1", .global), ("169.254.169.254", .cloudMetadata), ("169.254.1.1", .linkLocal), ("0.0.0.0", .unspecified),
         ("::", .unspecified), ("fe80::1%eth0", .linkLocal), ("fd00:ec2::254", .cloudMetadata), ("fd12::1", .privateNetwork),
-        ("ff02::1", .multicast), ("239.1.1.1", .multicast), ("255.255.255.255", .reserved), ("93.184.216.34", .global),
+        ("ff02::1", .multicast), ("239.1.1.1", .multicast), ("255.255.255.255", .reserved), ("93.184.216.34", .global), ("64:ff9b::5db8:d822", .global), ("64:ff9b::a00:5", .privateNetwork), ("2002:a9fe:a9fe::1", .cloudMetadata),
         ("2606:4700::1111", .global), ("::ffff:169.254.169.254", .cloudMetadata),
     ])
     func scopes(host: String, scope: IPAddressLiteral.Scope) throws {
@@ -110,7 +120,9 @@ struct OutboundPolicyTests {
     @Test("webhook addresses: private, link-local, metadata, unspecified and multicast are refused; loopback only on loopback")
     func webhookAddresses() async throws {
         for host in ["10.0.0.1", "192.168.1.20", "172.16.5.5", "100.64.1.1", "169.254.169.254", "169.254.10.10", "0.0.0.0",
-                     "fd00:ec2::254", "fe80::1", "fc00::7", "::", "ff02::1", "224.0.0.251", "0xa9fea9fe", "::ffff:10.0.0.1"] {
+                     "fd00:ec2::254", "fe80::1", "fc00::7", "::", "ff02::1", "224.0.0.251", "0xa9fea9fe", "::ffff:10.0.0.1",
+                     // IPv6 prefixes that carry a private IPv4 address (NAT64, 6to4), site-local, benchmarking.
+                     "64:ff9b::a00:5", "2002:a00:5::1", "fec0::1", "198.18.0.1", "192.0.0.8"] {
             guard case .failure(let refusal) = await Self.withLoopback.webhookAddresses(host: host) else {
                 Issue.record("\(host) was accepted")
                 continue

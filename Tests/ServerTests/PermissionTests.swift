@@ -135,6 +135,38 @@ struct PermissionTests {
         }
     }
 
+    @Test func aKeyCannotMintKeysThatOutliveItAndItsHeirsGoWithIt() async throws {
+        try await ServerHarness.run { harness in
+            let expiry = Date().addingTimeInterval(3600)
+            let temporary = try await harness.createKey(["manage-keys", "view-destinations"], name: "contractor", expiresAt: expiry.formatted(.iso8601))
+            let contractor = harness.client(key: temporary.key)
+            // A permanent key, or one that expires later, is refused.
+            for later in [nil, expiry.addingTimeInterval(60).formatted(.iso8601)] as [String?] {
+                let refused = try await contractor.send(.POST, "/v1/keys", json: [
+                    "name": "forever", "permissions": ["view-destinations"], "expiresAt": later.map { $0 as Any } ?? NSNull(),
+                ] as [String: Any])
+                #expect(refused.status == 422)
+                #expect(refused.errorCode == "validation_failed")
+                #expect(refused.detailFields == ["expiresAt"])
+            }
+            let heirAnswer = try await contractor.send(.POST, "/v1/keys", json: [
+                "name": "heir", "permissions": ["view-destinations"], "expiresAt": expiry.addingTimeInterval(-60).formatted(.iso8601),
+            ])
+            #expect(heirAnswer.status == 201)
+            let heir = try #require(heirAnswer.object["key"] as? String)
+            #expect(try await harness.client(key: heir).send(.GET, "/v1/connections").status == 200)
+            // Nor can it revoke a key that holds more than it does (an admin's, say).
+            let stronger = try await harness.createKey(["activate-destinations"], name: "stronger")
+            let lockout = try await contractor.send(.DELETE, "/v1/keys/\(stronger.id)")
+            #expect(lockout.status == 403)
+            #expect(lockout.deniedPermissions == ["activate-destinations"])
+            #expect(try await harness.client(key: stronger.key).send(.POST, "/v1/destinations/dest_none/disable").status == 404)
+            // Revoking the contractor's key revokes what it created.
+            try await harness.api.expect(204, .DELETE, "/v1/keys/\(temporary.id)")
+            #expect(try await harness.client(key: heir).send(.GET, "/v1/connections").status == 401)
+        }
+    }
+
     @Test func expiredAndRevokedKeysAre401FromTheNextRequestOn() async throws {
         try await ServerHarness.run { harness in
             // setup: a key whose expiry passed (written to the store as if created earlier)

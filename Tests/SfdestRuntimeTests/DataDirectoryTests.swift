@@ -18,9 +18,6 @@ struct DataDirectoryTests {
     @Test func aGeneratedMasterKeyIsOwnerOnlyAndAnExposedOneIsRefused() throws {
         let path = self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        // A loose umask would leave a created file group- and world-readable.
-        let previous = umask(0)
-        defer { umask(previous) }
         let directory = DataDirectory(path: path)
         _ = try directory.open(environment: [:])
         #expect(try self.mode(directory.masterKeyURL.path) == 0o600)
@@ -29,6 +26,12 @@ struct DataDirectoryTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory.masterKeyURL.path)
         let refused = #expect(throws: DataDirectoryError.self) { try directory.open(environment: [:]) }
         #expect(refused?.description.contains("chmod 600") == true)
+        // A directory others may write (they could plant key files) is refused too.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.masterKeyURL.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: path)
+        let writable = #expect(throws: DataDirectoryError.self) { try directory.open(environment: [:]) }
+        #expect(writable?.description.contains("chmod 700") == true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.masterKeyURL.path)
         _ = try directory.open(environment: [:])
     }
@@ -85,15 +88,20 @@ struct DataDirectoryTests {
         #expect(try await reopened.connection(id: "c1")?.secrets == secrets)
     }
 
-    @Test func aKeyFromTheEnvironmentIsRotatedToANewKeyShownOnce() async throws {
+    @Test func aKeyFromTheEnvironmentIsRotatedOnlyToANewKeyFromTheEnvironment() async throws {
         let environment = ["SFDEST_MASTER_KEY": SecretBox.generateKey()]
         let (directory, secrets) = try await self.directoryWithSecrets(environment: environment)
         defer { try? FileManager.default.removeItem(at: directory.url) }
-        let rotation = try await directory.rotateMasterKey(environment: environment)
-        let shown = try #require(rotation.newKeyToShow)
-        #expect(rotation.keyFile == nil)
+        // A generated key would exist only on the command's output: refused.
+        let refused = await #expect(throws: DataDirectoryError.self) { try await directory.rotateMasterKey(environment: environment) }
+        #expect(refused?.description.contains("SFDEST_NEW_MASTER_KEY") == true)
+        let next = SecretBox.generateKey()
+        var both = environment
+        both["SFDEST_NEW_MASTER_KEY"] = next
+        let rotation = try await directory.rotateMasterKey(environment: both)
+        #expect(rotation.newKeyToShow == nil && rotation.keyFile == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.masterKeyURL.path), "a key from the environment must not be written to disk")
-        let reopened = try SQLiteStore(path: directory.databasePath, secrets: try SecretBox(base64Key: shown))
+        let reopened = try SQLiteStore(path: directory.databasePath, secrets: try SecretBox(base64Key: next))
         #expect(try await reopened.connection(id: "c1")?.secrets == secrets)
     }
 }

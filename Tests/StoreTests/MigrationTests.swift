@@ -103,6 +103,12 @@ struct MigrationTests {
         }
         try reader.close()
         #expect(shownURL == "https://hooks.slack.test")
+        // Nothing of the clear URL is left in the files (the upgrade rewrote them).
+        var onDisk = Data()
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+            onDisk += try Data(contentsOf: directory.appendingPathComponent(name))
+        }
+        #expect(onDisk.range(of: Data("token-in-the-path".utf8)) == nil, "the webhook URL survived the upgrade in the clear")
         // Bound now: the value opens only for its own row.
         #expect(throws: SecretBoxError.self) { try box.open(sealed) }
         let bound = SealContext.connection(id: "c1", loginKind: "customDomain", loginValue: "acme", authType: "password", username: "ops@acme.com", clientId: "3MVG9")
