@@ -37,15 +37,12 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         guard case .requires(let permissions) = access else { return try await next(request, context) }
         let key = try await self.authenticate(request)
-        let missing = permissions.filter { !key.grants($0) }
+        let missing = key.lacking(permissions)
         guard missing.isEmpty else {
-            let names = missing.map(\.rawValue)
-            throw APIError(
-                status: .forbidden, code: "forbidden",
-                message: "the API key '\(key.name)' lacks the permission \(names.joined(separator: " and ")), which \(route) needs: "
-                    + "use a key that has it, or have a key with manage-keys create one (POST /v1/keys)",
-                details: names.map { ["permission": .string($0)] }
-            )
+            throw APIError.forbidden(missing: missing) {
+                "the API key '\(key.name)' lacks the permission \($0), which \(route) needs: "
+                    + "use a key that has it, or have a key with manage-keys create one (POST /v1/keys)"
+            }
         }
         var context = context
         context.apiKey = key

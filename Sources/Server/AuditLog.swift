@@ -66,16 +66,7 @@ func connectionAuditJSON(_ connection: Connection) -> JSON {
 
 /// A destination's settings (not its activity) as the audit log shows them.
 func destinationAuditJSON(_ destination: Destination) -> JSON {
-    [
-        "id": .string(destination.id),
-        "name": .string(destination.name),
-        "description": .string(destination.description),
-        "connectionId": .string(destination.connectionId),
-        "objectType": .string(destination.objectType.rawValue),
-        "status": .string(destination.status.rawValue),
-        "mappings": mappingsJSON(destination.mappings),
-        "segments": segmentsJSON(destination.segments),
-    ]
+    .object(destinationSettingsFields(destination))
 }
 
 /// A subscription as the audit log shows it: the webhook's scheme and host only (a path or query

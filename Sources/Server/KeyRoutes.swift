@@ -86,15 +86,11 @@ struct KeyRoutes: Sendable {
                 code: "validation_failed", summary: "the key is not valid"
             )
         }
-        let beyond = permissions.filter { !creator.grants($0) }
+        let beyond = creator.lacking(permissions)
         guard beyond.isEmpty else {
-            let names = beyond.map(\.rawValue)
-            throw APIError(
-                status: .forbidden, code: "forbidden",
-                message: "the API key '\(creator.name)' lacks the permission \(names.joined(separator: " and ")), so it cannot grant it: "
-                    + "create the key with a key that has it (or admin)",
-                details: names.map { ["permission": .string($0)] }
-            )
+            throw APIError.forbidden(missing: beyond) {
+                "the API key '\(creator.name)' lacks the permission \($0), so it cannot grant it: create the key with a key that has it (or admin)"
+            }
         }
         let material = APIKeyMaterial.generate()
         let key = APIKey(
@@ -122,14 +118,11 @@ struct KeyRoutes: Sendable {
         // A key may revoke only keys it could have created: a manage-keys key cannot lock out an admin.
         if let creator = AuthenticatedKey.current, !creator.isAdmin,
            let target = try await self.services.store.apiKeys().first(where: { $0.id == id }) {
-            let beyond = target.permissions.filter { !creator.grants($0) }
+            let beyond = creator.lacking(target.permissions)
             guard beyond.isEmpty else {
-                let names = beyond.map(\.rawValue)
-                throw APIError(
-                    status: .forbidden, code: "forbidden",
-                    message: "the key \(id) holds \(names.joined(separator: " and ")), which the API key '\(creator.name)' lacks: revoke it with a key that has it (or admin)",
-                    details: names.map { ["permission": .string($0)] }
-                )
+                throw APIError.forbidden(missing: beyond) {
+                    "the key \(id) holds \($0), which the API key '\(creator.name)' lacks: revoke it with a key that has it (or admin)"
+                }
             }
         }
         let revoked = try await self.services.store.revokeAPIKey(id: id, at: Date()) { before, after in

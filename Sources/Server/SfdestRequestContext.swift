@@ -35,3 +35,22 @@ struct AuthenticatedKey: Sendable, Hashable {
     /// in the configuration routes) can name who made the change.
     @TaskLocal static var current: AuthenticatedKey?
 }
+
+extension AuthenticatedKey {
+    /// The permissions of `needed` this key lacks, in their order (an admin key lacks none).
+    func lacking(_ needed: some Sequence<Permission>) -> [Permission] {
+        needed.filter { !self.grants($0) }
+    }
+}
+
+extension APIError {
+    /// 403 `forbidden` naming each missing permission in the message (`explain` gets them joined
+    /// with "and") and in `details`, as the contract says.
+    static func forbidden(missing: [Permission], _ explain: (String) -> String) -> APIError {
+        let names = missing.map(\.rawValue)
+        return APIError(
+            status: .forbidden, code: "forbidden", message: explain(names.joined(separator: " and ")),
+            details: names.map { ["permission": .string($0)] }
+        )
+    }
+}

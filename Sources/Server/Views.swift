@@ -51,25 +51,33 @@ struct DestinationActivity: Sendable {
 func destinationJSON(_ destination: Destination, activity: DestinationActivity) -> JSON {
     var delivery: [(String, JSON)] = [("status", .string(activity.delivery.name))]
     if let reason = activity.delivery.reason { delivery.append(("reason", .string(reason))) }
-    return [
-        "id": .string(destination.id),
-        "name": .string(destination.name),
-        "description": .string(destination.description),
-        "connectionId": .string(destination.connectionId),
-        "objectType": .string(destination.objectType.rawValue),
-        "status": .string(destination.status.rawValue),
-        "mappings": mappingsJSON(destination.mappings),
-        "segments": segmentsJSON(destination.segments),
-        "createdAt": .date(destination.createdAt),
-        "updatedAt": .date(destination.updatedAt),
-        "backlog": [
+    let activityFields: [(String, JSON)] = [
+        ("createdAt", .date(destination.createdAt)),
+        ("updatedAt", .date(destination.updatedAt)),
+        ("backlog", [
             "pending": .int(activity.backlog.pending), "inFlight": .int(activity.backlog.inFlight),
             "retrying": .int(activity.backlog.retrying), "failed": .int(activity.backlog.failed),
-        ],
-        "delivery": .object(delivery),
-        "deliveryError": .string(destination.deliveryError),
-        "lastDeliveryAt": .date(destination.lastDeliveryAt),
-        "backfill": .bool(activity.backfillRunning),
+        ]),
+        ("delivery", .object(delivery)),
+        ("deliveryError", .string(destination.deliveryError)),
+        ("lastDeliveryAt", .date(destination.lastDeliveryAt)),
+        ("backfill", .bool(activity.backfillRunning)),
+    ]
+    return .object(destinationSettingsFields(destination) + activityFields)
+}
+
+/// A destination's settings (what a person configures), the first fields of its view and the
+/// whole of its audit entry.
+func destinationSettingsFields(_ destination: Destination) -> [(String, JSON)] {
+    [
+        ("id", .string(destination.id)),
+        ("name", .string(destination.name)),
+        ("description", .string(destination.description)),
+        ("connectionId", .string(destination.connectionId)),
+        ("objectType", .string(destination.objectType.rawValue)),
+        ("status", .string(destination.status.rawValue)),
+        ("mappings", mappingsJSON(destination.mappings)),
+        ("segments", segmentsJSON(destination.segments)),
     ]
 }
 

@@ -17,6 +17,21 @@ struct ServerLimitsTests {
         return head + "\r\n"
     }
 
+    /// Whether `GET /health` is answered 200 on a new connection within about 3 s (once what held
+    /// the server's caps is gone).
+    static func healthIsServedAgain(port: Int) async -> Bool {
+        await offPool { () -> Bool in
+            for _ in 0..<60 {
+                guard let probe = try? RawConnection(port: port) else { return false }
+                defer { probe.disconnect() }
+                probe.send(Self.healthRequest)
+                if probe.readResponse(timeout: .seconds(2)).text.hasPrefix("HTTP/1.1 200") { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+    }
+
     static let healthRequest = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
     @Test("half a request line is cut off at the idle deadline")
@@ -84,16 +99,7 @@ struct ServerLimitsTests {
             #expect(Self.errorCode(reply) == "overloaded", "\(reply)")
             holder.disconnect()
             // Once the held request is gone, requests are served again.
-            let served = await offPool { () -> Bool in
-                for _ in 0..<60 {
-                    guard let probe = try? RawConnection(port: port) else { return false }
-                    defer { probe.disconnect() }
-                    probe.send(Self.healthRequest)
-                    if probe.readResponse(timeout: .seconds(2)).text.hasPrefix("HTTP/1.1 200") { return true }
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-                return false
-            }
+            let served = await Self.healthIsServedAgain(port: port)
             #expect(served, "GET /health was not served again after the held request ended")
         }
     }
@@ -127,16 +133,7 @@ struct ServerLimitsTests {
             #expect(Self.errorCode(reply.text) == "overloaded", "\(reply.text)")
             first.disconnect()
             second.disconnect()
-            let served = await offPool { () -> Bool in
-                for _ in 0..<60 {
-                    guard let probe = try? RawConnection(port: port) else { return false }
-                    defer { probe.disconnect() }
-                    probe.send(Self.healthRequest)
-                    if probe.readResponse(timeout: .seconds(2)).text.hasPrefix("HTTP/1.1 200") { return true }
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-                return false
-            }
+            let served = await Self.healthIsServedAgain(port: port)
             #expect(served, "GET /health was not served again after the other connections closed")
         }
     }
