@@ -1,4 +1,5 @@
 import Server
+import SfdestBasics
 
 /// Why the runtime refuses to listen as configured: a non-loopback address over plain HTTP, or TLS
 /// files that cannot be used. Checked when the runtime is made, so every entry point gets it.
@@ -32,12 +33,9 @@ enum ListenerSecurity {
         }
     }
 
-    /// 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches.
+    /// 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches. The same reading as the
+    /// outbound policy's, so "sfdest listens on loopback" means one thing for TLS and for outbound.
     static func isLoopback(_ host: String) -> Bool {
-        var name = host.lowercased()
-        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
-        if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
-        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        OutboundHostPolicy.isLoopbackListenHost(host)
     }
 }
