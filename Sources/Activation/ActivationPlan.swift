@@ -1,9 +1,27 @@
+/// How a destination writes its records; the raw values are the contract's `operation` words.
+public enum DestinationOperation: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Updates records that already exist, addressed by their Salesforce Id (`identity:SalesforceId`).
+    case update
+    /// Creates or updates records matched by an external Id field (`identity:ExternalId:Field__c`):
+    /// a retried request can never create a second record.
+    case upsert
+}
+
+/// What addresses a destination's records, and so keys its queue.
+public enum RecordKeying: Sendable, Hashable {
+    /// The Salesforce Id, from the first identity of a namespace that is an Id of the object.
+    case salesforceId(namespace: String)
+    /// The value of `source`, matched against the external Id field `field`.
+    case externalId(field: String, source: MappingSource)
+}
+
 /// A destination's activation rules, compiled: turns a profile into the record the destination
 /// wants in Salesforce, or into the reason it is excluded. Pure: no I/O.
 public struct ActivationPlan: Sendable {
     public let objectType: SalesforceObjectType
-    /// The identity namespace whose identity is the Salesforce record Id.
-    public let identityNamespace: String
+    public let operation: DestinationOperation
+    /// What addresses the records: the Salesforce Id (update) or an external Id value (upsert).
+    public let keying: RecordKeying
     /// Attribute path -> field API name, in mapping order.
     public let attributeMappings: [(path: String, field: String)]
     /// Each audience status field with the audiences written into it, sorted by segment id.
@@ -12,37 +30,69 @@ public struct ActivationPlan: Sendable {
     public let fields: [String: SalesforceField]
     private let scheduledSegments: Set<String>
 
+    /// The identity namespace whose identity is the Salesforce record Id (update destinations).
+    public var identityNamespace: String? {
+        if case .salesforceId(let namespace) = self.keying { return namespace }
+        return nil
+    }
+
+    /// The external Id field an upsert matches by (upsert destinations).
+    public var externalIdField: String? {
+        if case .externalId(let field, _) = self.keying { return field }
+        return nil
+    }
+
     /// Compiles mappings and audiences; throws every configuration problem at once.
     public init(
         objectType: SalesforceObjectType,
+        operation: DestinationOperation = .update,
         mappings: [Mapping],
         audiences: [AudienceSchedule],
         fields: [SalesforceField] = []
     ) throws(ConfigurationProblems) {
         var problems: [ConfigurationProblem] = []
-        var namespace: String?
+        var keying: RecordKeying?
         var attributeMappings: [(path: String, field: String)] = []
         var targets: Set<String> = []
         for (index, mapping) in mappings.enumerated() {
             switch (mapping.source, mapping.target) {
             case (.identity(let ns), .salesforceId):
-                if namespace != nil {
+                if operation == .upsert {
+                    problems.append(ConfigurationProblem(field: "target", message: "an upsert destination matches records by identity:ExternalId:Field__c, not identity:SalesforceId").at(index: index))
+                } else if keying != nil {
                     problems.append(ConfigurationProblem(field: "target", message: "identity:SalesforceId is mapped more than once").at(index: index))
+                } else {
+                    keying = .salesforceId(namespace: ns)
                 }
-                namespace = ns
             case (.attribute, .salesforceId):
                 problems.append(ConfigurationProblem(field: "source", message: "identity:SalesforceId must come from an identity namespace (identityMap:NS)").at(index: index))
+            case (let source, .externalId(let field)):
+                if operation == .update {
+                    problems.append(ConfigurationProblem(field: "target", message: "identity:ExternalId:\(field) needs \"operation\": \"upsert\" on the destination; an update destination addresses records by identity:SalesforceId").at(index: index))
+                } else if keying != nil {
+                    problems.append(ConfigurationProblem(field: "target", message: "an upsert destination has one identity:ExternalId mapping").at(index: index))
+                } else {
+                    keying = .externalId(field: field, source: source)
+                }
+                if !targets.insert(field).inserted {
+                    problems.append(ConfigurationProblem(field: "target", message: "\(field) is mapped more than once").at(index: index))
+                }
             case (.attribute(let path), .field(let field)):
                 if !targets.insert(field).inserted {
                     problems.append(ConfigurationProblem(field: "target", message: "\(field) is mapped more than once").at(index: index))
                 }
                 attributeMappings.append((path, field))
             case (.identity, .field):
-                problems.append(ConfigurationProblem(field: "source", message: "an identity namespace can only map to identity:SalesforceId").at(index: index))
+                problems.append(ConfigurationProblem(field: "source", message: "an identity namespace can only map to identity:SalesforceId or identity:ExternalId:Field__c").at(index: index))
             }
         }
-        if namespace == nil {
-            problems.append(ConfigurationProblem(field: "mappings", message: "the identity mapping identityMap:<namespace> -> identity:SalesforceId is required: records are updated by their Salesforce Id"))
+        if keying == nil {
+            switch operation {
+            case .update:
+                problems.append(ConfigurationProblem(field: "mappings", message: "the identity mapping identityMap:<namespace> -> identity:SalesforceId is required: records are updated by their Salesforce Id"))
+            case .upsert:
+                problems.append(ConfigurationProblem(field: "mappings", message: "an upsert destination needs one mapping to identity:ExternalId:Field__c (such as identityMap:email -> identity:ExternalId:Sfdest_Key__c): records are matched, or created, by that external Id"))
+            }
         }
         for required in objectType.requiredFields where !targets.contains(required) {
             problems.append(ConfigurationProblem(field: "mappings", message: "\(required) is required on \(objectType.rawValue) and must be mapped"))
@@ -61,9 +111,10 @@ public struct ActivationPlan: Sendable {
         if byField.count > Self.maxAudienceFields {
             problems.append(ConfigurationProblem(field: "segments", message: "\(byField.count) Mapping ID fields; Salesforce allows at most \(Self.maxAudienceFields) per object, so share fields between audiences"))
         }
-        guard problems.isEmpty, let namespace else { throw ConfigurationProblems(problems) }
+        guard problems.isEmpty, let keying else { throw ConfigurationProblems(problems) }
         self.objectType = objectType
-        self.identityNamespace = namespace
+        self.operation = operation
+        self.keying = keying
         self.attributeMappings = attributeMappings
         self.audienceFields = byField.keys.sorted().map { field in
             (field, byField[field, default: []].sorted { $0.segmentId < $1.segmentId })
@@ -83,9 +134,9 @@ public struct ActivationPlan: Sendable {
     /// What this destination wants for a profile.
     public func evaluate(_ profile: Profile) -> ActivationOutcome {
         guard self.receives(profile) else { return .notReceived }
-        let recordId: SalesforceRecordID
-        switch self.recordId(of: profile) {
-        case .success(let id): recordId = id
+        let key: String
+        switch self.key(of: profile) {
+        case .success(let value): key = value
         case .failure(let exclusion): return .excluded(exclusion)
         }
         var values: [String: FieldValue] = [:]
@@ -98,10 +149,10 @@ public struct ActivationPlan: Sendable {
                 values[field] = .string(status)
             }
         }
-        if let exclusion = self.check(values, recordId: recordId) {
+        if let exclusion = self.check(values, key: key) {
             return .excluded(exclusion)
         }
-        return .record(DesiredRecord(id: recordId, fields: values))
+        return .record(DesiredRecord(key: key, fields: values))
     }
 
     /// The status text of one field: one audience's status, or `segmentId:status` lines for a shared field.
@@ -117,10 +168,40 @@ public struct ActivationPlan: Sendable {
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
 
+    /// The record's key: its Salesforce Id, or its external Id value.
+    private func key(of profile: Profile) -> Result<String, Exclusion> {
+        switch self.keying {
+        case .salesforceId(let namespace):
+            return self.recordId(of: profile, namespace: namespace).map(\.value)
+        case .externalId(let field, let source):
+            return Self.externalIdValue(of: profile, source: source, field: field, object: self.objectType)
+        }
+    }
+
+    /// Salesforce's external Id text fields hold at most this many characters.
+    public static let maxExternalIdLength = 255
+
+    /// The value an upsert matches the external Id field by: the first identity of a namespace, or
+    /// an attribute as text.
+    static func externalIdValue(of profile: Profile, source: MappingSource, field: String, object: SalesforceObjectType) -> Result<String, Exclusion> {
+        let value: String?
+        switch source {
+        case .identity(let namespace): value = profile.identities[namespace]?.first
+        case .attribute(let path): value = profile.attributes[path]?.text
+        }
+        guard let value, !value.allSatisfy(\.isWhitespace) else {
+            return .failure(Exclusion(code: .identityMissing, message: "the profile has no \(source.text) value to match a \(object.rawValue) by \(field)", recordId: nil, field: field))
+        }
+        guard value.count <= Self.maxExternalIdLength else {
+            return .failure(Exclusion(code: .valueTooLong, message: "\(source.text): \(value.count) characters; an external Id holds at most \(Self.maxExternalIdLength)", recordId: nil, field: field))
+        }
+        return .success(value)
+    }
+
     /// The first identity of the namespace that is a well-formed Id of this object.
-    private func recordId(of profile: Profile) -> Result<SalesforceRecordID, Exclusion> {
-        guard let candidates = profile.identities[self.identityNamespace], let first = candidates.first else {
-            return .failure(Exclusion(code: .identityMissing, message: "the profile has no \(self.identityNamespace) identity to address a \(self.objectType.rawValue) by", recordId: nil))
+    private func recordId(of profile: Profile, namespace: String) -> Result<SalesforceRecordID, Exclusion> {
+        guard let candidates = profile.identities[namespace], let first = candidates.first else {
+            return .failure(Exclusion(code: .identityMissing, message: "the profile has no \(namespace) identity to address a \(self.objectType.rawValue) by", recordId: nil))
         }
         var firstProblem: Exclusion?
         for candidate in candidates {
@@ -142,17 +223,23 @@ public struct ActivationPlan: Sendable {
         return value
     }
 
-    private func check(_ values: [String: FieldValue], recordId: SalesforceRecordID) -> Exclusion? {
+    private func check(_ values: [String: FieldValue], key: String) -> Exclusion? {
         for required in self.objectType.requiredFields {
             if let value = values[required], value.isEmpty {
-                return Exclusion(code: .requiredValueEmpty, message: "\(required) is required on \(self.objectType.rawValue) and the profile's value is empty", recordId: recordId.value, field: required)
+                return Exclusion(code: .requiredValueEmpty, message: "\(required) is required on \(self.objectType.rawValue) and the profile's value is empty", recordId: key, field: required)
+            }
+            // An upsert creates the record when none has the key: the fields creating one needs
+            // must be there before any call (Salesforce would answer REQUIRED_FIELD_MISSING).
+            if self.operation == .upsert, values[required] == nil {
+                let source = self.attributeMappings.first { $0.field == required }.map { "xdm:\($0.path)" } ?? "its source"
+                return Exclusion(code: .requiredValueMissing, message: "\(required) is required to create a \(self.objectType.rawValue) and the profile has no \(source) value", recordId: key, field: required)
             }
         }
         for (field, value) in values.sorted(by: { $0.key < $1.key }) {
             guard let info = self.fields[field], info.isText, let text = value.text else { continue }
             let length = text.count
             if length > info.length {
-                return Exclusion(code: .valueTooLong, message: "\(field): \(length) characters, the org allows at most \(info.length)", recordId: recordId.value, field: field)
+                return Exclusion(code: .valueTooLong, message: "\(field): \(length) characters, the org allows at most \(info.length)", recordId: key, field: field)
             }
         }
         return nil
@@ -169,14 +256,20 @@ public enum ActivationOutcome: Sendable, Hashable {
     case record(DesiredRecord)
 }
 
-/// The record a destination wants: its Id and the values of the fields it manages.
+/// The record a destination wants: its key and the values of the fields it manages.
 public struct DesiredRecord: Sendable, Hashable {
-    public var id: SalesforceRecordID
+    /// What addresses the record and keys its queue entry: the 18-character Salesforce Id (update
+    /// destinations) or the external Id value (upsert destinations).
+    public var key: String
     public var fields: [String: FieldValue]
 
-    public init(id: SalesforceRecordID, fields: [String: FieldValue]) {
-        self.id = id
+    public init(key: String, fields: [String: FieldValue]) {
+        self.key = key
         self.fields = fields
+    }
+
+    public init(id: SalesforceRecordID, fields: [String: FieldValue]) {
+        self.init(key: id.value, fields: fields)
     }
 
     /// The fields whose wanted value differs from what Salesforce last acknowledged.
@@ -199,6 +292,8 @@ public struct Exclusion: Sendable, Hashable, Error {
         case valueTooLong = "VALUE_TOO_LONG"
         /// An empty value for a field the object requires.
         case requiredValueEmpty = "REQUIRED_VALUE_EMPTY"
+        /// An upsert profile without a value for a field creating the record requires.
+        case requiredValueMissing = "REQUIRED_VALUE_MISSING"
     }
 
     public var code: Code

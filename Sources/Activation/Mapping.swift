@@ -17,12 +17,16 @@ public enum MappingSource: Hashable, Sendable {
 public enum MappingTarget: Hashable, Sendable {
     /// `identity:SalesforceId`: the record Id the update is addressed to.
     case salesforceId
+    /// `identity:ExternalId:Field__c`: an external Id field the upsert matches records by (an
+    /// upsert destination's key; the record is created when no record has the value).
+    case externalId(String)
     /// `attribute:Field`: a field of the object, by API name.
     case field(String)
 
     public var text: String {
         switch self {
         case .salesforceId: return "identity:SalesforceId"
+        case .externalId(let field): return "identity:ExternalId:\(field)"
         case .field(let name): return "attribute:\(name)"
         }
     }
@@ -69,8 +73,15 @@ public struct Mapping: Hashable, Sendable {
 
     static func parseTarget(_ text: String, problems: inout [ConfigurationProblem]) -> MappingTarget? {
         if let identity = text.dropPrefix("identity:") {
+            if let field = identity.dropPrefix("ExternalId:") {
+                guard FieldName.isFieldAPIName(field) else {
+                    problems.append(.init(field: "target", message: "'\(text)': the external Id field must be its exact API name, such as identity:ExternalId:Sfdest_Key__c"))
+                    return nil
+                }
+                return .externalId(field)
+            }
             guard identity == "SalesforceId" else {
-                problems.append(.init(field: "target", message: "'\(text)': the only identity target is identity:SalesforceId"))
+                problems.append(.init(field: "target", message: "'\(text)': an identity target is identity:SalesforceId (update) or identity:ExternalId:Field__c (upsert)"))
                 return nil
             }
             return .salesforceId

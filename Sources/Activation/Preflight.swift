@@ -4,13 +4,14 @@ public enum Preflight {
     /// Problems with a destination's configuration against the org's fields. Empty: ready to enable.
     public static func problems(
         objectType: SalesforceObjectType,
+        operation: DestinationOperation = .update,
         mappings: [Mapping],
         audiences: [AudienceSchedule],
         orgFields: [SalesforceField]
     ) -> [ConfigurationProblem] {
         var problems: [ConfigurationProblem] = []
         do {
-            _ = try ActivationPlan(objectType: objectType, mappings: mappings, audiences: audiences)
+            _ = try ActivationPlan(objectType: objectType, operation: operation, mappings: mappings, audiences: audiences)
         } catch {
             problems += error.problems
         }
@@ -20,6 +21,10 @@ public enum Preflight {
         let byName = Dictionary(orgFields.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
         let object = objectType.rawValue
         for mapping in mappings {
+            if case .externalId(let name) = mapping.target {
+                problems += Self.externalIdProblems(name, object: object, field: byName[name.lowercased()])
+                continue
+            }
             guard case .field(let name) = mapping.target else { continue }
             guard let field = byName[name.lowercased()] else {
                 problems.append(ConfigurationProblem(field: "mappings", message: "\(object) has no field \(name) in this org: check the API name (Setup > Object Manager > \(object) > Fields)"))
@@ -44,6 +49,25 @@ public enum Preflight {
             if !field.updateable {
                 problems.append(ConfigurationProblem(field: "segments", message: "Mapping ID \(field.name) is not updateable by the integration user: check its field-level security"))
             }
+        }
+        return problems
+    }
+
+    /// An upsert's external Id field must exist, be spelled as its API name, be marked External ID
+    /// (describe's `externalId` and `idLookup`) and be writable, since the upsert sets it on create.
+    static func externalIdProblems(_ name: String, object: String, field: SalesforceField?) -> [ConfigurationProblem] {
+        guard let field else {
+            return [ConfigurationProblem(field: "mappings", message: "\(object) has no field \(name) in this org: create a Text field marked External ID (and Unique) named \(name.hasSuffix("__c") ? String(name.dropLast(3)) : name) (Setup > Object Manager > \(object) > Fields & Relationships)")]
+        }
+        var problems: [ConfigurationProblem] = []
+        if field.name != name {
+            problems.append(ConfigurationProblem(field: "mappings", message: "\(name) must be spelled as its API name \(field.name)"))
+        }
+        if !field.externalId || !field.idLookup {
+            problems.append(ConfigurationProblem(field: "mappings", message: "\(object).\(field.name) is not an External ID field, so an upsert cannot match records by it: edit the field and tick External ID (and Unique, so no two records share a value)"))
+        }
+        if !field.updateable {
+            problems.append(ConfigurationProblem(field: "mappings", message: "\(object).\(field.name) is not writable by the integration user: the upsert sets it on the records it creates; check its field-level security"))
         }
         return problems
     }

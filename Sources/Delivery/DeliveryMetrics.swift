@@ -29,7 +29,7 @@ public struct DeliveryMetrics: Sendable {
             let (outcome, code) = Self.labels(of: result)
             Counter(label: Name.outcomes, dimensions: [("destination", destinationId), ("outcome", outcome), ("code", code)], factory: self.factory)
                 .increment()
-            if result == .acknowledged, let accepted = queuedAt[recordId] {
+            if result.isAcknowledgement, let accepted = queuedAt[recordId] {
                 let seconds = max(0, now.timeIntervalSince(accepted))
                 Timer(label: Name.latency, dimensions: [("destination", destinationId)], factory: self.factory)
                     .recordNanoseconds(Int64(seconds * 1e9))
@@ -49,7 +49,7 @@ public struct DeliveryMetrics: Sendable {
 
     static func labels(of result: DeliveryResult) -> (outcome: String, code: String) {
         switch result {
-        case .acknowledged: return ("acknowledged", "OK")
+        case .acknowledged, .acknowledgedAt: return ("acknowledged", "OK")
         case .retry(let code, _, _, _): return ("retry", code)
         case .postpone: return ("postponed", "POSTPONED")
         case .failed(let code, _, _): return ("failed", code)

@@ -221,30 +221,17 @@ public actor DeliveryService: Service {
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
                 return nil
             }
-            let records = claimed.map { record in
-                SObjectRecord(
-                    objectType: destination.objectType.rawValue, id: record.recordId,
-                    fields: record.fields.sorted { $0.key < $1.key }.map { SObjectRecord.Field($0.key, Self.wireValue($0.value)) }
-                )
-            }
-            let results: [RecordResult]
-            do {
-                results = try await client.updateRecords(records, allOrNone: false)
-                self.metrics.apiCall(connectionId: destination.connectionId, usage: client.apiUsage)
-            } catch {
-                self.metrics.apiCall(connectionId: destination.connectionId, usage: client.apiUsage)
-                throw error
-            }
-            guard results.count == claimed.count else {
+            let written = try await self.write(claimed, destination: destination, client: client)
+            guard written.count == claimed.count else {
                 throw SalesforceError(
                     kind: .invalidResponse, disposition: .retryLater, code: "INVALID_RESPONSE",
-                    message: "Salesforce answered \(results.count) results for \(claimed.count) records"
+                    message: "Salesforce answered \(written.count) results for \(claimed.count) records"
                 )
             }
             let answered = Date()
             var outcomes: [String: DeliveryResult] = [:]
-            for (record, result) in zip(claimed, results) {
-                outcomes[record.recordId] = self.outcome(of: result, for: record, now: answered)
+            for (record, answer) in zip(claimed, written) {
+                outcomes[record.recordId] = self.outcome(of: answer, for: record, now: answered)
             }
             // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
             let store = self.store
@@ -283,8 +270,18 @@ public actor DeliveryService: Service {
         Double.random(in: DeliveryPolicy.jitter, using: &self.random)
     }
 
-    private func outcome(of result: RecordResult, for record: ClaimedRecord, now: Date) -> DeliveryResult {
-        if result.success { return .acknowledged }
+    private func outcome(of answer: Written, for record: ClaimedRecord, now: Date) -> DeliveryResult {
+        if let error = answer.requestError {
+            // A follow-up call failed as a whole after the batch's first call wrote its records.
+            guard error.disposition != .permanent else { return .failed(code: error.code, message: error.message, fields: []) }
+            let wait = self.policy.backoff(attempt: record.attempts + 1, jitter: self.jitter())
+            return self.policy.retryOrExhausted(
+                retentionUsed: record.retentionUsed, attempts: record.attempts, code: error.code, message: error.message, after: wait,
+                outcomeUnknown: error.kind == .transport, now: now
+            )
+        }
+        let result = answer.result
+        if result.success { return answer.address.map(DeliveryResult.acknowledgedAt) ?? .acknowledged }
         let error = result.errors.first
         let code = error?.statusCode ?? "UNKNOWN_ERROR"
         let message = error?.message ?? "Salesforce did not say why"

@@ -69,6 +69,25 @@ public struct EmulatorAdminClient: Sendable {
         }
     }
 
+    /// The Ids of an object's live records, or of those whose external Id field holds `value`.
+    public func recordIds(objectType: String, field: String? = nil, value: String? = nil) async throws -> [String] {
+        var query = "type=\(Self.queryEscaped(objectType))"
+        if let field { query += "&field=\(Self.queryEscaped(field))" }
+        if let value { query += "&value=\(Self.queryEscaped(value))" }
+        let answer = try await self.send(.GET, "/emulator/records?\(query)") as? [String: Any]
+        return answer?["ids"] as? [String] ?? []
+    }
+
+    /// Converts a lead as a sales rep would; returns the new Contact's Id.
+    public func convertLead(_ id: String) async throws -> String {
+        let answer = try await self.send(.POST, "/emulator/records/\(id)/convert") as? [String: Any]
+        return answer?["contactId"] as? String ?? ""
+    }
+
+    private static func queryEscaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+
     /// Deletes a record: later updates answer `ENTITY_IS_DELETED`.
     public func deleteRecord(_ id: String) async throws {
         _ = try await self.send(.DELETE, "/emulator/records/\(id)")

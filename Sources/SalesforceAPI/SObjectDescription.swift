@@ -30,6 +30,8 @@ public struct SObjectFieldDescription: Sendable, Equatable, Decodable {
     public var nillable: Bool
     public var custom: Bool
     public var externalId: Bool
+    /// The field can identify a record in an upsert (Id and External ID fields).
+    public var idLookup: Bool
     public var defaultedOnCreate: Bool
     public var calculated: Bool
     /// `plaintextarea`, `richtextarea`, ... when Salesforce gives it.
@@ -38,7 +40,7 @@ public struct SObjectFieldDescription: Sendable, Equatable, Decodable {
     public init(
         name: String, label: String? = nil, type: String, length: Int = 0, updateable: Bool = true,
         createable: Bool = true, nillable: Bool = true, custom: Bool = false, externalId: Bool = false,
-        defaultedOnCreate: Bool = false, calculated: Bool = false, extraTypeInfo: String? = nil
+        idLookup: Bool = false, defaultedOnCreate: Bool = false, calculated: Bool = false, extraTypeInfo: String? = nil
     ) {
         self.name = name
         self.label = label
@@ -49,6 +51,7 @@ public struct SObjectFieldDescription: Sendable, Equatable, Decodable {
         self.nillable = nillable
         self.custom = custom
         self.externalId = externalId
+        self.idLookup = idLookup
         self.defaultedOnCreate = defaultedOnCreate
         self.calculated = calculated
         self.extraTypeInfo = extraTypeInfo
@@ -58,7 +61,7 @@ public struct SObjectFieldDescription: Sendable, Equatable, Decodable {
     public var isRequiredOnCreate: Bool { self.createable && !self.nillable && !self.defaultedOnCreate }
 
     private enum CodingKeys: String, CodingKey {
-        case name, label, type, length, updateable, createable, nillable, custom, externalId
+        case name, label, type, length, updateable, createable, nillable, custom, externalId, idLookup
         case defaultedOnCreate, calculated, extraTypeInfo
     }
 
@@ -74,6 +77,7 @@ public struct SObjectFieldDescription: Sendable, Equatable, Decodable {
         self.nillable = try flag(.nillable)
         self.custom = try flag(.custom)
         self.externalId = try flag(.externalId)
+        self.idLookup = try flag(.idLookup)
         self.defaultedOnCreate = try flag(.defaultedOnCreate)
         self.calculated = try flag(.calculated)
         self.extraTypeInfo = try container.decodeIfPresent(String.self, forKey: .extraTypeInfo)

@@ -14,6 +14,11 @@ extension SalesforceClient {
     }
 
     /// Forgets the cached describe of one object type (after a field was added, say), or of all when nil.
+    /// Whether `describe(objectType)` would answer from the cache, without a call.
+    public func hasCachedDescribe(_ objectType: String) async -> Bool {
+        await self.describeCache.get(objectType) != nil
+    }
+
     public func invalidateDescribe(_ objectType: String? = nil) async {
         await self.describeCache.invalidate(objectType)
     }

@@ -71,6 +71,24 @@ extension AdminService {
         return Reply.empty(.noContent)
     }
 
+    /// `GET /emulator/records?type=Contact[&field=Key__c&value=v]`: the Ids of the object's live
+    /// records, or of those whose external Id (or unique) field holds the value.
+    func findRecords(type typeName: String?, field: String?, value: String?) throws(AdminFailure) -> Response {
+        guard let typeName else { throw .badRequest("'type' is required") }
+        let ids = try self.org.store.withLock { store throws(AdminFailure) -> [String] in
+            guard let schema = store.schema(named: typeName) else { throw .badRequest("unknown sObject type '\(typeName)'") }
+            if let field {
+                guard let value else { throw .badRequest("'value' is required with 'field'") }
+                guard let definition = schema.field(named: field), definition.externalId || definition.unique else {
+                    throw .badRequest("\(field) is not an external Id or unique field of \(schema.name)")
+                }
+                return store.records(of: schema.name, whereExternalField: definition.name, equals: value)
+            }
+            return store.records.values.filter { $0.type == schema.name && !$0.isDeleted }.map(\.id).sorted()
+        }
+        return Reply.json(.ok, .object([("ids", .array(ids.map(JSON.string)))]))
+    }
+
     /// Converts a lead into a new contact, as a sales rep would: the lead becomes read-only.
     func convertLead(_ rawId: String) throws(AdminFailure) -> Response {
         let now = SalesforceTimestamp.now()

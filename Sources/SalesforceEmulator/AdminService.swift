@@ -24,6 +24,9 @@ struct AdminService: Sendable {
         switch (method, path.first ?? "", path.count) {
         case (.post, "records", 1):
             return try self.createRecords(try await Self.body(request))
+        case (.get, "records", 1):
+            let query = request.uri.queryParameters
+            return try self.findRecords(type: query.get("type"), field: query.get("field"), value: query.get("value"))
         case (.get, "records", 2):
             return try self.readRecord(path[1])
         case (.delete, "records", 2):

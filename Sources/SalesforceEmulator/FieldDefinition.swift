@@ -77,6 +77,7 @@ struct FieldDefinition: Sendable {
             ("nillable", .bool(self.nillable)),
             ("custom", .bool(self.custom)),
             ("externalId", .bool(self.externalId)),
+            ("idLookup", .bool(self.externalId || self.type == .id)),
             ("unique", .bool(self.unique)),
             ("defaultedOnCreate", .bool(self.defaultedOnCreate)),
             ("calculated", .bool(self.calculated)),

@@ -94,6 +94,9 @@ struct RESTService: Sendable {
             }
             let body = try await request.collectedBody()
             return Reply.json(.ok, try self.writeCollection(operation, object: nil, body: body, lockRowRate: lockRowRate))
+        case 3 where resource[0] == "composite" && resource[1] == "sobjects":
+            let schema = try self.schema(String(resource[2]))
+            return Reply.json(.ok, try await self.retrieveCollection(request, object: schema, major: major))
         case 4 where resource[0] == "composite" && resource[1] == "sobjects":
             try Self.require(method, .patch)
             let schema = try self.schema(String(resource[2]))

@@ -73,7 +73,7 @@ struct ActivationSettingsRoutes: Sendable {
         if problems.isEmpty {
             // Duplicates and identity misuse; missing required mappings are the enable check's business.
             let audiences = (try? destination.parsedAudiences()) ?? []
-            problems += Self.planProblems(destination.objectType, parsed, audiences).filter {
+            problems += Self.planProblems(destination.objectType, destination.operation, parsed, audiences).filter {
                 $0.field.hasPrefix("[") && ($0.field.hasSuffix(".source") || $0.field.hasSuffix(".target"))
             }
         }
@@ -117,7 +117,7 @@ struct ActivationSettingsRoutes: Sendable {
         if parsed.count == items.count {
             // Indexes line up only when every item parsed.
             let mappings = (try? destination.parsedMappings()) ?? []
-            problems += Self.planProblems(destination.objectType, mappings, parsed).filter {
+            problems += Self.planProblems(destination.objectType, destination.operation, mappings, parsed).filter {
                 $0.field.hasPrefix("[") && ($0.field.hasSuffix(".segmentId") || $0.field.hasSuffix(".mappingId"))
             }
         }
@@ -146,9 +146,11 @@ struct ActivationSettingsRoutes: Sendable {
         self.destinations.logger.notice("destination settings saved", metadata: ["destination": "\(destination.id)"])
     }
 
-    private static func planProblems(_ objectType: SalesforceObjectType, _ mappings: [Mapping], _ audiences: [AudienceSchedule]) -> [ConfigurationProblem] {
+    private static func planProblems(
+        _ objectType: SalesforceObjectType, _ operation: DestinationOperation, _ mappings: [Mapping], _ audiences: [AudienceSchedule]
+    ) -> [ConfigurationProblem] {
         do {
-            _ = try ActivationPlan(objectType: objectType, mappings: mappings, audiences: audiences)
+            _ = try ActivationPlan(objectType: objectType, operation: operation, mappings: mappings, audiences: audiences)
             return []
         } catch {
             return error.problems

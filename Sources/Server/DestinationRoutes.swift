@@ -18,8 +18,10 @@ struct DestinationRoutes: Sendable {
         var description: String?
         var connectionId: String?
         var objectType: String?
+        var operation: String?
+        var convertedLeads: String?
 
-        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType }
+        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType, operation, convertedLeads }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
@@ -27,6 +29,8 @@ struct DestinationRoutes: Sendable {
             self.description = try container.lenient(String.self, forKey: .description, decoder: decoder)
             self.connectionId = try container.lenient(String.self, forKey: .connectionId, decoder: decoder)
             self.objectType = try container.lenient(String.self, forKey: .objectType, decoder: decoder)
+            self.operation = try container.lenient(String.self, forKey: .operation, decoder: decoder)
+            self.convertedLeads = try container.lenient(String.self, forKey: .convertedLeads, decoder: decoder)
         }
     }
 
@@ -57,13 +61,23 @@ struct DestinationRoutes: Sendable {
             let given = body.objectType.map { "'\($0)' is not supported: " } ?? "required: "
             problems.append(.init(field: "objectType", message: given + "use Contact or Lead"))
         }
-        guard problems.isEmpty, let objectType else {
+        let operation = body.operation.map(DestinationOperation.init(rawValue:)) ?? .update
+        if operation == nil {
+            problems.append(.init(field: "operation", message: "'\(body.operation ?? "")' is not an operation: use update (records addressed by their Salesforce Id) or upsert (matched, or created, by an external Id)"))
+        }
+        let convertedLeads = body.convertedLeads.map(ConvertedLeadHandling.init(rawValue:)) ?? .report
+        if convertedLeads == nil {
+            problems.append(.init(field: "convertedLeads", message: "'\(body.convertedLeads ?? "")' is not a choice: use report (a converted lead's change fails with CANNOT_UPDATE_CONVERTED_LEAD) or followContact (it goes to the lead's Contact)"))
+        } else if convertedLeads == .followContact, objectType == .contact {
+            problems.append(.init(field: "convertedLeads", message: "followContact is for Lead destinations: a Contact destination meets no converted leads"))
+        }
+        guard problems.isEmpty, let objectType, let operation, let convertedLeads else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the destination is not valid")
         }
         let now = Date()
         let destination = Destination(
             id: generateID(prefix: "dest_"), name: name, description: body.description ?? "", connectionId: connectionId,
-            objectType: objectType, status: .draft, createdAt: now, updatedAt: now
+            objectType: objectType, operation: operation, convertedLeads: convertedLeads, status: .draft, createdAt: now, updatedAt: now
         )
         try await self.services.store.saveDestination(destination)
         try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))

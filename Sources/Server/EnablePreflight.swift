@@ -19,7 +19,7 @@ struct EnablePreflight: Sendable {
         do { audiences = try destination.parsedAudiences() } catch { problems += error.problems.map(Self.located("segments")) }
         let fields = try await self.describe(destination)
         if problems.isEmpty {
-            problems = Preflight.problems(objectType: destination.objectType, mappings: mappings, audiences: audiences, orgFields: fields)
+            problems = Preflight.problems(objectType: destination.objectType, operation: destination.operation, mappings: mappings, audiences: audiences, orgFields: fields)
                 .map(Self.locatedInList)
         }
         guard problems.isEmpty else {
@@ -37,7 +37,10 @@ struct EnablePreflight: Sendable {
             await client.invalidateDescribe(destination.objectType.rawValue)
             let description = try await client.describe(destination.objectType.rawValue)
             return description.fields.map {
-                SalesforceField(name: $0.name, type: $0.type, length: $0.length, updateable: $0.updateable, nillable: $0.nillable, custom: $0.custom)
+                SalesforceField(
+                    name: $0.name, type: $0.type, length: $0.length, updateable: $0.updateable, nillable: $0.nillable, custom: $0.custom,
+                    externalId: $0.externalId, idLookup: $0.idLookup
+                )
             }
         } catch let error as SalesforceError {
             throw APIError.salesforce(error, loginURL: loginURL)

@@ -96,20 +96,28 @@ struct MonitoringRoutes: Sendable {
 
     /// What Salesforce last acknowledged for a record, what waits, and the last error.
     func record(_ id: String, _ text: String) async throws -> Response {
-        _ = try await self.destinations.load(id)
-        let recordId: SalesforceRecordID
-        do {
-            recordId = try SalesforceRecordID(text)
-        } catch {
-            throw APIError(status: .badRequest, code: "invalid_record_id", message: "'\(text)' is not a Salesforce record Id: \(error.description)")
+        let destination = try await self.destinations.load(id)
+        let lookup: String
+        if destination.operation == .upsert {
+            // The Salesforce Id the upsert answered, or the external Id value itself.
+            guard !text.isEmpty, text.count <= ActivationPlan.maxExternalIdLength else {
+                throw APIError(status: .badRequest, code: "invalid_record_id", message: "'\(text.prefix(64))' is neither a Salesforce record Id nor an external Id value (1 to \(ActivationPlan.maxExternalIdLength) characters)")
+            }
+            lookup = text
+        } else {
+            do {
+                lookup = try SalesforceRecordID(text).value
+            } catch {
+                throw APIError(status: .badRequest, code: "invalid_record_id", message: "'\(text)' is not a Salesforce record Id: \(error.description)")
+            }
         }
-        let history = try await self.store.recordHistory(destinationId: id, recordId: recordId.value, limit: 50)
-        guard let state = try await self.store.recordState(destinationId: id, recordId: recordId.value) else {
+        guard let state = try await self.store.recordState(destinationId: id, recordId: lookup) else {
             throw APIError(
                 status: .notFound, code: "record_not_found",
-                message: "destination \(id) has nothing for record \(recordId.value): no profile with this Id was received for it"
+                message: "destination \(id) has nothing for record \(lookup): no profile with this \(destination.operation == .upsert ? "external Id value or " : "")Id was received for it"
             )
         }
+        let history = try await self.store.recordHistory(destinationId: id, recordId: state.recordId, limit: 50)
         let lastError: JSON = state.lastError.map { error in
             [
                 "kind": .string(error.kind), "code": .string(error.code), "message": .string(error.message),
@@ -118,6 +126,8 @@ struct MonitoringRoutes: Sendable {
         } ?? .null
         return JSON(dictionaryLiteral:
             ("recordId", .string(state.recordId)),
+            ("salesforceId", .string(state.address?.salesforceId ?? (destination.operation == .update ? state.recordId : nil))),
+            ("salesforceObject", .string(state.address?.objectType ?? destination.objectType.rawValue)),
             ("acknowledged", fieldsJSON(state.acknowledged)),
             ("acknowledgedAt", .date(state.acknowledgedAt)),
             ("pending", fieldsJSON(state.pending)),

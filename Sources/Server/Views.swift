@@ -75,6 +75,8 @@ func destinationSettingsFields(_ destination: Destination) -> [(String, JSON)] {
         ("description", .string(destination.description)),
         ("connectionId", .string(destination.connectionId)),
         ("objectType", .string(destination.objectType.rawValue)),
+        ("operation", .string(destination.operation.rawValue)),
+        ("convertedLeads", .string(destination.convertedLeads.rawValue)),
         ("status", .string(destination.status.rawValue)),
         ("mappings", mappingsJSON(destination.mappings)),
         ("segments", segmentsJSON(destination.segments)),

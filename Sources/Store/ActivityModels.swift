@@ -34,6 +34,7 @@ public struct BackfillProgress: Sendable, Hashable {
 
 /// A record taken for sending: nobody else sends it until it is completed or its lease expires.
 public struct ClaimedRecord: Sendable, Hashable {
+    /// The record's key: its Salesforce Id, or its external Id value (upsert destinations).
     public var recordId: String
     public var fields: [String: FieldValue]
     /// Earlier attempts that failed transiently.
@@ -43,19 +44,41 @@ public struct ClaimedRecord: Sendable, Hashable {
     /// Seconds of the retention window this change has used: the waits between its transient
     /// failures. Time the destination spent paused, disabled or out of API budget does not count.
     public var retentionUsed: TimeInterval
+    /// Where the record's writes go when not to its key on the destination's object.
+    public var address: RecordAddress?
 
-    public init(recordId: String, fields: [String: FieldValue], attempts: Int, queuedAt: Date, retentionUsed: TimeInterval = 0) {
+    public init(
+        recordId: String, fields: [String: FieldValue], attempts: Int, queuedAt: Date, retentionUsed: TimeInterval = 0,
+        address: RecordAddress? = nil
+    ) {
         self.recordId = recordId
         self.fields = fields
         self.attempts = attempts
         self.queuedAt = queuedAt
         self.retentionUsed = retentionUsed
+        self.address = address
+    }
+}
+
+/// A record's Salesforce Id when its key is not that Id: the Id an upsert answered (the
+/// destination's object), or a converted lead's Contact (`objectType` "Contact").
+public struct RecordAddress: Sendable, Hashable {
+    public var salesforceId: String
+    /// The object the Id is of, when it is not the destination's.
+    public var objectType: String?
+
+    public init(salesforceId: String, objectType: String? = nil) {
+        self.salesforceId = salesforceId
+        self.objectType = objectType
     }
 }
 
 /// What Salesforce said about one record of a request.
 public enum DeliveryResult: Sendable, Hashable {
     case acknowledged
+    /// Acknowledged, and Salesforce named the record's Id: an upsert's answer, or the Contact a
+    /// converted lead's change went to. Later writes and the record view use it.
+    case acknowledgedAt(RecordAddress)
     /// Transient: send it again from `at` on (counts as an attempt). `outcomeUnknown`: the request
     /// may have been applied (timeout, lost connection), so Salesforce may hold the values sent.
     case retry(code: String, message: String, at: Date, outcomeUnknown: Bool = false)
@@ -64,6 +87,14 @@ public enum DeliveryResult: Sendable, Hashable {
     case postpone(at: Date, outcomeUnknown: Bool = false)
     /// A person must fix something; kept for replay.
     case failed(code: String, message: String, fields: [String])
+
+    /// Salesforce holds the values sent (`acknowledged` or `acknowledgedAt`).
+    public var isAcknowledgement: Bool {
+        switch self {
+        case .acknowledged, .acknowledgedAt: return true
+        case .retry, .postpone, .failed: return false
+        }
+    }
 }
 
 /// A destination's queue.
@@ -112,7 +143,10 @@ public struct FailureGroup: Sendable, Hashable {
 
 /// Everything known about one record of a destination.
 public struct RecordState: Sendable, Hashable {
+    /// The record's key: its Salesforce Id, or its external Id value (upsert destinations).
     public var recordId: String
+    /// The Salesforce Id an upsert answered, or a converted lead's Contact.
+    public var address: RecordAddress?
     public var acknowledged: [String: FieldValue]
     public var pending: [String: FieldValue]
     public var inFlight: [String: FieldValue]?

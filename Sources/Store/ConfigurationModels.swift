@@ -113,6 +113,15 @@ public enum DestinationStatus: String, Sendable, Hashable, Codable {
     case draft, enabled, disabled
 }
 
+/// What a Lead destination does when Salesforce answers `CANNOT_UPDATE_CONVERTED_LEAD`; the raw
+/// values are the contract's `convertedLeads` words.
+public enum ConvertedLeadHandling: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The record fails with `CANNOT_UPDATE_CONVERTED_LEAD` (listed in the failures view).
+    case report
+    /// The change goes to the lead's `ConvertedContactId`, and so do the profile's later changes.
+    case followContact
+}
+
 /// A destination: one Salesforce object of one connection, with its mappings and audiences.
 public struct Destination: Sendable, Hashable {
     public var id: String
@@ -120,6 +129,10 @@ public struct Destination: Sendable, Hashable {
     public var description: String
     public var connectionId: String
     public var objectType: SalesforceObjectType
+    /// Update by Salesforce Id, or upsert by an external Id. Set when the destination is created.
+    public var operation: DestinationOperation
+    /// Lead destinations: what a converted lead's change does.
+    public var convertedLeads: ConvertedLeadHandling
     public var status: DestinationStatus
     public var mappings: [MappingSetting]
     public var segments: [SegmentSetting]
@@ -133,7 +146,7 @@ public struct Destination: Sendable, Hashable {
 
     public init(
         id: String, name: String, description: String, connectionId: String, objectType: SalesforceObjectType,
-        status: DestinationStatus = .draft, mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
+        operation: DestinationOperation = .update, convertedLeads: ConvertedLeadHandling = .report, status: DestinationStatus = .draft, mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
         orgFields: [SalesforceField] = [], deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
@@ -141,6 +154,8 @@ public struct Destination: Sendable, Hashable {
         self.description = description
         self.connectionId = connectionId
         self.objectType = objectType
+        self.operation = operation
+        self.convertedLeads = convertedLeads
         self.status = status
         self.mappings = mappings
         self.segments = segments

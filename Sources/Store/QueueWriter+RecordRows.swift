@@ -37,6 +37,11 @@ extension QueueWriter {
         var retentionUsed: TimeInterval = 0
         var lastErrorCode: String?
         var lastErrorMessage: String?
+        /// The Salesforce Id writes go to when the key is not it: the Id an upsert answered, or a
+        /// converted lead's Contact.
+        var salesforceId: String?
+        /// The object writes go to when it is not the destination's (a converted lead's Contact).
+        var targetObject: String?
         /// Entries in `record_history` for this record (pruned back to `historyPerRecord` in steps).
         var historyEntries = 0
         /// Whether the row was read from the table (false: a new one).
@@ -61,7 +66,7 @@ extension QueueWriter {
     /// lowercases and searches on every access).
     static let recordColumns = """
         destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, queued_at, attempts,
-        last_error_code, last_error_message, history_entries, retention_used
+        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object
         """
 
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
@@ -89,6 +94,8 @@ extension QueueWriter {
             retentionUsed: row.double(12) ?? 0,
             lastErrorCode: row.text(9),
             lastErrorMessage: row.text(10),
+            salesforceId: row.text(13),
+            targetObject: row.text(14),
             historyEntries: row.int(11) ?? 0,
             exists: true
         ).withStoredCategory()
@@ -115,6 +122,8 @@ extension QueueWriter {
         save.bind(12, row.lastErrorMessage)
         save.bind(13, row.historyEntries)
         save.bind(14, row.pending == nil ? 0 : row.retentionUsed)
+        save.bind(15, row.salesforceId)
+        save.bind(16, row.targetObject)
         try save.run()
     }
 }

@@ -172,7 +172,7 @@ struct QueueWriter {
         case .record(let desired):
             counts.received = 1
             self.count(destination.id, hour: self.hour) { $0.received += 1 }
-            var row = try self.loadRecord(destination.id, desired.id.value)
+            var row = try self.loadRecord(destination.id, desired.key)
             var entry = row.pending ?? PendingRecord()
             let outcome = entry.receive(desired, acknowledged: row.acknowledged, hour: self.hour)
             if outcome.changed {
@@ -191,7 +191,7 @@ struct QueueWriter {
             // An unchanged profile for a settled record leaves its row as it was: nothing to write.
             if row != loaded || !row.exists { try self.saveRecord(row) }
             if try self.hasExclusions(destination.id) {
-                try self.clearFailure(destination.id, desired.id.value, onlyExclusion: true)
+                try self.clearFailure(destination.id, desired.key, onlyExclusion: true)
             }
         }
         return counts

@@ -61,7 +61,8 @@ extension SQLiteStore {
             )
             if let codes { rows = rows.filter { codes.contains($0["code"] as String) } }
             if let recordIds {
-                let wanted = Set(recordIds.map { (try? SalesforceRecordID($0))?.value ?? $0 })
+                // An Id in either spelling, or an upsert destination's external Id value as given.
+                let wanted = Set(recordIds.flatMap { [(try? SalesforceRecordID($0))?.value ?? $0, $0] })
                 rows = rows.filter { wanted.contains($0["record_key"] as String) }
             }
             for row in rows {
@@ -156,7 +157,8 @@ extension QueueWriter {
             if !claim.fields.isEmpty {
                 claimed.append(ClaimedRecord(
                     recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
-                    queuedAt: record.queuedAt ?? now, retentionUsed: record.retentionUsed
+                    queuedAt: record.queuedAt ?? now, retentionUsed: record.retentionUsed,
+                    address: record.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record.targetObject) }
                 ))
             }
         }
@@ -173,7 +175,11 @@ extension QueueWriter {
             // History (monitoring): the outcome of the attempt.
             try self.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
             switch result {
-            case .acknowledged:
+            case .acknowledged, .acknowledgedAt:
+                if case .acknowledgedAt(let address) = result {
+                    record.salesforceId = address.salesforceId
+                    record.targetObject = address.objectType ?? record.targetObject
+                }
                 let (sent, activated) = entry.succeeded()
                 record.acknowledged.merge(sent) { _, new in new }
                 record.acknowledgedAt = now
@@ -213,7 +219,7 @@ extension QueueWriter {
                 record.dueAt = now
             }
             record.pending = entry.isSettled ? nil : entry
-            if record.pending == nil { record.queuedAt = nil } else if result == .acknowledged { record.queuedAt = now }
+            if record.pending == nil { record.queuedAt = nil } else if result.isAcknowledgement { record.queuedAt = now }
             try self.saveRecord(record)
         }
         if delivered {

@@ -93,7 +93,7 @@ extension QueueWriter {
     func writeHistory(result: DeliveryResult, attempt: Int, for record: inout RecordRow) throws {
         let entry: RecordHistoryEntry
         switch result {
-        case .acknowledged:
+        case .acknowledged, .acknowledgedAt:
             entry = RecordHistoryEntry(at: self.now, event: .acknowledged, attempt: attempt)
         case .retry(let code, let message, _, _):
             entry = RecordHistoryEntry(at: self.now, event: .retry, attempt: attempt, code: code, message: message)

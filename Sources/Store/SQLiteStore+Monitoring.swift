@@ -60,10 +60,26 @@ extension SQLiteStore {
         }
     }
 
+    /// One record by its key, or (upsert destinations, followed converted leads) by the Salesforce
+    /// Id it was written to.
     public func recordState(destinationId: String, recordId: String) async throws -> RecordState? {
-        let key = (try? SalesforceRecordID(recordId))?.value ?? recordId
+        let normalized = (try? SalesforceRecordID(recordId))?.value
         return try await self.pool.read { db in
-            let loaded = try QueueWriter(db: db, now: Date()).loadRecord(destinationId, key)
+            let writer = QueueWriter(db: db, now: Date())
+            // The key as Salesforce spells an Id (18 characters), then as given (an external Id
+            // value), then the Salesforce Id an upsert answered or a converted lead's Contact.
+            var key = normalized ?? recordId
+            var loaded = try writer.loadRecord(destinationId, key)
+            if !loaded.exists, normalized != nil, normalized != recordId {
+                let asGiven = try writer.loadRecord(destinationId, recordId)
+                if asGiven.exists { (key, loaded) = (recordId, asGiven) }
+            }
+            if !loaded.exists, let normalized,
+               let byId = try String.fetchOne(
+                   db, sql: "SELECT record_id FROM records WHERE destination_id = ? AND salesforce_id = ?", arguments: [destinationId, normalized]
+               ) {
+                (key, loaded) = (byId, try writer.loadRecord(destinationId, byId))
+            }
             let record = loaded.exists ? loaded : nil
             let failure = try Row.fetchOne(db, sql: "SELECT * FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, key])
             guard record != nil || failure != nil else { return nil }
@@ -78,7 +94,8 @@ extension SQLiteStore {
                 return RecordError(kind: "retrying", code: code, message: record.lastErrorMessage ?? "", fields: [], at: record.dueAt ?? Date())
             }
             return RecordState(
-                recordId: key, acknowledged: record?.acknowledged ?? [:], pending: record?.pending?.fields ?? [:],
+                recordId: key, address: record?.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record?.targetObject) },
+                acknowledged: record?.acknowledged ?? [:], pending: record?.pending?.fields ?? [:],
                 inFlight: record?.pending?.inFlight, attempts: record?.attempts ?? 0, lastError: lastError,
                 acknowledgedAt: record?.acknowledgedAt
             )

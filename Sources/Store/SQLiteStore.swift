@@ -151,6 +151,18 @@ public final class SQLiteStore: SfdestStore {
         migrator.registerMigration("v11_bound_secrets") { db in
             try Self.bindSealedValues(db, secrets: secrets)
         }
+        migrator.registerMigration("v13_record_targets") { db in
+            // Upsert destinations key their records by the external Id value and remember the Id
+            // Salesforce answered; a Lead destination that follows converted leads writes to the
+            // lead's Contact from then on (`target_object` 'Contact', `salesforce_id` its Id).
+            try db.execute(sql: """
+                ALTER TABLE destinations ADD COLUMN operation TEXT NOT NULL DEFAULT 'update';
+                ALTER TABLE destinations ADD COLUMN converted_leads TEXT NOT NULL DEFAULT 'report';
+                ALTER TABLE records ADD COLUMN salesforce_id TEXT;
+                ALTER TABLE records ADD COLUMN target_object TEXT;
+                CREATE INDEX records_salesforce_id ON records(destination_id, salesforce_id) WHERE salesforce_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -305,19 +317,20 @@ public final class SQLiteStore: SfdestStore {
             try db.execute(
                 sql: """
                     INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
-                        org_fields, delivery_error, last_delivery_at, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        org_fields, delivery_error, last_delivery_at, created_at, updated_at, operation, converted_leads)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
                         connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
                         mappings = excluded.mappings, segments = excluded.segments, org_fields = excluded.org_fields,
-                        delivery_error = excluded.delivery_error,
-                        updated_at = excluded.updated_at
+                        delivery_error = excluded.delivery_error, operation = excluded.operation,
+                        converted_leads = excluded.converted_leads, updated_at = excluded.updated_at
                     """,
                 arguments: [
                     destination.id, destination.name, destination.description, destination.connectionId,
                     destination.objectType.rawValue, destination.status.rawValue, mappings, segments, orgFields,
                     destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
                     destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
+                    destination.operation.rawValue, destination.convertedLeads.rawValue,
                 ]
             )
         }
@@ -341,9 +354,13 @@ public final class SQLiteStore: SfdestStore {
         let orgFields: String = row["org_fields"]
         let objectType: String = row["object_type"]
         let status: String = row["status"]
+        let operation: String = row["operation"]
+        let convertedLeads: String = row["converted_leads"]
         return Destination(
             id: row["id"], name: row["name"], description: row["description"], connectionId: row["connection_id"],
             objectType: SalesforceObjectType(rawValue: objectType) ?? .contact,
+            operation: DestinationOperation(rawValue: operation) ?? .update,
+            convertedLeads: ConvertedLeadHandling(rawValue: convertedLeads) ?? .report,
             status: DestinationStatus(rawValue: status) ?? .draft,
             mappings: try JSONDecoder().decode([MappingSetting].self, from: Data(mappings.utf8)),
             segments: try JSONDecoder().decode([SegmentSetting].self, from: Data(segments.utf8)),

@@ -115,7 +115,7 @@ struct ActivationPlanTests {
         var twoIds = profile()
         twoIds.identities["crmID"] = ["bogus", "003xx000004TmiQ"]
         guard case .record(let record) = try self.plan().evaluate(twoIds) else { Issue.record("expected a record"); return }
-        #expect(record.id.value == contactId)
+        #expect(record.key == contactId)
     }
 
     @Test func fifteenAndEighteenCharacterIdsAddressOneRecord() throws {
