@@ -62,7 +62,13 @@ extension SQLiteStore {
             if let codes { rows = rows.filter { codes.contains($0["code"] as String) } }
             if let recordIds {
                 // An Id in either spelling, or an upsert destination's external Id value as given.
-                let wanted = Set(recordIds.flatMap { [(try? SalesforceRecordID($0))?.value ?? $0, $0] })
+                var wanted = Set(recordIds.flatMap { [(try? SalesforceRecordID($0))?.value ?? $0, $0] })
+                // ... or the Salesforce Id an upsert answered (or a followed lead's Contact).
+                for id in recordIds.compactMap({ try? SalesforceRecordID($0).value }) {
+                    if let key = try String.fetchOne(
+                        db, sql: "SELECT record_id FROM records WHERE destination_id = ? AND salesforce_id = ?", arguments: [destinationId, id]
+                    ) { wanted.insert(key) }
+                }
                 rows = rows.filter { wanted.contains($0["record_key"] as String) }
             }
             for row in rows {

@@ -84,7 +84,13 @@ struct UpsertAndConvertedLeadTests {
             try await e2e.admin.setFaults(["holdRestCalls": true])
             let emails = (0..<5).map { "timeout\($0)@example.com" }
             try await e2e.post(emails.map { Self.emailProfile($0, lastName: "Held") })
-            try await Task.sleep(for: .seconds(1))
+            // Once the org holds the upsert, let the client's 400 ms run out, then let the org apply it.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await e2e.admin.stats().restCallsInFlight == 0 {
+                try #require(ContinuousClock.now < deadline, "the upsert never reached the org")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(1_200))
             try await e2e.admin.setFaults(["holdRestCalls": false])
             try await e2e.waitUntilDelivered(destination)
             let stats = try await e2e.admin.stats()
