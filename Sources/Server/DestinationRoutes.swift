@@ -18,8 +18,10 @@ struct DestinationRoutes: Sendable {
         var description: String?
         var connectionId: String?
         var objectType: String?
+        /// `bulkThreshold`: whether the body has it, whether it is null, its number.
+        var bulkThreshold: (given: Bool, isNull: Bool, value: Double?) = (false, false, nil)
 
-        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType }
+        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType, bulkThreshold }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
@@ -27,6 +29,10 @@ struct DestinationRoutes: Sendable {
             self.description = try container.lenient(String.self, forKey: .description, decoder: decoder)
             self.connectionId = try container.lenient(String.self, forKey: .connectionId, decoder: decoder)
             self.objectType = try container.lenient(String.self, forKey: .objectType, decoder: decoder)
+            self.bulkThreshold = (
+                container.contains(.bulkThreshold), (try? container.decodeNil(forKey: .bulkThreshold)) ?? false,
+                try container.lenient(Double.self, forKey: .bulkThreshold, decoder: decoder)
+            )
         }
     }
 
@@ -57,13 +63,17 @@ struct DestinationRoutes: Sendable {
             let given = body.objectType.map { "'\($0)' is not supported: " } ?? "required: "
             problems.append(.init(field: "objectType", message: given + "use Contact or Lead"))
         }
+        let bulkThreshold = BulkThresholdSetting.read(
+            given: body.bulkThreshold.given, isNull: body.bulkThreshold.isNull, value: body.bulkThreshold.value,
+            current: Destination.defaultBulkThreshold, problems: &problems
+        )
         guard problems.isEmpty, let objectType else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the destination is not valid")
         }
         let now = Date()
         let destination = Destination(
             id: generateID(prefix: "dest_"), name: name, description: body.description ?? "", connectionId: connectionId,
-            objectType: objectType, status: .draft, createdAt: now, updatedAt: now
+            objectType: objectType, status: .draft, createdAt: now, updatedAt: now, bulkThreshold: bulkThreshold
         )
         try await self.services.store.saveDestination(destination)
         try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))
