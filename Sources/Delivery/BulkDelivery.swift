@@ -1,4 +1,5 @@
 import Activation
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore

@@ -1,3 +1,4 @@
+import Activation
 import Foundation
 import SfdestJSON
 import Store

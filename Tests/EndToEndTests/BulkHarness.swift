@@ -30,7 +30,7 @@ extension EndToEnd {
 }
 
 enum BulkTesting {
-    static let segments: [[String: Any]] = [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]]
+    static var segments: [[String: Any]] { [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]] }
 
     static func destination(api: ContractClient, admin: EmulatorAdminClient, loginURL: String, threshold: Any?) async throws -> String {
         try await admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
