@@ -7,6 +7,7 @@ public struct BenchReport: Sendable, Codable {
     public var sync: ServiceBench.SyncResult?
     public var stream: ServiceBench.StreamResult?
     public var idle: ServiceBench.IdleResult?
+    public var backfill: ServiceBench.BackfillResult?
 
     public init() {}
 
@@ -45,6 +46,15 @@ public struct BenchReport: Sendable, Codable {
             row("idle", "records delivered first", Self.number(Double(idle.deliveredRecords)) + String(format: " in %.0f s", idle.deliverySeconds))
             row("idle", "CPU while idle (share of one core)", String(format: "%.2f%%", 100 * idle.idleCoreShare), "< 1%")
             row("idle", "API calls while idle", "\(idle.idleApiCalls) in \(Int(idle.idleSeconds.rounded())) s", "0")
+        }
+        if let backfill = self.backfill {
+            for run in backfill.runs {
+                row("backfill", "\(run.path): records, seconds", "\(Self.number(Double(run.records))) in \(String(format: "%.1f s", run.seconds))")
+                row("backfill", "\(run.path): records/s (enable to last ack)", Self.number(run.recordsPerSecond))
+                row("backfill", "\(run.path): API calls", "\(run.apiCalls)", run.path == "bulk" ? "<= 30" : "")
+                row("backfill", "\(run.path): peak RSS (service and emulator)", String(format: "%.0f MB", run.peakResidentMegabytes))
+                row("backfill", "\(run.path): bulk jobs, records written (emulator)", "\(run.bulkJobs), \(Self.number(Double(run.recordsWritten)))")
+            }
         }
         if let scale = self.scale {
             row("scale", "profiles stored", Self.number(Double(scale.profiles)))

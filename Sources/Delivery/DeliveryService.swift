@@ -57,7 +57,7 @@ public struct DeliveryOptions: Sendable {
 /// sends them in sObject Collections requests of up to 200 with `allOrNone:false`, and applies
 /// every record's result. A few requests per destination are in flight at once.
 public actor DeliveryService: Service {
-    let store: any ConfigurationStore & DeliveryQueue
+    let store: any ConfigurationStore & DeliveryQueue & BulkQueue
     let clients: SalesforceClients
     let logger: Logger
     let options: DeliveryOptions
@@ -68,11 +68,13 @@ public actor DeliveryService: Service {
     var stopping = false
     /// Where the backoff's jitter comes from.
     var random = SystemRandomNumberGenerator()
+    /// The bulk lane's workers and backoffs (`BulkDelivery.swift`).
+    var bulkLanes = BulkLanes()
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
     public init(
-        store: any ConfigurationStore & DeliveryQueue, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
+        store: any ConfigurationStore & DeliveryQueue & BulkQueue, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
         metrics: DeliveryMetrics = DeliveryMetrics()
     ) {
         self.metrics = metrics
@@ -121,6 +123,9 @@ public actor DeliveryService: Service {
                 for destination in await self.destinationsWithDueWork() {
                     self.policy.senderStarted(destination.id)
                     group.addTask { await self.work(destination) }
+                }
+                for destination in await self.destinationsWithBulkWork() {
+                    group.addTask { await self.bulkWork(destination) }
                 }
             }
             // Shutting down: no new requests; those in flight get a moment to finish and record

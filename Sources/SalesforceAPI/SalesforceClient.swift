@@ -76,14 +76,17 @@ public final class SalesforceClient: Sendable {
 
     /// Sends an authorised REST call to the instance; on 401 fetches one new token and tries once
     /// more. Answers outside 2xx become a classified ``SalesforceError``.
-    func authorized(_ method: HTTPMethod, path: String, body: ByteBuffer? = nil) async throws -> SalesforceTransport.Response {
+    /// `contentType` is the body's type (JSON unless said otherwise: a Bulk upload is `text/csv`).
+    func authorized(
+        _ method: HTTPMethod, path: String, body: ByteBuffer? = nil, contentType: String = "application/json"
+    ) async throws -> SalesforceTransport.Response {
         let label = "\(method) \(path)"
         let session = try await self.tokens.current()
-        var answer = try await self.send(method, path: path, body: body, session: session, label: label)
+        var answer = try await self.send(method, path: path, body: body, contentType: contentType, session: session, label: label)
         if answer.status == 401 {
             self.logger.debug("salesforce refused the session; fetching a new token", metadata: ["salesforce.request": "\(label)"])
             let fresh = try await self.tokens.refresh(replacing: session)
-            answer = try await self.send(method, path: path, body: body, session: fresh, label: label)
+            answer = try await self.send(method, path: path, body: body, contentType: contentType, session: fresh, label: label)
         }
         guard (200..<300).contains(answer.status) else {
             throw SalesforceError.fromRESTResponse(status: answer.status, body: answer.body)
@@ -92,12 +95,12 @@ public final class SalesforceClient: Sendable {
     }
 
     private func send(
-        _ method: HTTPMethod, path: String, body: ByteBuffer?, session: SalesforceSession, label: String
+        _ method: HTTPMethod, path: String, body: ByteBuffer?, contentType: String, session: SalesforceSession, label: String
     ) async throws -> SalesforceTransport.Response {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(session.accessToken)")
         headers.add(name: "Accept", value: "application/json")
-        if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        if body != nil { headers.add(name: "Content-Type", value: contentType) }
         return try await self.transport.send(
             method, url: session.instanceURL + path, headers: headers, body: body, label: label, peer: "the Salesforce instance"
         )

@@ -3,7 +3,7 @@
 /// `code` is Salesforce's own code where there is one (`INVALID_FIELD`, `REQUEST_LIMIT_EXCEEDED`, or
 /// the OAuth `error` such as `invalid_grant`), otherwise one of the client's codes:
 /// `REQUEST_TIMEOUT`, `CONNECTION_FAILED`, `RESPONSE_TOO_LARGE`, `INVALID_RESPONSE`,
-/// `EXCEEDED_ID_LIMIT`, `INVALID_FIELD_VALUE`, `INVALID_NAME`, `INVALID_API_VERSION`,
+/// `EXCEEDED_ID_LIMIT`, `INVALID_FIELD_VALUE`, `INVALID_NAME`, `INVALID_JOB_ID`, `INVALID_API_VERSION`,
 /// `INVALID_CUSTOM_DOMAIN`, `INVALID_LOGIN_URL`, `INSECURE_LOGIN_URL`, `HOST_NOT_ALLOWED` (the
 /// outbound host policy refused a login or instance host), `REDIRECT_REFUSED` (a 3xx answer: no
 /// redirect is followed), `HTTP_<status>`.

@@ -25,6 +25,16 @@ struct Faults: Sendable {
     /// The `instance_url` token answers give instead of the emulator's own address (a test of
     /// what a client does when a login host points it elsewhere); nil for the emulator's own.
     var instanceUrl: String?
+    /// Bulk API 2.0: a pause before each internal batch of 10,000 rows, so a test can watch a job
+    /// InProgress (or stop a client mid-job).
+    var bulkBatchDelayMs = 0
+    /// Bulk API 2.0: records and batches allowed per rolling 24 hours (Salesforce: 150,000,000 and 15,000).
+    var bulkDailyRecordLimit = 150_000_000
+    var bulkDailyBatchLimit = 15_000
+    /// Bulk API 2.0: the next upload is answered 500 (then the flag clears itself).
+    var bulkFailNextUpload = false
+    /// Bulk API 2.0: a job fails after this many internal batches (the rest unprocessed); nil for never.
+    var bulkFailJobAfterBatches: Int?
 }
 
 /// Calls used against the org's daily allowance.
@@ -38,6 +48,7 @@ extension Faults {
         "serverUnavailableRate", "lockRowRate", "tokenTtlSeconds", "latencyMs", "latencySpikeRate",
         "latencySpikeMs", "apiLimit", "apiUsed", "ipRestricted", "dropConnectionRate", "passwordFlowDisabled",
         "holdRestCalls", "instanceUrl",
+        "bulkBatchDelayMs", "bulkDailyRecordLimit", "bulkDailyBatchLimit", "bulkFailNextUpload", "bulkFailJobAfterBatches",
     ]
 
     /// Every fault with its current value, plus the API allowance.
@@ -56,6 +67,11 @@ extension Faults {
             ("passwordFlowDisabled", .bool(self.passwordFlowDisabled)),
             ("holdRestCalls", .bool(self.holdRestCalls)),
             ("instanceUrl", self.instanceUrl.map(JSON.string) ?? .null),
+            ("bulkBatchDelayMs", .int(self.bulkBatchDelayMs)),
+            ("bulkDailyRecordLimit", .int(self.bulkDailyRecordLimit)),
+            ("bulkDailyBatchLimit", .int(self.bulkDailyBatchLimit)),
+            ("bulkFailNextUpload", .bool(self.bulkFailNextUpload)),
+            ("bulkFailJobAfterBatches", self.bulkFailJobAfterBatches.map(JSON.int) ?? .null),
         ])
     }
 
@@ -94,6 +110,12 @@ extension Faults {
                     guard let url = value.stringValue, !url.isEmpty else { throw .badRequest("instanceUrl must be a URL string, or null") }
                     faults.instanceUrl = url
                 }
+            case "bulkBatchDelayMs": faults.bulkBatchDelayMs = try Self.required(Self.count(value, key), key)
+            case "bulkDailyRecordLimit": faults.bulkDailyRecordLimit = try Self.required(Self.count(value, key), key)
+            case "bulkDailyBatchLimit": faults.bulkDailyBatchLimit = try Self.required(Self.count(value, key), key)
+            case "bulkFailNextUpload": faults.bulkFailNextUpload = try Self.flag(value, key)
+            case "bulkFailJobAfterBatches":
+                faults.bulkFailJobAfterBatches = value.isNull ? nil : try Self.required(Self.count(value, key), key)
             default:
                 throw .badRequest("unknown fault '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }

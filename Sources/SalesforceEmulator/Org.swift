@@ -8,6 +8,8 @@ final class Org: Sendable {
     let store = Mutex(RecordStore())
     let access: Mutex<OrgAccess>
     let stats = Mutex(EmulatorStats())
+    /// Bulk API 2.0 ingest jobs and the rolling 24-hour Bulk allowance.
+    let bulk = Mutex(BulkIngestJobs())
     /// REST calls admitted and not yet answered (a gauge: a stats reset leaves it alone).
     let restCallsInFlight = Mutex(0)
     /// The org's 18-character Id (`00D...`).

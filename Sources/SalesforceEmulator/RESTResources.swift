@@ -14,8 +14,15 @@ extension RESTService {
         ])
     }
 
+    /// Bulk batches allowed and left in the rolling 24 hours.
+    func bulkAllowance() -> (max: Int, remaining: Int) {
+        let limit = self.org.access.withLock { $0.faults.bulkDailyBatchLimit }
+        let used = self.org.bulk.withLock { $0.used(now: ContinuousClock.now).batches }
+        return (limit, Swift.max(0, limit - used))
+    }
+
     /// `GET /limits/`: the daily allowance as it stands after this call, plus a few others.
-    static func limits(_ usage: APIUsage) -> JSON {
+    static func limits(_ usage: APIUsage, bulk: (max: Int, remaining: Int) = (15_000, 15_000)) -> JSON {
         func limit(_ max: Int, _ remaining: Int) -> JSON {
             .object([("Max", .int(max)), ("Remaining", .int(remaining))])
         }
@@ -23,7 +30,7 @@ extension RESTService {
             ("ConcurrentAsyncGetReportInstances", limit(200, 200)),
             ("DailyApiRequests", limit(usage.max, Swift.max(0, usage.max - usage.used))),
             ("DailyAsyncApexExecutions", limit(250_000, 250_000)),
-            ("DailyBulkApiBatches", limit(15_000, 15_000)),
+            ("DailyBulkApiBatches", limit(bulk.max, bulk.remaining)),
             ("DailyBulkV2QueryJobs", limit(10_000, 10_000)),
             ("DataStorageMB", limit(5, 5)),
             ("FileStorageMB", limit(20, 20)),

@@ -71,7 +71,9 @@ struct RESTService: Sendable {
             return Reply.json(.ok, Self.versionResources(major))
         case 1 where resource[0] == "limits":
             try Self.require(method, .get)
-            return Reply.json(.ok, Self.limits(usage))
+            return Reply.json(.ok, Self.limits(usage, bulk: self.bulkAllowance()))
+        case 2... where resource[0] == "jobs" && resource[1] == "ingest":
+            return try await self.bulkIngest(request, rest: resource[2...], major: major)
         case 1 where resource[0] == "sobjects":
             try Self.require(method, .get)
             return Reply.json(.ok, self.globalDescribe(major))
@@ -123,10 +125,13 @@ struct RESTService: Sendable {
         return nil
     }
 
-    /// The stats key of a call: "METHOD /resource/path", record Ids replaced by `{id}`.
+    /// The stats key of a call: "METHOD /resource/path", record and job Ids replaced by `{id}`.
     static func endpointKey(_ method: HTTPRequest.Method, _ resource: [Substring]) -> String {
         var parts = resource.map(String.init)
         if parts.count == 3, parts[0] == "sobjects", parts[2] != "describe" {
+            parts[2] = "{id}"
+        }
+        if parts.count >= 3, parts[0] == "jobs", parts[1] == "ingest" {
             parts[2] = "{id}"
         }
         return "\(method.rawValue) /" + parts.joined(separator: "/")

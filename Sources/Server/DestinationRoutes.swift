@@ -20,8 +20,10 @@ struct DestinationRoutes: Sendable {
         var objectType: String?
         var operation: String?
         var convertedLeads: String?
+        /// `bulkThreshold`: whether the body has it, whether it is null, its number.
+        var bulkThreshold: (given: Bool, isNull: Bool, value: Double?) = (false, false, nil)
 
-        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType, operation, convertedLeads }
+        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType, operation, convertedLeads, bulkThreshold }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
@@ -31,6 +33,10 @@ struct DestinationRoutes: Sendable {
             self.objectType = try container.lenient(String.self, forKey: .objectType, decoder: decoder)
             self.operation = try container.lenient(String.self, forKey: .operation, decoder: decoder)
             self.convertedLeads = try container.lenient(String.self, forKey: .convertedLeads, decoder: decoder)
+            self.bulkThreshold = (
+                container.contains(.bulkThreshold), (try? container.decodeNil(forKey: .bulkThreshold)) ?? false,
+                try container.lenient(Double.self, forKey: .bulkThreshold, decoder: decoder)
+            )
         }
     }
 
@@ -71,13 +77,18 @@ struct DestinationRoutes: Sendable {
         } else if convertedLeads == .followContact, objectType == .contact {
             problems.append(.init(field: "convertedLeads", message: "followContact is for Lead destinations: a Contact destination meets no converted leads"))
         }
+        let bulkThreshold = BulkThresholdSetting.read(
+            given: body.bulkThreshold.given, isNull: body.bulkThreshold.isNull, value: body.bulkThreshold.value,
+            current: Destination.defaultBulkThreshold, problems: &problems
+        )
         guard problems.isEmpty, let objectType, let operation, let convertedLeads else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the destination is not valid")
         }
         let now = Date()
         let destination = Destination(
             id: generateID(prefix: "dest_"), name: name, description: body.description ?? "", connectionId: connectionId,
-            objectType: objectType, operation: operation, convertedLeads: convertedLeads, status: .draft, createdAt: now, updatedAt: now
+            objectType: objectType, operation: operation, convertedLeads: convertedLeads, status: .draft, createdAt: now, updatedAt: now,
+            bulkThreshold: bulkThreshold
         )
         try await self.services.store.saveDestination(destination)
         try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))

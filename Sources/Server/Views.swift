@@ -38,12 +38,14 @@ struct DestinationActivity: Sendable {
     var backlog: Backlog
     var delivery: DeliveryStatus
     var backfillRunning: Bool
+    var bulkJobs: [BulkJobSummary] = []
 
     static func of(_ destination: Destination, services: SfdestServices) async throws -> DestinationActivity {
         DestinationActivity(
             backlog: try await services.store.backlog(destinationId: destination.id),
             delivery: await services.delivery.status(of: destination.id),
-            backfillRunning: await services.ingest.backfillsRunning.contains(destination.id)
+            backfillRunning: await services.ingest.backfillsRunning.contains(destination.id),
+            bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown)
         )
     }
 }
@@ -62,6 +64,7 @@ func destinationJSON(_ destination: Destination, activity: DestinationActivity) 
         ("deliveryError", .string(destination.deliveryError)),
         ("lastDeliveryAt", .date(destination.lastDeliveryAt)),
         ("backfill", .bool(activity.backfillRunning)),
+        ("bulkJobs", bulkJobsJSON(activity.bulkJobs)),
     ]
     return .object(destinationSettingsFields(destination) + activityFields)
 }
@@ -80,6 +83,7 @@ func destinationSettingsFields(_ destination: Destination) -> [(String, JSON)] {
         ("status", .string(destination.status.rawValue)),
         ("mappings", mappingsJSON(destination.mappings)),
         ("segments", segmentsJSON(destination.segments)),
+        ("bulkThreshold", destination.bulkThreshold.map { JSON.int($0) } ?? JSON.null),
     ]
 }
 

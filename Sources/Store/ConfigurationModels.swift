@@ -143,12 +143,20 @@ public struct Destination: Sendable, Hashable {
     public var lastDeliveryAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// A backfill of at least this many changed records goes through Bulk API 2.0; nil: never.
+    public var bulkThreshold: Int?
+
+    /// `bulkThreshold` unless a person sets it.
+    public static let defaultBulkThreshold = 10_000
 
     public init(
         id: String, name: String, description: String, connectionId: String, objectType: SalesforceObjectType,
-        operation: DestinationOperation = .update, convertedLeads: ConvertedLeadHandling = .report, status: DestinationStatus = .draft, mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
-        orgFields: [SalesforceField] = [], deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date
+        operation: DestinationOperation = .update, convertedLeads: ConvertedLeadHandling = .report, status: DestinationStatus = .draft,
+        mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
+        orgFields: [SalesforceField] = [], deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date,
+        bulkThreshold: Int? = Destination.defaultBulkThreshold
     ) {
+        self.bulkThreshold = bulkThreshold
         self.id = id
         self.name = name
         self.description = description

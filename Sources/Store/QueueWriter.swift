@@ -20,6 +20,8 @@ struct QueueWriter {
     var queueCounts: [String: QueueCountDelta] = [:]
     /// Profiles this transaction created, added to the stored count once at the end.
     private var newProfiles = 0
+    /// When set (a backfill of a destination with a bulk threshold), the records `fanOut` queued.
+    var queuedRecordIds: [String]?
 
     struct QueueCountDelta {
         var pending = 0, inFlight = 0, retrying = 0
@@ -177,6 +179,7 @@ struct QueueWriter {
             let outcome = entry.receive(desired, acknowledged: row.acknowledged, hour: self.hour)
             if outcome.changed {
                 counts.queued = 1
+                self.queuedRecordIds?.append(desired.key)
             } else {
                 counts.unchanged = 1
                 self.count(destination.id, hour: self.hour) { $0.unchanged += 1 }

@@ -34,12 +34,17 @@ extension SQLiteStore {
                 profiles.append((page.int64(0) ?? 0, page.withBytes(1) { $0.map(StoredBinary.decodeProfile) ?? Profile() }))
             }
             page.reset()
+            // With a bulk threshold, what the backfill queues waits in the bulk lane (`BulkQueue`).
+            let bulkThreshold = try Self.bulkThreshold(db, destinationId: destination.id)
+            if bulkThreshold != nil { writer.queuedRecordIds = [] }
             for (id, profile) in profiles {
                 counts += try writer.fanOut(profile, profileId: id, to: destination)
                 last = id
             }
-            try writer.flush()
+            try writer.markBulkLane(destination.id, writer.queuedRecordIds ?? [])
             let next = profiles.count < limit ? nil : last
+            if next == nil, let bulkThreshold { try writer.finishBulkLane(destination.id, threshold: bulkThreshold) }
+            try writer.flush()
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
             try db.execute(sql: "UPDATE destinations SET backfill_after = ? WHERE id = ?", arguments: [next, destination.id])
             return BackfillProgress(nextAfter: next, counts: counts)

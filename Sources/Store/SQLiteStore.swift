@@ -163,6 +163,7 @@ public final class SQLiteStore: SfdestStore {
                 CREATE INDEX records_salesforce_id ON records(destination_id, salesforce_id) WHERE salesforce_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v14_bulk", migrate: Self.migrateBulk)
         return migrator
     }
 
@@ -271,7 +272,7 @@ public final class SQLiteStore: SfdestStore {
             guard status != DestinationStatus.enabled.rawValue else {
                 throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
             }
-            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts"] {
+            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE destination_id = ?", arguments: [id])
             }
             let subscriptions = try String.fetchAll(db, sql: "SELECT id FROM alert_subscriptions WHERE destination_id = ?", arguments: [id])
@@ -317,13 +318,14 @@ public final class SQLiteStore: SfdestStore {
             try db.execute(
                 sql: """
                     INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
-                        org_fields, delivery_error, last_delivery_at, created_at, updated_at, operation, converted_leads)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        org_fields, delivery_error, last_delivery_at, created_at, updated_at, operation, converted_leads, bulk_threshold)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
                         connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
                         mappings = excluded.mappings, segments = excluded.segments, org_fields = excluded.org_fields,
                         delivery_error = excluded.delivery_error, operation = excluded.operation,
-                        converted_leads = excluded.converted_leads, updated_at = excluded.updated_at
+                        converted_leads = excluded.converted_leads, bulk_threshold = excluded.bulk_threshold,
+                        updated_at = excluded.updated_at
                     """,
                 arguments: [
                     destination.id, destination.name, destination.description, destination.connectionId,
@@ -331,6 +333,7 @@ public final class SQLiteStore: SfdestStore {
                     destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
                     destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
                     destination.operation.rawValue, destination.convertedLeads.rawValue,
+                    destination.bulkThreshold,
                 ]
             )
         }
@@ -367,7 +370,8 @@ public final class SQLiteStore: SfdestStore {
             orgFields: try JSONDecoder().decode([SalesforceField].self, from: Data(orgFields.utf8)),
             deliveryError: row["delivery_error"],
             lastDeliveryAt: (row["last_delivery_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            bulkThreshold: row["bulk_threshold"]
         )
     }
 

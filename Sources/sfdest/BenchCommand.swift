@@ -15,18 +15,19 @@ struct BenchCommand: AsyncParsableCommand {
             Scenarios: scale (stored profiles: memory, database size, speed over time), ceiling (the emulator alone \
             with pre-built bodies), sync (fresh profiles from first byte to last acknowledgement; also reports ingest \
             and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write), idle (the CPU the \
-            idle service uses after delivering --idle-records records).
+            idle service uses after delivering --idle-records records), backfill (a backfill of --profiles stored profiles \
+            through Bulk API 2.0 and through sObject Collections, side by side).
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case scale, ceiling, sync, ingest, unchanged, stream, idle
+        case scale, ceiling, sync, ingest, unchanged, stream, idle, backfill
     }
 
     @Option(help: "Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (ingest and unchanged are part of sync).")
     var scenario: [Scenario] = [.scale, .ceiling, .sync, .stream, .idle]
 
-    @Option(help: "Profiles in the sync scenario.")
+    @Option(help: "Profiles in the sync and backfill scenarios.")
     var profiles = 100_000
 
     @Option(name: .customLong("stream-rate"), help: "Profiles per second in the stream scenario.")
@@ -93,6 +94,10 @@ struct BenchCommand: AsyncParsableCommand {
             let (sync, stream) = try await bench.runSyncAndStream(stream: wanted.contains(.stream))
             report.sync = sync
             report.stream = stream
+            progress.finish()
+        }
+        if wanted.contains(.backfill) {
+            report.backfill = try await bench.runBackfill()
             progress.finish()
         }
         if wanted.contains(.idle) {

@@ -112,5 +112,110 @@ def main():
     }))
 
 
+# --- Bulk API 2.0 and sObject Collections upsert (run with --bulk) ---------------------------
+
+def bulk_fail(report, message):
+    print(json.dumps(report, default=str))
+    fail(message)
+
+
+def csv_rows(text):
+    """The rows of a result CSV as dicts (Python's own csv reader, not ours)."""
+    import csv
+    import io
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def bulk_main():
+    """Bulk 2.0 update and upsert through sf.bulk2, then a Collections upsert through sf.restful.
+
+    Needs a Contact external Id field --external-field, Contacts --contact-ids (two), one Contact
+    holding --known-key in that field, and two holding --duplicate-key (the Swift test makes them).
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bulk", action="store_true")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--contact-ids", required=True)
+    parser.add_argument("--external-field", default="Ext__c")
+    parser.add_argument("--known-key", required=True)
+    parser.add_argument("--duplicate-key", required=True)
+    parser.add_argument("--username", default="integration@emulator.sfdest")
+    parser.add_argument("--password", default="emulator-pw")
+    parser.add_argument("--security-token", default="TOKEN123")
+    parser.add_argument("--consumer-key", default="sfdest-emulator-consumer-key")
+    parser.add_argument("--consumer-secret", default="sfdest-emulator-consumer-secret")
+    parser.add_argument("--domain", default="emulator-dev-ed.my")
+    args = parser.parse_args()
+    first, second = args.contact_ids.split(",")
+    field = args.external_field
+
+    seen = []
+    session = requests.Session()
+    session.mount("https://", LoopbackAdapter(args.base_url, seen))
+    sf = Salesforce(username=args.username, password=args.password + args.security_token,
+                    consumer_key=args.consumer_key, consumer_secret=args.consumer_secret,
+                    domain=args.domain, session=session, version="66.0")
+    report = {"requests": seen}
+
+    # Bulk 2.0 update: a comma and quotes, a newline, and a malformed Id.
+    update = sf.bulk2.Contact.update(records=[
+        {"Id": first, "Title": 'Bulk, "one"'},
+        {"Id": second, "Title": "two\nlines"},
+        {"Id": "003xx000004TmiQAAA", "Title": "bad checksum"},
+    ], wait=0.1)
+    report["update"] = update
+    if len(update) != 1 or update[0]["numberRecordsProcessed"] != 3 or update[0]["numberRecordsFailed"] != 1:
+        bulk_fail(report, f"bulk2 update did not process 3 rows with 1 failure: {update!r}")
+    job_id = update[0]["job_id"]
+    successful = csv_rows(sf.bulk2.Contact.get_successful_records(job_id))
+    failed = csv_rows(sf.bulk2.Contact.get_failed_records(job_id))
+    report["updateSuccessful"] = successful
+    report["updateFailed"] = failed
+    if sorted(row["sf__Id"] for row in successful) != sorted([first, second]):
+        bulk_fail(report, f"successful records are not the two contacts: {successful!r}")
+    if any(row["sf__Created"] != "false" for row in successful):
+        bulk_fail(report, f"an update said it created a record: {successful!r}")
+    if len(failed) != 1 or not failed[0]["sf__Error"].startswith("MALFORMED_ID:") \
+            or failed[0]["Id"] != "003xx000004TmiQAAA":
+        bulk_fail(report, f"the malformed Id was not a MALFORMED_ID failed row: {failed!r}")
+    if sf.Contact.get(first).get("Title") != 'Bulk, "one"' or sf.Contact.get(second).get("Title") != "two\nlines":
+        bulk_fail(report, "the bulk update's values did not land as sent")
+
+    # Bulk 2.0 upsert by the external Id: one created, one updated (its empty LastName cell
+    # leaves the name alone).
+    upsert = sf.bulk2.Contact.upsert(records=[
+        {field: "ss-new", "LastName": "Created"},
+        {field: args.known_key, "LastName": ""},
+    ], external_id_field=field, wait=0.1)
+    report["upsert"] = upsert
+    if upsert[0]["numberRecordsProcessed"] != 2 or upsert[0]["numberRecordsFailed"] != 0:
+        bulk_fail(report, f"bulk2 upsert did not write both rows: {upsert!r}")
+    upserted = csv_rows(sf.bulk2.Contact.get_successful_records(upsert[0]["job_id"]))
+    report["upsertSuccessful"] = upserted
+    created = {row[field]: row["sf__Created"] for row in upserted}
+    if created != {"ss-new": "true", args.known_key: "false"}:
+        bulk_fail(report, f"upsert created/updated flags are wrong: {upserted!r}")
+
+    # sObject Collections upsert: a new key, and a key two records hold.
+    answer = sf.restful(f"composite/sobjects/Contact/{field}", method="PATCH", json={
+        "allOrNone": False, "records": [
+            {"attributes": {"type": "Contact"}, field: "ss-collection", "LastName": "Collected"},
+            {"attributes": {"type": "Contact"}, field: args.duplicate_key, "LastName": "Ambiguous"},
+        ]})
+    report["collectionsUpsert"] = answer
+    if not isinstance(answer, list) or len(answer) != 2:
+        bulk_fail(report, f"collections upsert answer is not 2 results: {answer!r}")
+    if answer[0].get("success") is not True or answer[0].get("created") is not True:
+        bulk_fail(report, f"the new key was not created: {answer[0]!r}")
+    duplicate = (answer[1].get("errors") or [{}])[0]
+    if answer[1].get("success") is not False or duplicate.get("statusCode") != "DUPLICATE_EXTERNAL_ID":
+        bulk_fail(report, f"the shared key was not refused DUPLICATE_EXTERNAL_ID: {answer[1]!r}")
+    report["createdByCollections"] = answer[0].get("id")
+    print(json.dumps(report, default=str))
+
+
 if __name__ == "__main__":
-    main()
+    if "--bulk" in sys.argv:
+        bulk_main()
+    else:
+        main()
