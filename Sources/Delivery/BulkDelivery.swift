@@ -123,7 +123,10 @@ extension DeliveryService {
     /// Creates one job, puts the lane's records of one set of columns in it, uploads, closes and
     /// follows it. False when the lane had nothing to send.
     private func sendOneJob(_ destination: Destination, client: SalesforceClient, store: any BulkQueue) async throws -> Bool {
-        let job = try await self.bulkCall(destination) { try await client.createIngestJob(object: destination.objectType.rawValue, operation: .update) }
+        // An upsert destination's job matches by its external Id field, which is the queue's key.
+        let keyColumn = Self.bulkKeyColumn(destination)
+        let operation: BulkOperation = keyColumn == "Id" ? .update : .upsert(externalIdField: keyColumn)
+        let job = try await self.bulkCall(destination) { try await client.createIngestJob(object: destination.objectType.rawValue, operation: operation) }
         try await store.recordBulkJob(id: job.id, destinationId: destination.id, object: destination.objectType.rawValue, now: Date())
         self.metrics.bulkJobsRunning(destinationId: destination.id, count: 1)
         var columns: [String]?
@@ -134,14 +137,14 @@ extension DeliveryService {
         repeat {
             let page = try await store.claimForBulkJob(
                 destinationId: destination.id, jobId: job.id, columns: columns, after: cursor, maxRecords: BulkTuning.claimPage,
-                maxBytes: BulkTuning.maxJobBytes - bytes - (columns.map { BulkCSV.headerSize(columns: ["Id"] + $0) } ?? 64 * 1024),
+                maxBytes: BulkTuning.maxJobBytes - bytes - (columns.map { BulkCSV.headerSize(columns: [keyColumn] + $0) } ?? 64 * 1024),
                 rowSize: { values in BulkCSV.encodedSize(values.map { Optional(Self.wireValue($0)) }) },
                 now: Date()
             )
             columns = page.columns
             cursor = page.cursor
             if let columns, !page.records.isEmpty {
-                let header = ["Id"] + columns
+                let header = [keyColumn] + columns
                 let rows = page.records.map { record in [SalesforceAPI.FieldValue?.some(.string(record.recordId))] + record.values.map { Optional(Self.wireValue($0)) } }
                 var chunk = BulkCSV.encode(columns: header, rows: rows)
                 if csv == nil {
@@ -237,6 +240,10 @@ extension DeliveryService {
 
     /// Reads the three result lists and applies them per record (correlated by Id, in any order).
     private func applyResults(_ info: BulkIngestJob, destination: Destination, client: SalesforceClient, store: any BulkQueue) async throws {
+        let keyColumn = Self.bulkKeyColumn(destination)
+        let upsert = keyColumn != "Id"
+        // An upsert's key is the external Id value as sent; an update's is the record Id.
+        func key(_ row: BulkResultRow) -> String { upsert ? row.key : Self.recordKey(row.key) }
         var results: [String: DeliveryResult] = [:]
         var acknowledged = 0
         var failed = 0
@@ -245,9 +252,9 @@ extension DeliveryService {
         let lists: (successful: [BulkResultRow], refused: [BulkResultRow], unprocessed: [BulkResultRow])
         do {
             lists = (
-                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .successful, keyColumn: "Id") },
-                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .failed, keyColumn: "Id") },
-                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .unprocessed, keyColumn: "Id") }
+                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .successful, keyColumn: keyColumn) },
+                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .failed, keyColumn: keyColumn) },
+                try await self.bulkCall(destination) { try await client.ingestJobResults(jobId: info.id, kind: .unprocessed, keyColumn: keyColumn) }
             )
         } catch {
             // A complete job's results are read again later; a failed or aborted job without
@@ -259,7 +266,12 @@ extension DeliveryService {
             lists = ([], [], [])
         }
         for row in lists.successful {
-            results[Self.recordKey(row.key)] = .acknowledged
+            // An upsert remembers the Id Salesforce answered, as with collections.
+            if upsert, let id = row.salesforceId, !id.isEmpty {
+                results[key(row)] = .acknowledgedAt(RecordAddress(salesforceId: id))
+            } else {
+                results[key(row)] = .acknowledged
+            }
         }
         acknowledged = lists.successful.count
         let refused = lists.refused
@@ -268,16 +280,16 @@ extension DeliveryService {
             let message = row.errorMessage ?? "Salesforce did not say why"
             if SalesforceAPI.RecordError.transientStatusCodes.contains(code) {
                 let wait = self.policy.backoff(attempt: 1, jitter: self.jitter())
-                results[Self.recordKey(row.key)] = .retry(code: code, message: message, at: now.addingTimeInterval(wait))
+                results[key(row)] = .retry(code: code, message: message, at: now.addingTimeInterval(wait))
                 again += 1
             } else {
-                results[Self.recordKey(row.key)] = .failed(code: code, message: message, fields: Self.fields(in: message))
+                results[key(row)] = .failed(code: code, message: message, fields: Self.fields(in: message))
                 failed += 1
             }
         }
         for row in lists.unprocessed {
             // Not processed (the job failed or was aborted first): queued again, nothing was written.
-            results[Self.recordKey(row.key)] = .postpone(at: now)
+            results[key(row)] = .postpone(at: now)
             again += 1
         }
         // A record Salesforce did not report at all may or may not have been written: queued again,
@@ -305,6 +317,12 @@ extension DeliveryService {
         let client = try await self.clients.client(connectionId: destination.connectionId)
         defer { self.metrics.apiCall(connectionId: destination.connectionId, usage: client.apiUsage) }
         return try await call()
+    }
+
+    /// The column a job's rows are keyed and correlated by: `Id` (update), or an upsert
+    /// destination's external Id field.
+    static func bulkKeyColumn(_ destination: Destination) -> String {
+        destination.operation == .upsert ? (Self.externalIdField(of: destination) ?? "Id") : "Id"
     }
 
     /// The queue's key of an Id as Salesforce wrote it (15 or 18 characters).

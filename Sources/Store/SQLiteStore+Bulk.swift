@@ -222,12 +222,13 @@ extension SQLiteStore {
 
 extension QueueWriter {
     /// Puts records a backfill just queued into the bulk lane: those queued and not in flight
-    /// (a record in a collections request stays with collections).
+    /// (a record in a collections request stays with collections), and not written to another
+    /// object (a converted lead followed to its Contact: a Lead job would be refused again).
     func markBulkLane(_ destinationId: String, _ recordIds: [String]) throws {
         guard !recordIds.isEmpty else { return }
         let mark = try SQLiteCall(self.db, """
             UPDATE records SET in_flight = 2, due_at = NULL
-            WHERE destination_id = ? AND record_id = ? AND pending IS NOT NULL AND in_flight = 0
+            WHERE destination_id = ? AND record_id = ? AND pending IS NOT NULL AND in_flight = 0 AND target_object IS NULL
             """)
         for id in recordIds {
             mark.bind(1, destinationId)

@@ -158,6 +158,38 @@ struct UpsertAndConvertedLeadTests {
         }
     }
 
+    @Test("a backfill over the threshold upserts through Bulk API 2.0 by the external Id, and remembers the Ids")
+    func bulkBackfillUpserts() async throws {
+        try await EndToEnd.with(contacts: 0, leads: 0) { e2e in
+            try await e2e.admin.addField(objectType: "Contact", name: Self.keyField, fieldType: "string", length: 255, externalId: true)
+            try await e2e.admin.addLongTextAreaFields(["crm_1_seg__c"], to: ["Contact"])
+            // Ten of the keys already have a Contact: the job updates those and creates the rest.
+            let emails = (0..<60).map { "bulk\($0)@example.com" }
+            let existing = try await e2e.admin.createRecords(objectType: "Contact", records: emails.prefix(10).map { ["LastName": "Old", Self.keyField: $0] })
+            let connection = try await e2e.api.connectToEmulator(loginURL: e2e.emulator.baseURL)
+            let created = try await e2e.api.expect(201, .POST, "/v1/destinations", json: [
+                "name": "Bulk upserts", "connectionId": connection, "objectType": "Contact", "operation": "upsert", "bulkThreshold": 50,
+            ])
+            let destination = try #require(created.object["id"] as? String)
+            try await e2e.api.configureDestination(destination, mappings: Self.upsertMappings, segments: [["segmentId": "seg-gold", "mappingId": "crm_1_seg"]], enable: false)
+            try await e2e.post(emails.map { Self.emailProfile($0, lastName: "Bulk \($0)") })
+            try await e2e.api.expect(200, .POST, "/v1/destinations/\(destination)/enable")
+            try await e2e.waitUntilDelivered(destination)
+            let stats = try await e2e.admin.stats()
+            #expect(stats.callsByEndpoint["POST /jobs/ingest"] == 1)
+            #expect(stats.callsByEndpoint["PATCH /composite/sobjects/Contact/\(Self.keyField)"] == nil, "no collections upsert")
+            for (index, email) in emails.enumerated() {
+                let ids = try await e2e.admin.recordIds(objectType: "Contact", field: Self.keyField, value: email)
+                try #require(ids.count == 1, "one Contact per key: \(email)")
+                if index < 10 { #expect(ids[0] == existing[index]) }
+                #expect(try await e2e.admin.record(ids[0])?["LastName"] as? String == "Bulk \(email)")
+                let view = try await e2e.api.expect(200, .GET, "/v1/destinations/\(destination)/records/\(email)")
+                #expect(view.object["salesforceId"] as? String == ids[0], "the Id the job answered is remembered")
+            }
+            #expect(try await e2e.runTotals(destination)["identitiesActivated"] == 60)
+        }
+    }
+
     // MARK: Converted leads
 
     /// A Lead destination addressed by Salesforce Id, with `convertedLeads` as given; returns its id.
