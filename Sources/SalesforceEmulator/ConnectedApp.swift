@@ -36,7 +36,7 @@ struct ConnectedApp: Sendable {
             let certificate = try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem)
             spki = try certificate.extractPublicKey().toSPKIBytes()
         } catch {
-            throw .badRequest("the body is not a PEM X.509 certificate (-----BEGIN CERTIFICATE----- ...)")
+            throw .badRequest("not a PEM X.509 certificate (-----BEGIN CERTIFICATE----- ...): upload the .crt made from the key, not the key")
         }
         do {
             return try _RSA.Signing.PublicKey(derRepresentation: spki)

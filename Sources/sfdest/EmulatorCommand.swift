@@ -98,7 +98,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             try await admin.addLongTextAreaFields(fields, to: ["Contact", "Lead"])
             if !self.jwtAudiences.isEmpty { try await admin.setConnectedApp(audiences: self.jwtAudiences) }
             // Written unbuffered: whoever started the emulator waits for this to know where it listens.
-            let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text
+            let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields, jwtAudiences: self.jwtAudiences).text
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             for await _ in signals { break }
         }
@@ -110,6 +110,8 @@ struct EmulatorBanner {
     let configuration: EmulatorConfiguration
     let emulator: RunningEmulator
     let customFields: [String]
+    /// Audiences JWT bearer assertions may name besides the emulator's URL.
+    var jwtAudiences: [String] = []
 
     var text: String {
         var lines = [
@@ -121,7 +123,7 @@ struct EmulatorBanner {
             "  Username        \(self.configuration.username)",
             "  Password        \(self.configuration.password)   (password with the security token appended)",
             "  Grant types     password, client_credentials"
-                + (self.configuration.jwtCertificatePem == nil ? "" : ", JWT bearer (aud \(self.emulator.baseURL))"),
+                + (self.configuration.jwtCertificatePem == nil ? "" : ", JWT bearer (aud \(([self.emulator.baseURL] + self.jwtAudiences).joined(separator: " or ")))"),
             "  API versions    v31.0 to v66.0",
             "  Custom fields   " + (self.customFields.isEmpty ? "none" : self.customFields.joined(separator: ", ") + " (Long Text Area 32768, on Contact and Lead)"),
             "  Records         \(self.emulator.seededContactIds.count) Contacts, \(self.emulator.seededLeadIds.count) Leads",
