@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -33,6 +34,8 @@ let package = Package(
             dependencies: [
                 "SfdestBasics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // RS256 for the JWT bearer flow's assertion.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // A local Salesforce org over real HTTP. Shares no code with the client.
@@ -41,6 +44,9 @@ let package = Package(
             dependencies: [
                 "SfdestJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The JWT bearer flow: the connected app's X.509 certificate and the RS256 check.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Persistence: configuration with sealed secrets, profiles, pending records, runs, failures.
@@ -200,7 +206,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SalesforceAPITests",
-            dependencies: ["SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "SfdestTestSupport", "SfdestBasics"]
+            dependencies: [
+                "SalesforceAPI", "SalesforceEmulator", "EmulatorAdminClient", "Activation", "SfdestTestSupport", "SfdestBasics",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "SalesforceEmulatorTests",
@@ -209,6 +218,7 @@ let package = Package(
                 "EmulatorAdminClient",
                 "SfdestTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Table rendering of the CLI views.
@@ -264,7 +274,7 @@ let package = Package(
         // The emulator driven by an independent client (simple-salesforce, Python) and the CLI.
         .testTarget(
             name: "CompatibilityTests",
-            dependencies: ["SalesforceEmulator", "EmulatorAdminClient", "Benchmarks"]
+            dependencies: ["SalesforceEmulator", "EmulatorAdminClient", "Benchmarks", "SfdestTestSupport"]
         ),
     ]
 )

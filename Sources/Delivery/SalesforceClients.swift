@@ -66,7 +66,10 @@ public actor SalesforceClients {
         case .clientCredentials:
             credentials = .clientCredentials(clientId: connection.clientId, clientSecret: connection.secrets.clientSecret ?? "")
         case .jwtBearer:
-            throw SalesforceError(kind: .configuration, disposition: .permanent, code: "UNSUPPORTED_AUTH_TYPE", message: "auth type \(connection.authType.rawValue) is not supported yet: use password or clientCredentials")
+            credentials = .jwtBearer(
+                clientId: connection.clientId, username: connection.username ?? "",
+                privateKeyPem: connection.secrets.privateKeyPem ?? "", audience: connection.audience
+            )
         }
         return SalesforceConnectionConfiguration(
             login: login, credentials: credentials, apiVersion: connection.apiVersion, requestTimeout: timeout, hostPolicy: hostPolicy

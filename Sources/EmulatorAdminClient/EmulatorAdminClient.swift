@@ -109,6 +109,35 @@ public struct EmulatorAdminClient: Sendable {
         return answer?["tokens"] as? [String] ?? []
     }
 
+    /// Uploads the connected app's certificate (PEM X.509, an RSA key) for the JWT bearer flow,
+    /// as "Use digital signatures" does; replaces any earlier one.
+    public func setJWTCertificate(_ pem: String) async throws {
+        var request = HTTPClientRequest(url: self.baseURL + "/emulator/connected-app/certificate")
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/x-pem-file")
+        request.body = .bytes(ByteBuffer(string: pem))
+        let response = try await self.httpClient.execute(request, timeout: self.timeout)
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw Failure(status: Int(response.status.code), body: String(buffer: body), request: "PUT /emulator/connected-app/certificate")
+        }
+    }
+
+    /// Removes the connected app's certificate: JWT bearer assertions answer "invalid assertion".
+    public func removeJWTCertificate() async throws {
+        _ = try await self.send(.DELETE, "/emulator/connected-app/certificate")
+    }
+
+    /// Sets the connected app's JWT bearer policy (only what is given changes): whether the
+    /// integration user is pre-authorized ("Admin approved users are pre-authorized" with its
+    /// profile assigned), and the audiences accepted besides the emulator's own URL.
+    public func setConnectedApp(preAuthorized: Bool? = nil, audiences: [String]? = nil) async throws {
+        var patch: [String: Any] = [:]
+        if let preAuthorized { patch["preAuthorized"] = preAuthorized }
+        if let audiences { patch["audiences"] = audiences }
+        _ = try await self.send(.POST, "/emulator/connected-app", json: patch)
+    }
+
     /// The org's counters.
     public func stats() async throws -> EmulatorStats {
         let object = try await self.send(.GET, "/emulator/stats") as? [String: Any] ?? [:]

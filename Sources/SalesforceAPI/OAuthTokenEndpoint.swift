@@ -49,13 +49,16 @@ struct OAuthTokenEndpoint: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         headers.add(name: "Accept", value: "application/json")
-        let form = Self.formBody(for: self.credentials)
+        let form = try Self.formBody(for: self.credentials, loginURL: self.loginURL, now: Date())
         let answer = try await self.transport.send(
             .POST, url: "\(self.loginURL)/services/oauth2/token", headers: headers,
             body: ByteBuffer(string: form), label: "POST /services/oauth2/token", peer: "the login host"
         )
         guard answer.status == 200 else {
-            throw SalesforceError.fromTokenResponse(status: answer.status, body: answer.body, grantType: self.credentials.grantType)
+            throw SalesforceError.fromTokenResponse(
+                status: answer.status, body: answer.body, grantType: self.credentials.grantType,
+                audience: self.credentials.jwtAudience(loginURL: self.loginURL)
+            )
         }
         guard let token = try? JSONDecoder().decode(TokenAnswer.self, from: answer.body) else {
             throw SalesforceError.invalidResponse("the token answer lacks access_token or instance_url", httpStatus: answer.status)
@@ -67,8 +70,9 @@ struct OAuthTokenEndpoint: Sendable {
         return SalesforceSession(accessToken: token.access_token, instanceURL: instanceURL, identityURL: token.id, issuedAt: issuedAt)
     }
 
-    /// The form-urlencoded token request for a flow (the security token appended to the password).
-    static func formBody(for credentials: SalesforceCredentials) -> String {
+    /// The form-urlencoded token request for a flow (the security token appended to the password;
+    /// for the JWT bearer flow a new assertion expiring ``JWTBearerAssertion/lifetime`` after `now`).
+    static func formBody(for credentials: SalesforceCredentials, loginURL: String, now: Date) throws(SalesforceError) -> String {
         var pairs: [(String, String)] = [("grant_type", credentials.grantType)]
         switch credentials {
         case .password(let username, let password, let securityToken, let clientId, let clientSecret):
@@ -78,6 +82,12 @@ struct OAuthTokenEndpoint: Sendable {
             ]
         case .clientCredentials(let clientId, let clientSecret):
             pairs += [("client_id", clientId), ("client_secret", clientSecret)]
+        case .jwtBearer(let clientId, let username, let privateKeyPem, _):
+            let assertion = try JWTBearerAssertion(
+                clientId: clientId, username: username, privateKeyPem: privateKeyPem,
+                audience: credentials.jwtAudience(loginURL: loginURL) ?? loginURL
+            )
+            pairs.append(("assertion", try assertion.token(now: now)))
         }
         return pairs.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
     }

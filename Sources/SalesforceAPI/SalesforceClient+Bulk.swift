@@ -7,6 +7,9 @@ extension SalesforceClient {
     /// Result CSVs are read with this bound (they can be far larger than a JSON answer); they are
     /// parsed as they stream, so only the rows kept take memory.
     public static let maxBulkResultBytes = 1 << 30
+    /// How long one Bulk upload or result download may take, whatever the connection's request
+    /// timeout: 100 MB of CSV or a million result rows do not fit in 30 s on every link.
+    public static let bulkTransferTimeout: Duration = .seconds(600)
 
     /// `POST .../jobs/ingest`: a new job in state `Open`, CSV with LF line endings, comma delimited.
     public func createIngestJob(object: String, operation: BulkOperation) async throws -> BulkIngestJob {
@@ -26,7 +29,8 @@ extension SalesforceClient {
     public func uploadIngestData(jobId: String, csv: ByteBuffer) async throws {
         try Self.checkJobId(jobId)
         _ = try await self.authorized(
-            .PUT, path: self.dataPath("/jobs/ingest/\(jobId)/batches"), body: csv, contentType: "text/csv"
+            .PUT, path: self.dataPath("/jobs/ingest/\(jobId)/batches"), body: csv, contentType: "text/csv",
+            timeout: max(self.requestTimeout, Self.bulkTransferTimeout)
         )
     }
 
@@ -75,7 +79,7 @@ extension SalesforceClient {
         headers.add(name: "Accept", value: "text/csv")
         return try await self.transport.stream(
             .GET, url: session.instanceURL + path, headers: headers, label: label, peer: "the Salesforce instance",
-            maxBodyBytes: Self.maxBulkResultBytes, consume: consume
+            maxBodyBytes: Self.maxBulkResultBytes, timeout: max(self.requestTimeout, Self.bulkTransferTimeout), consume: consume
         )
     }
 

@@ -28,13 +28,26 @@ public enum SalesforceCredentials: Sendable {
     case password(username: String, password: String, securityToken: String?, clientId: String, clientSecret: String)
     /// OAuth client credentials flow (the connected app runs as its configured user; My Domain only).
     case clientCredentials(clientId: String, clientSecret: String)
+    /// OAuth 2.0 JWT bearer flow: an RS256 assertion signed with `privateKeyPem` (PKCS#8 or
+    /// PKCS#1 PEM, RSA, at least 2048 bits) whose certificate is uploaded to the app. `audience`
+    /// nil means ``JWTBearerAssertion/defaultAudience(loginURL:)``. No refresh token: a new
+    /// assertion is signed for every token request.
+    case jwtBearer(clientId: String, username: String, privateKeyPem: String, audience: String?)
 
     /// The OAuth `grant_type` this flow sends.
     public var grantType: String {
         switch self {
         case .password: "password"
         case .clientCredentials: "client_credentials"
+        case .jwtBearer: JWTBearerAssertion.grantType
         }
+    }
+
+    /// The audience the JWT bearer flow's assertion carries for a validated login URL: the
+    /// configured one, else the default rule; nil for the other flows.
+    public func jwtAudience(loginURL: String) -> String? {
+        guard case .jwtBearer(_, _, _, let audience) = self else { return nil }
+        return audience ?? JWTBearerAssertion.defaultAudience(loginURL: loginURL)
     }
 }
 

@@ -7,8 +7,9 @@ extension SalesforceError {
         var error_description: String?
     }
 
-    /// Classifies a failed answer of the token endpoint. `grantType` selects the hint.
-    public static func fromTokenResponse(status: Int, body: Data, grantType: String) -> SalesforceError {
+    /// Classifies a failed answer of the token endpoint. `grantType` selects the hint; `audience`
+    /// is the JWT bearer assertion's `aud`, named in the hint when Salesforce refused it.
+    public static func fromTokenResponse(status: Int, body: Data, grantType: String, audience: String? = nil) -> SalesforceError {
         guard let answer = try? JSONDecoder().decode(OAuthErrorBody.self, from: body) else {
             let transient = status >= 500 || status == 408 || status == 429
             return SalesforceError(
@@ -21,7 +22,7 @@ extension SalesforceError {
         return SalesforceError(
             kind: .authentication, disposition: status >= 500 ? .retryLater : .permanent,
             code: answer.error, message: description, httpStatus: status,
-            hint: Self.tokenHint(error: answer.error, description: description, grantType: grantType)
+            hint: Self.tokenHint(error: answer.error, description: description, grantType: grantType, audience: audience)
         )
     }
 
@@ -32,11 +33,14 @@ extension SalesforceError {
     }
 
     /// A sentence a person can act on for each known token error.
-    static func tokenHint(error: String, description: String, grantType: String) -> String {
+    static func tokenHint(error: String, description: String, grantType: String, audience: String? = nil) -> String {
         let text = description.lowercased()
         let clientCredentials = grantType == "client_credentials"
         if text.contains("ip restricted") {
             return "Salesforce refused this service's IP address: allow-list the address this service connects from in the org (Setup > Network Access), or relax the connected app's IP restrictions (IP Relaxation)"
+        }
+        if grantType == JWTBearerAssertion.grantType, let hint = Self.jwtBearerHint(error: error, text: text, audience: audience) {
+            return hint
         }
         switch error {
         case "invalid_client_id":
@@ -68,5 +72,26 @@ extension SalesforceError {
             return "the connected app is not approved for this user: pre-authorise it for the user's profile or permission set"
         }
         return "Salesforce refused the credentials: check the connection's login URL, Consumer Key and Secret, and user"
+    }
+
+    /// What to do about the JWT bearer flow's refusals (Salesforce's `error_description` words).
+    private static func jwtBearerHint(error: String, text: String, audience: String?) -> String? {
+        if error == "invalid_client_id" {
+            return "Salesforce does not know the assertion's issuer (iss): set auth.clientId to the External Client App's Consumer Key"
+        }
+        if text.contains("hasn't approved this consumer") || text.contains("not admin approved") || error == "OAUTH_APP_ACCESS_DENIED" || error == "invalid_app_access" {
+            return "the user is not pre-authorized for the app: in the External Client App's policies set Permitted Users to \"Admin approved users are pre-authorized\" and add the integration user's profile or permission set (and check auth.username is that user)"
+        }
+        if text.contains("audience is invalid") {
+            let sent = audience.map { "the assertion's audience was \($0)" } ?? "the assertion's audience was refused"
+            return "\(sent): a sandbox takes https://test.salesforce.com, production and Developer Edition orgs https://login.salesforce.com (an Experience Cloud site its own URL); set auth.audience to the right one"
+        }
+        if text.contains("expired authorization code") {
+            return "Salesforce read the assertion as expired: this machine's clock is probably off; sync it with NTP (timedatectl status, chronyc tracking) and try again"
+        }
+        if text.contains("invalid assertion") {
+            return "Salesforce could not verify the assertion: upload the certificate made from this private key to the app (\"Use digital signatures\"), and check this machine's clock (NTP)"
+        }
+        return nil
     }
 }

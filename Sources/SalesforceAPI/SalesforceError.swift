@@ -4,7 +4,8 @@
 /// the OAuth `error` such as `invalid_grant`), otherwise one of the client's codes:
 /// `REQUEST_TIMEOUT`, `CONNECTION_FAILED`, `RESPONSE_TOO_LARGE`, `INVALID_RESPONSE`,
 /// `EXCEEDED_ID_LIMIT`, `INVALID_FIELD_VALUE`, `INVALID_NAME`, `INVALID_JOB_ID`, `INVALID_API_VERSION`,
-/// `INVALID_CUSTOM_DOMAIN`, `INVALID_LOGIN_URL`, `INSECURE_LOGIN_URL`, `HOST_NOT_ALLOWED` (the
+/// `INVALID_CUSTOM_DOMAIN`, `INVALID_LOGIN_URL`, `INVALID_PRIVATE_KEY` (the JWT bearer flow's key),
+/// `INSECURE_LOGIN_URL`, `HOST_NOT_ALLOWED` (the
 /// outbound host policy refused a login or instance host), `REDIRECT_REFUSED` (a 3xx answer: no
 /// redirect is followed), `HTTP_<status>`.
 /// `message` is Salesforce's message (for token errors its `error_description`), quoted as given;

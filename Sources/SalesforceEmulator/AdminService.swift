@@ -56,6 +56,8 @@ struct AdminService: Sendable {
             return Reply.empty(.noContent)
         case (.post, "credentials", 1):
             return try self.rotateCredentials(try await Self.body(request))
+        case (_, "connected-app", _):
+            return try await self.connectedApp(request, path: path)
         default:
             throw AdminFailure.notFound("no admin route \(method.rawValue) /emulator/\(segments.joined(separator: "/"))")
         }
@@ -102,6 +104,35 @@ struct AdminService: Sendable {
             access.expireSessions()
         }
         return Reply.empty(.noContent)
+    }
+
+    // MARK: The connected app (JWT bearer)
+
+    /// `GET`/`POST /emulator/connected-app` (settings: `preAuthorized`, `audiences`),
+    /// `PUT /emulator/connected-app/certificate` (the PEM certificate as the body) and
+    /// `DELETE /emulator/connected-app/certificate`.
+    private func connectedApp(_ request: Request, path: [String]) async throws -> Response {
+        let baseURL = self.org.baseURL
+        switch (request.method, path.count) {
+        case (.get, 1):
+            break
+        case (.post, 1):
+            let body = try await Self.body(request)
+            guard let patch = body.objectValue else { throw AdminFailure.badRequest("body must be a JSON object") }
+            try self.org.access.withLock { access throws(AdminFailure) in
+                access.connectedApp = try access.connectedApp.applying(patch)
+            }
+        case (.put, 2) where path[1] == "certificate":
+            let body = try await request.collectedBody()
+            let key = try ConnectedApp.publicKey(certificatePEM: String(buffer: body))
+            self.org.access.withLock { $0.connectedApp.certificateKey = key }
+        case (.delete, 2) where path[1] == "certificate":
+            self.org.access.withLock { $0.connectedApp.certificateKey = nil }
+            return Reply.empty(.noContent)
+        default:
+            throw AdminFailure.notFound("no admin route \(request.method.rawValue) /emulator/\(path.joined(separator: "/"))")
+        }
+        return Reply.json(.ok, self.org.access.withLock { $0.connectedApp.json(baseURL: baseURL) })
     }
 
     // MARK: Fields

@@ -14,6 +14,9 @@ public struct EmulatorConfiguration: Sendable {
     public var contacts: Int
     /// Leads to seed at start.
     public var leads: Int
+    /// The X.509 certificate (PEM) uploaded to the connected app for the JWT bearer flow; nil
+    /// for none (the flow then answers "invalid assertion" until one is uploaded).
+    public var jwtCertificatePem: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -23,7 +26,8 @@ public struct EmulatorConfiguration: Sendable {
         username: String = "integration@emulator.sfdest",
         password: String = "emulator-pwTOKEN123",
         contacts: Int = 0,
-        leads: Int = 0
+        leads: Int = 0,
+        jwtCertificatePem: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -33,5 +37,6 @@ public struct EmulatorConfiguration: Sendable {
         self.password = password
         self.contacts = contacts
         self.leads = leads
+        self.jwtCertificatePem = jwtCertificatePem
     }
 }

@@ -1,6 +1,12 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import _CryptoExtras
+
+/// A setting the emulator cannot start with.
+public struct EmulatorConfigurationFailure: Error, CustomStringConvertible {
+    public let description: String
+}
 
 /// The emulated org as a service: seeds its records, listens, calls `onListening` with the
 /// listening org, and serves until graceful shutdown. `sfdest emulator` runs it in a service
@@ -27,6 +33,15 @@ public struct EmulatorService: Service {
             username: configuration.username,
             password: configuration.password
         ))
+        if let certificate = configuration.jwtCertificatePem {
+            let key: _RSA.Signing.PublicKey
+            do {
+                key = try ConnectedApp.publicKey(certificatePEM: certificate)
+            } catch {
+                throw EmulatorConfigurationFailure(description: "the JWT certificate: \(error.message)")
+            }
+            org.access.withLock { $0.connectedApp.certificateKey = key }
+        }
         let now = SalesforceTimestamp.now()
         let (contactIds, leadIds) = org.store.withLock { store in
             let contact = store.schema(named: "Contact")!

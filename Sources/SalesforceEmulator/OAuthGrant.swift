@@ -1,3 +1,4 @@
+import Foundation
 import SfdestJSON
 
 /// A refused token request, answered 400 as `{"error": ..., "error_description": ...}`.
@@ -17,16 +18,19 @@ struct OAuthFailure: Error, Sendable, Equatable {
 }
 
 extension OrgAccess {
-    /// Runs the OAuth 2.0 password or client-credentials grant; on success returns a new access token.
+    /// Runs the OAuth 2.0 password, client-credentials or JWT bearer grant; on success returns a
+    /// new access token.
     ///
     /// - Parameters:
     ///   - form: the decoded `application/x-www-form-urlencoded` body.
     ///   - basic: client id and secret from an HTTP Basic `Authorization` header, if any.
     ///   - tokenPrefix: the org Id's 15 characters, which real access tokens start with.
+    ///   - baseURL: the org's own address (an audience JWT bearer assertions may name).
+    ///   - wallClock: the time a JWT bearer assertion's `exp` is read against.
     ///   - struck: set to the fault that refused the grant, if one did.
     mutating func grant(
         form: [String: String], basic: (id: String, secret: String)?, tokenPrefix: String, now: ContinuousClock.Instant,
-        struck: inout FaultKind?
+        baseURL: String = "", wallClock: Date = Date(), struck: inout FaultKind?
     ) -> Result<String, OAuthFailure> {
         let clientId = form["client_id"] ?? basic?.id
         let clientSecret = form["client_secret"] ?? basic?.secret
@@ -43,6 +47,10 @@ extension OrgAccess {
         case "client_credentials":
             guard clientId == self.credentials.clientId else { return .failure(.invalidClientId) }
             guard clientSecret == self.credentials.clientSecret else { return .failure(.invalidClient) }
+        case JWTBearerRules.grantType:
+            if let refusal = self.refusal(ofAssertion: form["assertion"], baseURL: baseURL, now: wallClock) {
+                return .failure(refusal)
+            }
         default:
             return .failure(.unsupportedGrant)
         }

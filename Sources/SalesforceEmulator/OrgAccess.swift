@@ -16,6 +16,8 @@ struct OrgAccess: Sendable {
     var issuedTokens: [String] = []
     var faults = Faults()
     var usage = APIUsage()
+    /// The connected app's JWT bearer settings (certificate, pre-authorization, audiences).
+    var connectedApp = ConnectedApp()
     private var dropDice = FaultDice()
     private var unavailableDice = FaultDice()
     private var spikeDice = FaultDice()

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `POST /services/oauth2/token`: the OAuth 2.0 password and client-credentials grants.
+/// `POST /services/oauth2/token`: the OAuth 2.0 password, client-credentials and JWT bearer grants.
 struct TokenEndpoint: Sendable {
     let org: Org
 
@@ -17,7 +17,10 @@ struct TokenEndpoint: Sendable {
         let org = self.org
         let tokenPrefix = String(org.organizationId.prefix(15))
         var struck: FaultKind?
-        let result = org.access.withLock { $0.grant(form: form, basic: basic, tokenPrefix: tokenPrefix, now: .now, struck: &struck) }
+        let baseURL = org.baseURL
+        let result = org.access.withLock {
+            $0.grant(form: form, basic: basic, tokenPrefix: tokenPrefix, now: .now, baseURL: baseURL, wallClock: Date(), struck: &struck)
+        }
         org.stats.withLock { stats in
             stats.tokenRequests += 1
             if case .success = result { stats.tokensIssued += 1 }
@@ -30,7 +33,6 @@ struct TokenEndpoint: Sendable {
             headers[HTTPField.Name("Pragma")!] = "no-cache"
             return Reply.json(.badRequest, failure.json, headers: headers)
         case .success(let token):
-            let baseURL = org.baseURL
             let instanceURL = org.access.withLock { $0.faults.instanceUrl } ?? baseURL
             let issuedAt = String(Int64(Date().timeIntervalSince1970 * 1000))
             var headers = HTTPFields()

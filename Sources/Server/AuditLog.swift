@@ -48,6 +48,7 @@ func connectionAuditJSON(_ connection: Connection) -> JSON {
     var auth: [(String, JSON)] = [("type", .string(connection.authType.rawValue))]
     if let username = connection.username { auth.append(("username", .string(username))) }
     auth.append(("clientId", .string(connection.clientId)))
+    if let audience = connection.audience { auth.append(("audience", .string(audience))) }
     let secrets = connection.secrets
     for (name, value) in [
         ("password", secrets.password), ("securityToken", secrets.securityToken), ("clientSecret", secrets.clientSecret),

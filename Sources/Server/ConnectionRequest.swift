@@ -15,8 +15,9 @@ struct ConnectionRequest: Decodable, Sendable {
         var clientId: String?
         var clientSecret: String?
         var privateKeyPem: String?
+        var audience: String?
 
-        enum CodingKeys: String, CodingKey { case type, username, password, securityToken, clientId, clientSecret, privateKeyPem }
+        enum CodingKeys: String, CodingKey { case type, username, password, securityToken, clientId, clientSecret, privateKeyPem, audience }
 
         init() {}
 
@@ -29,6 +30,7 @@ struct ConnectionRequest: Decodable, Sendable {
             self.clientId = try container.lenient(String.self, forKey: .clientId, decoder: decoder)
             self.clientSecret = try container.lenient(String.self, forKey: .clientSecret, decoder: decoder)
             self.privateKeyPem = try container.lenient(String.self, forKey: .privateKeyPem, decoder: decoder)
+            self.audience = try container.lenient(String.self, forKey: .audience, decoder: decoder)
         }
     }
 
@@ -59,7 +61,8 @@ struct ConnectionRequest: Decodable, Sendable {
     /// holds an API key chose, without knowing them. Every secret must then be given again.
     ///
     /// Problems with where credentials would go (a host the policy refuses, secrets left out on
-    /// such a change) answer `validation_failed`; other problems `invalid_request`.
+    /// such a change) and with what the JWT bearer flow signs with (the private key, the
+    /// audience) answer `validation_failed`; other problems `invalid_request`.
     func connection(id: String, now: Date, previous: Connection?, policy: OutboundHostPolicy) throws(APIError) -> Connection {
         var problems: [ConfigurationProblem] = []
         var safetyProblems: [ConfigurationProblem] = []
@@ -71,7 +74,7 @@ struct ConnectionRequest: Decodable, Sendable {
         let apiVersion = self.apiVersion(problems: &problems)
         let auth = self.auth ?? Auth()
         if self.auth == nil {
-            problems.append(.init(field: "auth", message: "required: {\"type\": \"password\" or \"clientCredentials\", \"clientId\", \"clientSecret\", ...}"))
+            problems.append(.init(field: "auth", message: "required: {\"type\": \"password\", \"clientCredentials\" or \"jwtBearer\", \"clientId\", ...}"))
         }
         let type = Self.text(auth.type)
         let change = previous.flatMap { self.identityChange(from: $0, to: login?.url, policy: policy) }
@@ -101,15 +104,30 @@ struct ConnectionRequest: Decodable, Sendable {
         case "clientCredentials":
             break
         case "jwtBearer":
-            problems.append(.init(field: "auth.type", message: "jwtBearer is not supported yet: use password or clientCredentials"))
+            username = Self.require(auth.username, "auth.username", "the Salesforce username the app logs in as (the assertion's sub)", &problems)
+            if let pem = Self.secret(auth.privateKeyPem) {
+                // The key's problem is said without the key: the detail never echoes it.
+                if let problem = JWTBearerAssertion.keyProblem(pem) {
+                    safetyProblems.append(.init(field: "auth.privateKeyPem", message: problem))
+                } else {
+                    secrets.privateKeyPem = pem
+                }
+            } else if let kept, kept.privateKeyPem != nil {
+                secrets.privateKeyPem = kept.privateKeyPem
+            } else {
+                missing("auth.privateKeyPem", "the RSA private key (PEM) whose certificate is uploaded to the app")
+            }
         case nil:
-            if self.auth != nil { problems.append(.init(field: "auth.type", message: "required: password or clientCredentials")) }
+            if self.auth != nil { problems.append(.init(field: "auth.type", message: "required: password, clientCredentials or jwtBearer")) }
         case let other?:
-            problems.append(.init(field: "auth.type", message: "'\(other)' is not an auth type: use password or clientCredentials (jwtBearer is not supported yet)"))
+            problems.append(.init(field: "auth.type", message: "'\(other)' is not an auth type: use password, clientCredentials or jwtBearer"))
         }
+        let audience = self.audience(type: type, loginURL: login?.url, problems: &problems, safetyProblems: &safetyProblems)
         var clientId = ""
-        if type == "password" || type == "clientCredentials" {
+        if type == "password" || type == "clientCredentials" || type == "jwtBearer" {
             clientId = Self.require(auth.clientId, "auth.clientId", "the connected app's Consumer Key", &problems) ?? ""
+        }
+        if type == "password" || type == "clientCredentials" {
             if let secret = Self.secret(auth.clientSecret) {
                 secrets.clientSecret = secret
             } else if let kept, kept.clientSecret != nil {
@@ -126,7 +144,7 @@ struct ConnectionRequest: Decodable, Sendable {
         }
         return Connection(
             id: id, name: name, loginKind: login.kind, loginValue: login.value, apiVersion: apiVersion, authType: authType,
-            username: username, clientId: clientId, secrets: secrets, status: .connected, instanceUrl: nil,
+            username: username, clientId: clientId, secrets: secrets, status: .connected, instanceUrl: nil, audience: audience,
             createdAt: previous?.createdAt ?? now, updatedAt: now
         )
     }
@@ -178,6 +196,35 @@ struct ConnectionRequest: Decodable, Sendable {
         } catch {
             let problem = ConfigurationProblem(field: chosen.kind.rawValue, message: Self.sentence(error))
             if error.code == "HOST_NOT_ALLOWED" { safetyProblems.append(problem) } else { problems.append(problem) }
+            return nil
+        }
+    }
+
+    /// The JWT bearer flow's `auth.audience` when given: an absolute `https://` URL (`http://`
+    /// only on loopback, when the login URL is loopback too). Other flows take none.
+    private func audience(
+        type: String?, loginURL: String?, problems: inout [ConfigurationProblem], safetyProblems: inout [ConfigurationProblem]
+    ) -> String? {
+        guard let text = Self.text(self.auth?.audience) else { return nil }
+        guard type == "jwtBearer" else {
+            problems.append(.init(field: "auth.audience", message: "only the jwtBearer flow takes an audience: leave it out"))
+            return nil
+        }
+        let loginIsLoopback = loginURL.flatMap { URLComponents(string: $0)?.host }.map(OutboundHostPolicy.isLoopback(host:)) ?? false
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty, components.user == nil, components.password == nil,
+              components.query == nil, components.fragment == nil
+        else {
+            safetyProblems.append(.init(field: "auth.audience", message: "not an absolute URL: give the login server the assertion is for, such as https://login.salesforce.com or https://test.salesforce.com"))
+            return nil
+        }
+        switch scheme {
+        case "https":
+            return text
+        case "http" where OutboundHostPolicy.isLoopback(host: host) && loginIsLoopback:
+            return text
+        default:
+            safetyProblems.append(.init(field: "auth.audience", message: "must be an https:// URL (http:// only on loopback, with a loopback login URL), such as https://login.salesforce.com"))
             return nil
         }
     }

@@ -1,6 +1,8 @@
 import Activation
 import Delivery
 import Foundation
+import SalesforceAPI
+import SfdestBasics
 import SfdestJSON
 import Store
 
@@ -9,6 +11,7 @@ func connectionJSON(_ connection: Connection) -> JSON {
     var auth: [(String, JSON)] = [("type", .string(connection.authType.rawValue))]
     if let username = connection.username { auth.append(("username", .string(username))) }
     auth.append(("clientId", .string(connection.clientId)))
+    if let audience = connectionAudience(connection) { auth.append(("audience", .string(audience))) }
     return .object([
         ("id", .string(connection.id)),
         ("name", .string(connection.name)),
@@ -21,6 +24,16 @@ func connectionJSON(_ connection: Connection) -> JSON {
         ("createdAt", .date(connection.createdAt)),
         ("updatedAt", .date(connection.updatedAt)),
     ])
+}
+
+/// The audience a JWT bearer connection's assertions carry: the one given, else the login host's
+/// default (`https://test.salesforce.com` for a sandbox, ...); nil for the other flows.
+func connectionAudience(_ connection: Connection) -> String? {
+    guard connection.authType == .jwtBearer else { return nil }
+    if let audience = connection.audience { return audience }
+    let host: SalesforceLoginHost = connection.loginKind == .customDomain ? .customDomain(connection.loginValue) : .loginURL(connection.loginValue)
+    let loginURL = (try? host.validatedURL(policy: .salesforceAndLoopback)) ?? connection.loginValue
+    return JWTBearerAssertion.defaultAudience(loginURL: loginURL)
 }
 
 func mappingsJSON(_ mappings: [MappingSetting]) -> JSON {

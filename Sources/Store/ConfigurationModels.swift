@@ -57,13 +57,15 @@ public struct Connection: Sendable, Hashable {
     public var status: Status
     public var statusMessage: String?
     public var instanceUrl: String?
+    /// The JWT bearer flow's `aud` when the user gave one; nil means the default for the login host.
+    public var audience: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, name: String, loginKind: LoginKind, loginValue: String, apiVersion: String, authType: AuthType,
         username: String?, clientId: String, secrets: ConnectionSecrets, status: Status, statusMessage: String? = nil,
-        instanceUrl: String?, createdAt: Date, updatedAt: Date
+        instanceUrl: String?, audience: String? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -77,6 +79,7 @@ public struct Connection: Sendable, Hashable {
         self.status = status
         self.statusMessage = statusMessage
         self.instanceUrl = instanceUrl
+        self.audience = audience
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

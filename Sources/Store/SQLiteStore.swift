@@ -151,6 +151,10 @@ public final class SQLiteStore: SfdestStore {
         migrator.registerMigration("v11_bound_secrets") { db in
             try Self.bindSealedValues(db, secrets: secrets)
         }
+        migrator.registerMigration("v12_connection_audience") { db in
+            // The JWT bearer flow's audience when the user gave one (NULL: the login host's default).
+            try db.execute(sql: "ALTER TABLE connections ADD COLUMN audience TEXT")
+        }
         migrator.registerMigration("v13_record_targets") { db in
             // Upsert destinations key their records by the external Id value and remember the Id
             // Salesforce answered; a Lead destination that follows converted leads writes to the
@@ -222,18 +226,18 @@ public final class SQLiteStore: SfdestStore {
             try db.execute(
                 sql: """
                     INSERT INTO connections (id, name, login_kind, login_value, api_version, auth_type, username, client_id,
-                        sealed_secrets, status, status_message, instance_url, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        sealed_secrets, status, status_message, instance_url, audience, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, login_kind = excluded.login_kind,
                         login_value = excluded.login_value, api_version = excluded.api_version, auth_type = excluded.auth_type,
                         username = excluded.username, client_id = excluded.client_id, sealed_secrets = excluded.sealed_secrets,
                         status = excluded.status, status_message = excluded.status_message, instance_url = excluded.instance_url,
-                        updated_at = excluded.updated_at
+                        audience = excluded.audience, updated_at = excluded.updated_at
                     """,
                 arguments: [
                     connection.id, connection.name, connection.loginKind.rawValue, connection.loginValue, connection.apiVersion,
                     connection.authType.rawValue, connection.username, connection.clientId, sealed, connection.status.rawValue,
-                    connection.statusMessage, connection.instanceUrl, connection.createdAt.timeIntervalSince1970,
+                    connection.statusMessage, connection.instanceUrl, connection.audience, connection.createdAt.timeIntervalSince1970,
                     connection.updatedAt.timeIntervalSince1970,
                 ]
             )
@@ -297,7 +301,7 @@ public final class SQLiteStore: SfdestStore {
             id: row["id"], name: row["name"], loginKind: loginKind, loginValue: row["login_value"],
             apiVersion: row["api_version"], authType: authType, username: row["username"], clientId: row["client_id"],
             secrets: secrets, status: status, statusMessage: row["status_message"], instanceUrl: row["instance_url"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+            audience: row["audience"], createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
     }
 

@@ -37,6 +37,18 @@ struct EmulatorCommand: AsyncParsableCommand {
     var password = EmulatorConfiguration().password
 
     @Option(
+        name: .customLong("jwt-certificate"),
+        help: "A PEM X.509 certificate (RSA) uploaded to the connected app: enables the JWT bearer flow for assertions signed with its key."
+    )
+    var jwtCertificate: String?
+
+    @Option(
+        name: .customLong("jwt-audience"),
+        help: "An audience JWT bearer assertions may name besides the emulator's own URL (repeatable), e.g. https://login.salesforce.com."
+    )
+    var jwtAudiences: [String] = []
+
+    @Option(
         name: .customLong("custom-field"),
         help: "A Long Text Area custom field to create on Contact and Lead (repeatable). Default: crm_1_seg__c and crm_2_seg__c."
     )
@@ -59,6 +71,14 @@ struct EmulatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = self.logLevel.logger(label: "sfdest.emulator")
+        var certificate: String?
+        if let path = self.jwtCertificate {
+            do {
+                certificate = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("--jwt-certificate \(path) cannot be read: \(error.localizedDescription)")
+            }
+        }
         let configuration = EmulatorConfiguration(
             host: self.host,
             port: self.port,
@@ -67,15 +87,18 @@ struct EmulatorCommand: AsyncParsableCommand {
             username: self.username,
             password: self.password,
             contacts: self.contacts,
-            leads: self.leads
+            leads: self.leads,
+            jwtCertificatePem: certificate
         )
         let fields = self.noCustomFields ? [] : (self.customFields.isEmpty ? ["crm_1_seg__c", "crm_2_seg__c"] : self.customFields)
         // Trapped before the server starts, so a signal that comes early still stops it gracefully.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         try await SalesforceEmulator.with(configuration, logger: logger) { emulator in
-            try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(fields, to: ["Contact", "Lead"])
+            let admin = EmulatorAdminClient(baseURL: emulator.baseURL)
+            try await admin.addLongTextAreaFields(fields, to: ["Contact", "Lead"])
+            if !self.jwtAudiences.isEmpty { try await admin.setConnectedApp(audiences: self.jwtAudiences) }
             // Written unbuffered: whoever started the emulator waits for this to know where it listens.
-            let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields).text
+            let banner = EmulatorBanner(configuration: configuration, emulator: emulator, customFields: fields, jwtAudiences: self.jwtAudiences).text
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             for await _ in signals { break }
         }
@@ -87,6 +110,8 @@ struct EmulatorBanner {
     let configuration: EmulatorConfiguration
     let emulator: RunningEmulator
     let customFields: [String]
+    /// Audiences JWT bearer assertions may name besides the emulator's URL.
+    var jwtAudiences: [String] = []
 
     var text: String {
         var lines = [
@@ -97,7 +122,8 @@ struct EmulatorBanner {
             "  Consumer Secret \(self.configuration.clientSecret)",
             "  Username        \(self.configuration.username)",
             "  Password        \(self.configuration.password)   (password with the security token appended)",
-            "  Grant types     password, client_credentials",
+            "  Grant types     password, client_credentials"
+                + (self.configuration.jwtCertificatePem == nil ? "" : ", JWT bearer (aud \(([self.emulator.baseURL] + self.jwtAudiences).joined(separator: " or ")))"),
             "  API versions    v31.0 to v66.0",
             "  Custom fields   " + (self.customFields.isEmpty ? "none" : self.customFields.joined(separator: ", ") + " (Long Text Area 32768, on Contact and Lead)"),
             "  Records         \(self.emulator.seededContactIds.count) Contacts, \(self.emulator.seededLeadIds.count) Leads",

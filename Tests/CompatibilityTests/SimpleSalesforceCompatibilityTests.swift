@@ -1,6 +1,7 @@
 import EmulatorAdminClient
 import Foundation
 import SalesforceEmulator
+import SfdestTestSupport
 import Testing
 
 /// The emulator against an independent reading of Salesforce's API: the Python library
@@ -84,5 +85,32 @@ struct SimpleSalesforceCompatibilityTests {
             stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: stderr, as: UTF8.self)
         )
+    }
+
+    /// simple-salesforce's JWT bearer login (PyJWT signs; `aud` https://login.salesforce.com, which
+    /// the emulator's admin accepts; `exp` a string of seconds) against the connected app's certificate.
+    @Test func jwtBearerLogin() async throws {
+        let keys = try JWTTestKeys.shared()
+        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-compat-jwt-\(UUID().uuidString).pem")
+        try Data(keys.privateKeyPem.utf8).write(to: keyFile)
+        defer { try? FileManager.default.removeItem(at: keyFile) }
+        try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, jwtCertificatePem: keys.certificatePem)) { emulator in
+            let admin = EmulatorAdminClient(baseURL: emulator.baseURL)
+            try await admin.setConnectedApp(audiences: ["https://login.salesforce.com"])
+            let run = try await Self.runPython(
+                script: "scripts/compat/simple_salesforce_check.py",
+                arguments: ["--base-url", emulator.baseURL, "--jwt-private-key", keyFile.path]
+            )
+            #expect(run.status == 0, "simple-salesforce JWT check failed:\n\(run.stderr)\n\(run.stdout)")
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
+                "the script printed no JSON report: \(run.stdout) \(run.stderr)"
+            )
+            #expect(report["sessionId"] as? Bool == true)
+            let stats = try await admin.stats()
+            #expect(stats.tokenRequests == 2)
+            #expect(stats.tokensIssued == 1)
+            #expect(stats.callsByEndpoint["GET /limits"] == 1 || stats.callsByEndpoint["GET /limits/"] == 1)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SalesforceAPI
@@ -5,25 +6,27 @@ import Testing
 @Suite("Token request form")
 struct TokenRequestTests {
     @Test("the password flow appends the security token and percent-encodes every value")
-    func passwordForm() {
-        let form = OAuthTokenEndpoint.formBody(for: .password(
+    func passwordForm() throws {
+        let form = try OAuthTokenEndpoint.formBody(for: .password(
             username: "ops+sf@acme.com", password: "p&ss=w rd%", securityToken: "TOK/EN+1",
             clientId: "3MVG9.id", clientSecret: "s3cr~t"
-        ))
+        ), loginURL: "https://login.salesforce.com", now: Date())
         #expect(form == "grant_type=password&client_id=3MVG9.id&client_secret=s3cr~t&username=ops%2Bsf%40acme.com&password=p%26ss%3Dw%20rd%25TOK%2FEN%2B1")
     }
 
     @Test("without a separate security token the password is sent as given")
-    func passwordWithoutToken() {
-        let form = OAuthTokenEndpoint.formBody(for: .password(
+    func passwordWithoutToken() throws {
+        let form = try OAuthTokenEndpoint.formBody(for: .password(
             username: "u", password: "pwTOKEN", securityToken: nil, clientId: "c", clientSecret: "s"
-        ))
+        ), loginURL: "https://login.salesforce.com", now: Date())
         #expect(form.hasSuffix("&password=pwTOKEN"))
     }
 
     @Test("client credentials send only the client id and secret")
-    func clientCredentialsForm() {
-        let form = OAuthTokenEndpoint.formBody(for: .clientCredentials(clientId: "key", clientSecret: "sec ret"))
+    func clientCredentialsForm() throws {
+        let form = try OAuthTokenEndpoint.formBody(
+            for: .clientCredentials(clientId: "key", clientSecret: "sec ret"), loginURL: "https://acme.my.salesforce.com", now: Date()
+        )
         #expect(form == "grant_type=client_credentials&client_id=key&client_secret=sec%20ret")
     }
 

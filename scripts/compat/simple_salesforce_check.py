@@ -5,6 +5,8 @@ simple-salesforce always speaks https:// to *.salesforce.com; a requests adapter
 request to the emulator's plain-HTTP loopback address, so the library runs unmodified.
 
 Usage: simple_salesforce_check.py --base-url http://127.0.0.1:PORT --contact-id 003... [credentials]
+       simple_salesforce_check.py --bulk --base-url ... (Bulk API 2.0 and sObject Collections upsert)
+       simple_salesforce_check.py --base-url http://127.0.0.1:PORT --jwt-private-key FILE (the JWT bearer flow)
 Prints one JSON object with what it saw; exits non-zero on the first mismatch.
 """
 import argparse
@@ -214,8 +216,47 @@ def bulk_main():
     print(json.dumps(report, default=str))
 
 
+def jwt_main():
+    """The JWT bearer flow (`--jwt-private-key FILE`): simple-salesforce signs the assertion with
+    PyJWT (aud https://{domain}.salesforce.com, exp as a string of seconds) and logs in with it."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--jwt-private-key", required=True)
+    parser.add_argument("--username", default="integration@emulator.sfdest")
+    parser.add_argument("--consumer-key", default="sfdest-emulator-consumer-key")
+    parser.add_argument("--domain", default="login")
+    args = parser.parse_args()
+
+    seen = []
+    session = requests.Session()
+    session.mount("https://", LoopbackAdapter(args.base_url, seen))
+
+    # A user the org does not pre-authorize is refused with Salesforce's words.
+    try:
+        Salesforce(username="someone-else@emulator.sfdest", consumer_key=args.consumer_key,
+                   privatekey_file=args.jwt_private_key, domain=args.domain, session=session, version="66.0")
+        fail("an assertion for another user was accepted")
+    except SalesforceAuthenticationFailed as error:
+        refused = str(error)
+        if "invalid_grant" not in refused or "user hasn't approved this consumer" not in refused:
+            fail(f"unexpected JWT refusal: {refused}")
+
+    sf = Salesforce(username=args.username, consumer_key=args.consumer_key,
+                    privatekey_file=args.jwt_private_key, domain=args.domain, session=session, version="66.0")
+    expected = f"POST {args.domain}.salesforce.com/services/oauth2/token"
+    if seen[:2] != [expected, expected]:
+        fail(f"the JWT logins did not go to the token endpoint: {seen}")
+    limits = sf.limits()
+    if "DailyApiRequests" not in limits:
+        fail(f"limits() with the JWT session lacks DailyApiRequests: {limits!r}")
+
+    print(json.dumps({"jwtRefused": refused, "sessionId": bool(sf.session_id), "requests": seen}))
+
+
 if __name__ == "__main__":
     if "--bulk" in sys.argv:
         bulk_main()
+    elif "--jwt-private-key" in sys.argv:
+        jwt_main()
     else:
         main()
