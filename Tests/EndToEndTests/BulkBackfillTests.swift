@@ -185,8 +185,9 @@ struct BulkBackfillTests {
         try await EndToEnd.with(contacts: 80) { e2e in
             let destination = try await e2e.bulkDestination(threshold: 50)
             let ids = Array(e2e.emulator.seededContactIds.prefix(60))
-            // The emulator waits 5 s before processing the job's batch: time to look while it runs.
-            try await e2e.admin.setFaults(["bulkBatchDelayMs": 5_000])
+            // The emulator waits 10 s before processing the job's batch: time to look while it runs,
+            // even on a loaded machine.
+            try await e2e.admin.setFaults(["bulkBatchDelayMs": 10_000])
             try await e2e.post(Self.profiles(ids))
             try await e2e.api.expect(200, .POST, "/v1/destinations/\(destination)/enable")
             _ = try await BulkTesting.waitForJob(e2e.api, destination, in: ["UploadComplete", "InProgress"])
