@@ -215,7 +215,8 @@ extension DeliveryService {
         let cap = min(30, 30 * base)
         var wait = base
         if closedHere { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
-        while true {
+        // At shutdown the job is left to run at Salesforce: the next start polls it.
+        while !self.stopping {
             let info = try await self.bulkCall(destination) { try await client.ingestJob(jobId: jobId) }
             try await store.updateBulkJob(id: jobId, state: info.state.rawValue, processed: info.recordsProcessed, failed: info.recordsFailed, records: nil, columns: nil, uploaded: nil)
             switch info.state {

@@ -185,7 +185,9 @@ struct BulkBackfillTests {
         try await EndToEnd.with(contacts: 80) { e2e in
             let destination = try await e2e.bulkDestination(threshold: 50)
             let ids = Array(e2e.emulator.seededContactIds.prefix(60))
-            try await e2e.admin.setFaults(["bulkBatchDelayMs": 1_500])
+            // The emulator waits 10 s before processing the job's batch: time to look while it runs,
+            // even on a loaded machine.
+            try await e2e.admin.setFaults(["bulkBatchDelayMs": 10_000])
             try await e2e.post(Self.profiles(ids))
             try await e2e.api.expect(200, .POST, "/v1/destinations/\(destination)/enable")
             _ = try await BulkTesting.waitForJob(e2e.api, destination, in: ["UploadComplete", "InProgress"])
@@ -214,7 +216,7 @@ struct BulkBackfillTests {
             let ids = Array(emulator.seededContactIds.prefix(60))
             let destination = try await BulkTesting.runService(dataDirectory: dataDirectory, emulator: emulator, logs: logs) { api in
                 let destination = try await BulkTesting.destination(api: api, admin: admin, loginURL: emulator.baseURL, threshold: 50)
-                try await admin.setFaults(["bulkBatchDelayMs": 2_500])
+                try await admin.setFaults(["bulkBatchDelayMs": 6_000])
                 try await api.postProfiles(Self.profiles(ids))
                 try await api.expect(200, .POST, "/v1/destinations/\(destination)/enable")
                 _ = try await BulkTesting.waitForJob(api, destination, in: ["UploadComplete", "InProgress"])
