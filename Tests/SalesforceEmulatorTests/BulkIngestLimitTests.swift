@@ -104,4 +104,18 @@ struct BulkIngestLimitTests {
             #expect(processed + unprocessed == 15_000)
         }
     }
+
+    @Test("an upload has its own 150 MB bound: one larger than the 50 MB of other requests is taken")
+    func largeUpload() async throws {
+        try await withEmulator { org in
+            let token = try await org.accessToken()
+            let id = try #require(try await org.createJob("Contact", "insert", token: token)["id"] as? String)
+            let big = "LastName,Title\nBig," + String(repeating: "x", count: 51 * 1024 * 1024) + "\n"
+            #expect(try await org.restRaw(.PUT, "/jobs/ingest/\(id)/batches", body: big, token: token).status == 201)
+            // The job holds it: a second upload is refused as one too many, not as too large.
+            let second = try await org.restRaw(.PUT, "/jobs/ingest/\(id)/batches", body: "LastName\nSmall\n", token: token)
+            #expect(second.status == 409)
+            #expect((second.array.first?["message"] as? String)?.contains("one upload per job") == true)
+        }
+    }
 }
