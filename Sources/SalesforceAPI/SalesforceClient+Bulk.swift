@@ -1,12 +1,21 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SfdestBasics
 
 /// Bulk API 2.0 ingest: create a job, upload its CSV, close it, poll it, read its results.
 extension SalesforceClient {
     /// Result CSVs are read with this bound (they can be far larger than a JSON answer); they are
     /// parsed as they stream, so only the rows kept take memory.
     public static let maxBulkResultBytes = 1 << 30
+
+    /// Uploads (up to 150 MB) and result downloads get at least this long, whatever the
+    /// connection's request timeout (meant for JSON calls of at most a few MB).
+    public static let bulkTransferTimeout: Duration = .seconds(600)
+
+    private var bulkTransferTimeAmount: TimeAmount {
+        max(self.transport.timeout, .nanoseconds(Self.bulkTransferTimeout.inNanoseconds))
+    }
 
     /// `POST .../jobs/ingest`: a new job in state `Open`, CSV with LF line endings, comma delimited.
     public func createIngestJob(object: String, operation: BulkOperation) async throws -> BulkIngestJob {
@@ -26,7 +35,8 @@ extension SalesforceClient {
     public func uploadIngestData(jobId: String, csv: ByteBuffer) async throws {
         try Self.checkJobId(jobId)
         _ = try await self.authorized(
-            .PUT, path: self.dataPath("/jobs/ingest/\(jobId)/batches"), body: csv, contentType: "text/csv"
+            .PUT, path: self.dataPath("/jobs/ingest/\(jobId)/batches"), body: csv, contentType: "text/csv",
+            timeout: self.bulkTransferTimeAmount
         )
     }
 
@@ -75,7 +85,7 @@ extension SalesforceClient {
         headers.add(name: "Accept", value: "text/csv")
         return try await self.transport.stream(
             .GET, url: session.instanceURL + path, headers: headers, label: label, peer: "the Salesforce instance",
-            maxBodyBytes: Self.maxBulkResultBytes, consume: consume
+            maxBodyBytes: Self.maxBulkResultBytes, timeout: self.bulkTransferTimeAmount, consume: consume
         )
     }
 

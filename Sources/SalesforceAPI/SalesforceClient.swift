@@ -77,16 +77,22 @@ public final class SalesforceClient: Sendable {
     /// Sends an authorised REST call to the instance; on 401 fetches one new token and tries once
     /// more. Answers outside 2xx become a classified ``SalesforceError``.
     /// `contentType` is the body's type (JSON unless said otherwise: a Bulk upload is `text/csv`).
+    /// `timeout`, when given, replaces the connection's request timeout for this call.
     func authorized(
-        _ method: HTTPMethod, path: String, body: ByteBuffer? = nil, contentType: String = "application/json"
+        _ method: HTTPMethod, path: String, body: ByteBuffer? = nil, contentType: String = "application/json",
+        timeout: TimeAmount? = nil
     ) async throws -> SalesforceTransport.Response {
         let label = "\(method) \(path)"
         let session = try await self.tokens.current()
-        var answer = try await self.send(method, path: path, body: body, contentType: contentType, session: session, label: label)
+        var answer = try await self.send(
+            method, path: path, body: body, contentType: contentType, session: session, label: label, timeout: timeout
+        )
         if answer.status == 401 {
             self.logger.debug("salesforce refused the session; fetching a new token", metadata: ["salesforce.request": "\(label)"])
             let fresh = try await self.tokens.refresh(replacing: session)
-            answer = try await self.send(method, path: path, body: body, contentType: contentType, session: fresh, label: label)
+            answer = try await self.send(
+                method, path: path, body: body, contentType: contentType, session: fresh, label: label, timeout: timeout
+            )
         }
         guard (200..<300).contains(answer.status) else {
             throw SalesforceError.fromRESTResponse(status: answer.status, body: answer.body)
@@ -95,14 +101,16 @@ public final class SalesforceClient: Sendable {
     }
 
     private func send(
-        _ method: HTTPMethod, path: String, body: ByteBuffer?, contentType: String, session: SalesforceSession, label: String
+        _ method: HTTPMethod, path: String, body: ByteBuffer?, contentType: String, session: SalesforceSession, label: String,
+        timeout: TimeAmount?
     ) async throws -> SalesforceTransport.Response {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(session.accessToken)")
         headers.add(name: "Accept", value: "application/json")
         if body != nil { headers.add(name: "Content-Type", value: contentType) }
         return try await self.transport.send(
-            method, url: session.instanceURL + path, headers: headers, body: body, label: label, peer: "the Salesforce instance"
+            method, url: session.instanceURL + path, headers: headers, body: body, label: label, peer: "the Salesforce instance",
+            timeout: timeout
         )
     }
 
