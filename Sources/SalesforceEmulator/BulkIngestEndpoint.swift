@@ -241,7 +241,7 @@ extension RESTService {
             rows = job.failed
         default:
             header = job.header
-            rows = job.unprocessed
+            rows = job.unprocessedRows
         }
         // Salesforce does not keep the upload's order: neither does the emulator (seeded by the job).
         var generator = BulkShuffle(seed: job.id + part)

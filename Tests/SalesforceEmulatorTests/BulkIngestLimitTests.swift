@@ -89,7 +89,7 @@ struct BulkIngestLimitTests {
             #expect(try await org.results(open, "unprocessedrecords", token: token).rows.count == 3)
             #expect(try await org.rest(.PATCH, "/jobs/ingest/\(open)", json: ["state": "UploadComplete"], token: token).status == 409)
 
-            try await org.setFaults(["bulkBatchDelayMs": 400])
+            try await org.setFaults(["bulkBatchDelayMs": 3_000])
             let running = try #require(try await org.createJob("Contact", "insert", token: token)["id"] as? String)
             #expect(try await org.restRaw(.PUT, "/jobs/ingest/\(running)/batches", body: Self.contacts(15_000), token: token).status == 201)
             _ = try await org.rest(.PATCH, "/jobs/ingest/\(running)", json: ["state": "UploadComplete"], token: token)
