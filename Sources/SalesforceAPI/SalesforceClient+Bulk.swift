@@ -1,15 +1,21 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SfdestBasics
 
 /// Bulk API 2.0 ingest: create a job, upload its CSV, close it, poll it, read its results.
 extension SalesforceClient {
     /// Result CSVs are read with this bound (they can be far larger than a JSON answer); they are
     /// parsed as they stream, so only the rows kept take memory.
     public static let maxBulkResultBytes = 1 << 30
-    /// How long one Bulk upload or result download may take, whatever the connection's request
-    /// timeout: 100 MB of CSV or a million result rows do not fit in 30 s on every link.
+
+    /// Uploads (up to 150 MB) and result downloads get at least this long, whatever the
+    /// connection's request timeout (meant for JSON calls of at most a few MB).
     public static let bulkTransferTimeout: Duration = .seconds(600)
+
+    private var bulkTransferTimeAmount: TimeAmount {
+        max(self.transport.timeout, .nanoseconds(Self.bulkTransferTimeout.inNanoseconds))
+    }
 
     /// `POST .../jobs/ingest`: a new job in state `Open`, CSV with LF line endings, comma delimited.
     public func createIngestJob(object: String, operation: BulkOperation) async throws -> BulkIngestJob {
@@ -30,7 +36,7 @@ extension SalesforceClient {
         try Self.checkJobId(jobId)
         _ = try await self.authorized(
             .PUT, path: self.dataPath("/jobs/ingest/\(jobId)/batches"), body: csv, contentType: "text/csv",
-            timeout: max(self.requestTimeout, Self.bulkTransferTimeout)
+            timeout: self.bulkTransferTimeAmount
         )
     }
 
@@ -79,7 +85,7 @@ extension SalesforceClient {
         headers.add(name: "Accept", value: "text/csv")
         return try await self.transport.stream(
             .GET, url: session.instanceURL + path, headers: headers, label: label, peer: "the Salesforce instance",
-            maxBodyBytes: Self.maxBulkResultBytes, timeout: max(self.requestTimeout, Self.bulkTransferTimeout), consume: consume
+            maxBodyBytes: Self.maxBulkResultBytes, timeout: self.bulkTransferTimeAmount, consume: consume
         )
     }
 

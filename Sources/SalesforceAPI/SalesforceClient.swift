@@ -27,8 +27,6 @@ public final class SalesforceClient: Sendable {
     public let loginURL: String
     /// The API version used in paths (`v66.0`).
     public let apiVersion: String
-    /// Upper bound for one ordinary call (Bulk transfers get ``bulkTransferTimeout`` at least).
-    public let requestTimeout: Duration
 
     let transport: SalesforceTransport
     let tokens: TokenCache
@@ -44,7 +42,6 @@ public final class SalesforceClient: Sendable {
             )
         }
         self.logger = logger
-        self.requestTimeout = configuration.requestTimeout
         self.transport = SalesforceTransport(
             httpClient: httpClient, timeout: configuration.requestTimeout,
             maxResponseBytes: configuration.maxResponseBytes, logger: logger
@@ -80,17 +77,22 @@ public final class SalesforceClient: Sendable {
     /// Sends an authorised REST call to the instance; on 401 fetches one new token and tries once
     /// more. Answers outside 2xx become a classified ``SalesforceError``.
     /// `contentType` is the body's type (JSON unless said otherwise: a Bulk upload is `text/csv`).
-    /// `timeout` replaces the connection's request timeout for this call (a Bulk upload of 100 MB).
+    /// `timeout`, when given, replaces the connection's request timeout for this call.
     func authorized(
-        _ method: HTTPMethod, path: String, body: ByteBuffer? = nil, contentType: String = "application/json", timeout: Duration? = nil
+        _ method: HTTPMethod, path: String, body: ByteBuffer? = nil, contentType: String = "application/json",
+        timeout: TimeAmount? = nil
     ) async throws -> SalesforceTransport.Response {
         let label = "\(method) \(path)"
         let session = try await self.tokens.current()
-        var answer = try await self.send(method, path: path, body: body, contentType: contentType, session: session, label: label, timeout: timeout)
+        var answer = try await self.send(
+            method, path: path, body: body, contentType: contentType, session: session, label: label, timeout: timeout
+        )
         if answer.status == 401 {
             self.logger.debug("salesforce refused the session; fetching a new token", metadata: ["salesforce.request": "\(label)"])
             let fresh = try await self.tokens.refresh(replacing: session)
-            answer = try await self.send(method, path: path, body: body, contentType: contentType, session: fresh, label: label, timeout: timeout)
+            answer = try await self.send(
+                method, path: path, body: body, contentType: contentType, session: fresh, label: label, timeout: timeout
+            )
         }
         guard (200..<300).contains(answer.status) else {
             throw SalesforceError.fromRESTResponse(status: answer.status, body: answer.body)
@@ -100,7 +102,7 @@ public final class SalesforceClient: Sendable {
 
     private func send(
         _ method: HTTPMethod, path: String, body: ByteBuffer?, contentType: String, session: SalesforceSession, label: String,
-        timeout: Duration?
+        timeout: TimeAmount?
     ) async throws -> SalesforceTransport.Response {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(session.accessToken)")

@@ -16,7 +16,7 @@ extension SalesforceTransport {
     /// in all (`RESPONSE_TOO_LARGE` past that).
     func stream(
         _ method: HTTPMethod, url: String, headers: HTTPHeaders, label: String, peer: String,
-        maxBodyBytes: Int, timeout: Duration? = nil, consume: (ByteBuffer) throws -> Void
+        maxBodyBytes: Int, timeout: TimeAmount, consume: (ByteBuffer) throws -> Void
     ) async throws -> StreamedAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -24,8 +24,7 @@ extension SalesforceTransport {
         let started = ContinuousClock.now
         let answer: HTTPClientResponse
         do {
-            // The deadline covers the whole body: a result list of a million rows takes longer than one call.
-            answer = try await self.httpClient.execute(request, timeout: timeout.map { .nanoseconds($0.inNanoseconds) } ?? self.timeout, logger: nil)
+            answer = try await self.httpClient.execute(request, timeout: timeout, logger: nil)
         } catch {
             throw Self.classifyTransportFailure(error, maxResponseBytes: self.maxResponseBytes)
         }

@@ -33,10 +33,10 @@ struct SalesforceTransport: Sendable {
 
     /// Sends one request and reads the whole answer. `label` names it in logs (no secrets);
     /// `peer` names the other side in the error a redirect becomes.
-    /// `timeout` replaces the transport's own for this exchange.
+    /// `timeout` replaces the connection's for this exchange (Bulk uploads take longer).
     func send(
         _ method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, label: String, peer: String = "Salesforce",
-        timeout: Duration? = nil
+        timeout: TimeAmount? = nil
     ) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -47,7 +47,7 @@ struct SalesforceTransport: Sendable {
         let bytes: ByteBuffer
         do {
             // No logger for AsyncHTTPClient: its request logs must never risk carrying a token.
-            answer = try await self.httpClient.execute(request, timeout: timeout.map { .nanoseconds($0.inNanoseconds) } ?? self.timeout, logger: nil)
+            answer = try await self.httpClient.execute(request, timeout: timeout ?? self.timeout, logger: nil)
             bytes = try await answer.body.collect(upTo: self.maxResponseBytes)
         } catch {
             let failure = Self.classifyTransportFailure(error, maxResponseBytes: self.maxResponseBytes)

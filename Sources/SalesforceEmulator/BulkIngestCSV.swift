@@ -131,9 +131,13 @@ enum BulkIngestCSV {
             for (index, text) in cells.enumerated() {
                 if index > 0 { buffer.writeInteger(delimiter.byte) }
                 buffer.writeInteger(UInt8(ascii: "\""))
-                for byte in text.utf8 {
-                    if byte == UInt8(ascii: "\"") { buffer.writeInteger(byte) }
-                    buffer.writeInteger(byte)
+                if text.utf8.contains(UInt8(ascii: "\"")) {
+                    for byte in text.utf8 {
+                        if byte == UInt8(ascii: "\"") { buffer.writeInteger(byte) }
+                        buffer.writeInteger(byte)
+                    }
+                } else {
+                    buffer.writeString(text)
                 }
                 buffer.writeInteger(UInt8(ascii: "\""))
             }

@@ -204,15 +204,7 @@ extension RESTService {
             case (.open, .uploadComplete):
                 current.state = .uploadComplete
             case (.open, .aborted), (.uploadComplete, .aborted), (.inProgress, .aborted):
-                if current.state != .inProgress, let data = current.data {
-                    // Nothing of it was processed: every row is unprocessed.
-                    if let rows = try? BulkIngestCSV.rows(data, delimiter: current.delimiter, lineEnding: current.lineEnding),
-                       let header = rows.first {
-                        current.header = header
-                        current.unprocessed = Array(rows.dropFirst())
-                    }
-                    current.data = nil
-                }
+                // Data never processed stays as uploaded: the result routes read it (outside this lock).
                 current.state = .aborted
             default:
                 throw Self.invalidJobState("Job \(current.id) is \(current.state.rawValue) and cannot be set to \(target.rawValue)")
@@ -231,7 +223,13 @@ extension RESTService {
     // MARK: Results
 
     private func ingestResults(_ rawId: String, part: String) throws(RESTFailure) -> Response {
-        let job = try self.ingestJob(rawId)
+        var job = try self.ingestJob(rawId)
+        if job.state == .aborted, let data = job.data {
+            // Aborted before processing began: every uploaded row is unprocessed.
+            let uploaded = (try? BulkIngestCSV.rows(data, delimiter: job.delimiter, lineEnding: job.lineEnding)) ?? []
+            job.header = uploaded.first ?? []
+            job.unprocessed = Array(uploaded.dropFirst())
+        }
         let header: [String]
         var rows: [[String]]
         switch part {
@@ -243,7 +241,7 @@ extension RESTService {
             rows = job.failed
         default:
             header = job.header
-            rows = job.unprocessed
+            rows = job.unprocessedRows
         }
         // Salesforce does not keep the upload's order: neither does the emulator (seeded by the job).
         var generator = BulkShuffle(seed: job.id + part)

@@ -50,6 +50,23 @@ struct BulkIngestJob: Sendable {
     var failed: [[String]] = []
     /// The cells of rows never processed.
     var unprocessed: [[String]] = []
+    /// The uploaded rows while the job runs; those from `pendingOffset` on are not processed yet.
+    var pending: [[String]] = []
+    var pendingOffset = 0
+
+    /// Unprocessed rows as the result route shows them: a job that stopped (aborted while its
+    /// processor sleeps between batches, say) already counts the rows it will never reach.
+    var unprocessedRows: [[String]] {
+        guard self.state.isTerminal, self.pendingOffset < self.pending.count else { return self.unprocessed }
+        return self.unprocessed + self.pending[self.pendingOffset...]
+    }
+
+    /// Files the rows not processed as unprocessed, once the job has stopped.
+    mutating func releasePending() {
+        if self.pendingOffset < self.pending.count { self.unprocessed += self.pending[self.pendingOffset...] }
+        self.pending = []
+        self.pendingOffset = 0
+    }
 
     /// The JobInfo Salesforce answers to create, close and abort (`details` adds the counters of `GET`).
     func info(details: Bool) -> JSON {

@@ -38,7 +38,10 @@ struct BulkIngestProcessor: Sendable {
             self.finish(.failed, message: error.message, started: started)
             return
         }
-        self.update { $0.header = header }
+        self.update { job in
+            job.header = header
+            job.pending = body
+        }
         var offset = 0
         var batchesDone = 0
         while offset < body.count {
@@ -48,12 +51,12 @@ struct BulkIngestProcessor: Sendable {
             let faults = self.org.access.withLock { $0.faults }
             let chunk = Array(body[offset..<min(offset + Self.batchSize, body.count)])
             if self.state() == .aborted {
-                self.update { $0.unprocessed += body[offset...] }
+                self.update { $0.releasePending() }
                 self.finish(.aborted, message: nil, started: started)
                 return
             }
             if let failAfter = faults.bulkFailJobAfterBatches, batchesDone >= failAfter {
-                self.update { $0.unprocessed += body[offset...] }
+                self.update { $0.releasePending() }
                 self.finish(
                     .failed, message: "InternalServerError : the batch could not be processed after 10 retries (emulator fault)",
                     started: started
@@ -61,7 +64,7 @@ struct BulkIngestProcessor: Sendable {
                 return
             }
             if let exceeded = self.reserve(records: chunk.count, faults: faults) {
-                self.update { $0.unprocessed += body[offset...] }
+                self.update { $0.releasePending() }
                 self.finish(.failed, message: exceeded, started: started)
                 return
             }
@@ -109,6 +112,7 @@ struct BulkIngestProcessor: Sendable {
         self.update { job in
             // An abort that landed while the last batch ran still wins.
             job.state = job.state == .aborted ? .aborted : state
+            job.releasePending()
             job.errorMessage = message
             job.processingMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             job.systemModstamp = SalesforceTimestamp.now()
@@ -188,6 +192,7 @@ struct BulkIngestProcessor: Sendable {
                 }
             }
             job.recordsProcessed += rows.count
+            job.pendingOffset += rows.count
         }
     }
 

@@ -89,7 +89,7 @@ struct BulkIngestLimitTests {
             #expect(try await org.results(open, "unprocessedrecords", token: token).rows.count == 3)
             #expect(try await org.rest(.PATCH, "/jobs/ingest/\(open)", json: ["state": "UploadComplete"], token: token).status == 409)
 
-            try await org.setFaults(["bulkBatchDelayMs": 400])
+            try await org.setFaults(["bulkBatchDelayMs": 3_000])
             let running = try #require(try await org.createJob("Contact", "insert", token: token)["id"] as? String)
             #expect(try await org.restRaw(.PUT, "/jobs/ingest/\(running)/batches", body: Self.contacts(15_000), token: token).status == 201)
             _ = try await org.rest(.PATCH, "/jobs/ingest/\(running)", json: ["state": "UploadComplete"], token: token)
@@ -102,6 +102,20 @@ struct BulkIngestLimitTests {
             #expect(processed < 15_000)
             let unprocessed = try await org.results(running, "unprocessedrecords", token: token).rows.count
             #expect(processed + unprocessed == 15_000)
+        }
+    }
+
+    @Test("an upload has its own 150 MB bound: one larger than the 50 MB of other requests is taken")
+    func largeUpload() async throws {
+        try await withEmulator { org in
+            let token = try await org.accessToken()
+            let id = try #require(try await org.createJob("Contact", "insert", token: token)["id"] as? String)
+            let big = "LastName,Title\nBig," + String(repeating: "x", count: 51 * 1024 * 1024) + "\n"
+            #expect(try await org.restRaw(.PUT, "/jobs/ingest/\(id)/batches", body: big, token: token).status == 201)
+            // The job holds it: a second upload is refused as one too many, not as too large.
+            let second = try await org.restRaw(.PUT, "/jobs/ingest/\(id)/batches", body: "LastName\nSmall\n", token: token)
+            #expect(second.status == 409)
+            #expect((second.array.first?["message"] as? String)?.contains("one upload per job") == true)
         }
     }
 }

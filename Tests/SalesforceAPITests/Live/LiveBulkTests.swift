@@ -159,4 +159,26 @@ struct LiveBulkTests {
             #expect(successful.allSatisfy { $0.created == true && $0.salesforceId?.hasPrefix("003") == true })
         }
     }
+
+    @Test("uploads and result downloads outlast the connection's request timeout; other calls do not")
+    func bulkTransfersHaveTheirOwnTimeout() async throws {
+        try await LiveOrg.with(contacts: 0, leads: 0) { org in
+            // The job is driven by an ordinary client; the transfers by one with a 2 s timeout,
+            // against an org that answers every REST call 3 s late.
+            let client = try org.client()
+            let short = try org.client(timeout: .seconds(2))
+            try await short.authenticate()
+            let job = try await client.createIngestJob(object: "Contact", operation: .insert)
+            try await org.admin.setFaults(["latencyMs": 3_000])
+            try await short.uploadIngestData(jobId: job.id, csv: BulkCSV.encode(columns: ["LastName"], rows: [["Slow"]]))
+            let slowPoll = await salesforceError { try await short.ingestJob(jobId: job.id) }
+            #expect(slowPoll?.code == "REQUEST_TIMEOUT")
+            try await org.admin.setFaults(["latencyMs": 0])
+            _ = try await client.closeIngestJob(jobId: job.id)
+            #expect(try await self.finished(client, job.id).state == .jobComplete)
+            try await org.admin.setFaults(["latencyMs": 3_000])
+            let rows = try await short.ingestJobResults(jobId: job.id, kind: .successful, keyColumn: "LastName")
+            #expect(rows.map(\.key) == ["Slow"])
+        }
+    }
 }
