@@ -7,7 +7,8 @@ import Testing
 struct PauseAndResumeTests {
     /// Waits until the destination's delivery status is the given one; returns the destination.
     func waitForStatus(_ status: String, _ e2e: EndToEnd, _ destination: String) async throws -> [String: Any] {
-        for _ in 0..<300 {
+        // Up to 30 s: a loaded machine may take a while to send the first batch.
+        for _ in 0..<1_500 {
             let shown = try await e2e.api.expect(200, .GET, "/v1/destinations/\(destination)").object
             if (shown["delivery"] as? [String: Any])?["status"] as? String == status { return shown }
             try await Task.sleep(for: .milliseconds(20))
@@ -17,7 +18,7 @@ struct PauseAndResumeTests {
     }
 
     @Test func theAPILimitPausesWithoutReauthenticatingAndResumes() async throws {
-        try await EndToEnd.with(contacts: 50, configure: { $0.delivery.throttlePause = 0.5; $0.delivery.apiBudgetRecheck = 0.3 }) { e2e in
+        try await EndToEnd.with(contacts: 50, configure: { $0.delivery.throttlePause = 2; $0.delivery.apiBudgetRecheck = 0.3 }) { e2e in
             let destination = try await e2e.configureDestination()
             let stats = try await e2e.admin.stats()
             try await e2e.admin.setFaults(["apiLimit": Double(stats.apiUsed + 1000), "apiUsed": Double(stats.apiUsed + 1000)])
