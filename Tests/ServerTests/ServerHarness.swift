@@ -31,7 +31,7 @@ struct ServerHarness: Sendable {
         try await ServiceHarness.with(contacts: contacts, leads: 1, logLevel: .debug, configure: { settings in
             settings.environment = ["SFDEST_API_KEY": Self.apiKey]
             settings.maxProfileBodyBytes = maxProfileBodyBytes
-            settings.connectTimeout = .seconds(2)
+            settings.connectTimeout = .seconds(6)
             configure(&settings)
         }) { service in
             try await body(ServerHarness(service: service))
