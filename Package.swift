@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // JSON: the value, a strict fast parser, the shape pre-scan of request bodies. Shared by the
@@ -96,12 +97,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The HTTP API (Hummingbird): `buildApplication`, API keys, the contract's routes.
+        // The HTTP API (Hummingbird): `buildApplication`, API keys, the contract's routes; the web UI
+        // (server-rendered Mustache pages) on top of the same routes.
         .target(
             name: "Server",
             dependencies: [
                 "Activation", "Store", "Ingest", "Delivery", "SalesforceAPI", "SfdestMetrics", "SfdestJSON", "SfdestBasics",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -18,6 +18,11 @@ public struct Demo: Sendable {
         public var bodySize = 1_000
         public var resend = 1_000
         public var timeout: Duration = .seconds(600)
+        /// The service's port (0: one the OS picks).
+        public var port = 0
+        /// `--ui`: after the demo, called with its report, the web UI's URL and the API key; the
+        /// service and the emulator keep running until it returns.
+        public var holdOpen: (@Sendable (Report, _ uiURL: String, _ apiKey: String) async -> Void)?
         public init() {}
     }
 
@@ -60,7 +65,7 @@ public struct Demo: Sendable {
         self.print("Salesforce emulator on \(emulator.baseURL): \(emulator.seededContactIds.count) Contacts, \(emulator.seededLeadIds.count) Leads, fields crm_1_seg__c and crm_2_seg__c")
 
         var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
-        settings.port = 0
+        settings.port = self.options.port
         settings.environment = [:]
         let runtime = try SfdestRuntime(settings: settings, logger: self.logger)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -74,6 +79,9 @@ public struct Demo: Sendable {
             self.print("sfdest service on \(api.baseURL) (data dir \(dataDirectory))")
             do {
                 let report = try await self.drive(api: api, admin: admin, emulator: emulator)
+                if let holdOpen = self.options.holdOpen {
+                    await holdOpen(report, "\(api.baseURL)/ui/", try runtime.keys.requireAPIKey())
+                }
                 await runtime.shutdown()
                 return report
             } catch {

@@ -36,7 +36,15 @@ struct APIKeyMiddleware: RouterMiddleware {
             )
         }
         guard case .requires(let permissions) = access else { return try await next(request, context) }
-        let key = try await self.authenticate(request)
+        // The web UI calls these routes in-process for a signed-in browser: the key is the
+        // session's, checked here exactly as a header's would be. A request from outside cannot
+        // set a task-local value.
+        let key: AuthenticatedKey
+        if let sessionKeyHash = UIInternalCall.keyHash {
+            key = try await self.authenticate(hash: sessionKeyHash)
+        } else {
+            key = try await self.authenticate(request)
+        }
         let missing = key.lacking(permissions)
         guard missing.isEmpty else {
             throw APIError.forbidden(missing: missing) {
@@ -58,7 +66,11 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Self.unauthorized("the Authorization header must be Bearer <api key>")
         }
-        let hash = APIKeyMaterial.hash(parts[1].trimmingCharacters(in: .whitespaces))
+        return try await self.authenticate(hash: APIKeyMaterial.hash(parts[1].trimmingCharacters(in: .whitespaces)))
+    }
+
+    /// The key with this SHA-256, if it is valid now.
+    func authenticate(hash: String) async throws -> AuthenticatedKey {
         if self.bootstrapHashes.contains(hash) { return .bootstrap }
         guard let key = try await self.store.apiKey(hash: hash) else {
             throw Self.unauthorized("the API key is not valid: use the bootstrap key (SFDEST_API_KEY or the one printed at first start) or a key made with POST /v1/keys")
@@ -80,4 +92,10 @@ struct APIKeyMiddleware: RouterMiddleware {
     private static func unauthorized(_ message: String) -> APIError {
         APIError(status: .unauthorized, code: "unauthorized", message: message, headers: [.wwwAuthenticate: "Bearer"])
     }
+}
+
+/// Set by the web UI around its in-process calls of the API: the SHA-256 of the signed-in
+/// session's key.
+enum UIInternalCall {
+    @TaskLocal static var keyHash: String?
 }

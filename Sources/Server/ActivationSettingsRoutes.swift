@@ -56,6 +56,21 @@ struct ActivationSettingsRoutes: Sendable {
         // Every item decoded: a wrong one made `decode` answer 422 listing them all.
         let items = try await RequestJSON.decode([Lenient<MappingItem>].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
             .compactMap(\.value)
+        let checked = Self.checkMappings(items, of: destination)
+        guard checked.problems.isEmpty else {
+            throw APIError.problems(checked.problems, code: "validation_failed", summary: "the mappings are not valid")
+        }
+        let before = mappingsJSON(destination.mappings)
+        destination.mappings = checked.settings
+        try await self.save(destination)
+        try await self.destinations.services.audit(.destinationMappings, id, before: before, after: mappingsJSON(checked.settings))
+        return mappingsJSON(destination.mappings).response()
+    }
+
+    /// The mappings body read against the destination: what would be saved, and every problem of
+    /// the list itself (missing required mappings are the enable check's business). Shared by the
+    /// PUT and by the preflight that checks a draft (the UI's as-you-type check).
+    static func checkMappings(_ items: [MappingItem], of destination: Destination) -> (settings: [MappingSetting], problems: [ConfigurationProblem]) {
         var problems: [ConfigurationProblem] = []
         var settings: [MappingSetting] = []
         var parsed: [Mapping] = []
@@ -71,26 +86,32 @@ struct ActivationSettingsRoutes: Sendable {
             }
         }
         if problems.isEmpty {
-            // Duplicates and identity misuse; missing required mappings are the enable check's business.
+            // Duplicates and identity misuse.
             let audiences = (try? destination.parsedAudiences()) ?? []
             problems += Self.planProblems(destination.objectType, destination.operation, parsed, audiences).filter {
                 $0.field.hasPrefix("[") && ($0.field.hasSuffix(".source") || $0.field.hasSuffix(".target"))
             }
         }
-        guard problems.isEmpty else {
-            throw APIError.problems(problems, code: "validation_failed", summary: "the mappings are not valid")
-        }
-        let before = mappingsJSON(destination.mappings)
-        destination.mappings = settings
-        try await self.save(destination)
-        try await self.destinations.services.audit(.destinationMappings, id, before: before, after: mappingsJSON(settings))
-        return mappingsJSON(destination.mappings).response()
+        return (settings, problems)
     }
 
     func replaceSegments(_ id: String, _ request: Request) async throws -> Response {
         var destination = try await self.destinations.load(id)
         let items = try await RequestJSON.decode([Lenient<SegmentItem>].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
             .compactMap(\.value)
+        let checked = Self.checkSegments(items, of: destination)
+        guard checked.problems.isEmpty else {
+            throw APIError.problems(checked.problems, code: "validation_failed", summary: "the segments are not valid")
+        }
+        let before = segmentsJSON(destination.segments)
+        destination.segments = checked.settings
+        try await self.save(destination)
+        try await self.destinations.services.audit(.destinationSegments, id, before: before, after: segmentsJSON(checked.settings))
+        return segmentsJSON(destination.segments).response()
+    }
+
+    /// The segments body read against the destination: what would be saved, and every problem.
+    static func checkSegments(_ items: [SegmentItem], of destination: Destination) -> (settings: [SegmentSetting], problems: [ConfigurationProblem]) {
         var problems: [ConfigurationProblem] = []
         var settings: [SegmentSetting] = []
         var parsed: [AudienceSchedule] = []
@@ -121,14 +142,7 @@ struct ActivationSettingsRoutes: Sendable {
                 $0.field.hasPrefix("[") && ($0.field.hasSuffix(".segmentId") || $0.field.hasSuffix(".mappingId"))
             }
         }
-        guard problems.isEmpty else {
-            throw APIError.problems(problems, code: "validation_failed", summary: "the segments are not valid")
-        }
-        let before = segmentsJSON(destination.segments)
-        destination.segments = settings
-        try await self.save(destination)
-        try await self.destinations.services.audit(.destinationSegments, id, before: before, after: segmentsJSON(settings))
-        return segmentsJSON(destination.segments).response()
+        return (settings, problems)
     }
 
     /// Saves new settings. An enabled destination must pass the enable check with them first, and

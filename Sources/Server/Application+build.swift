@@ -5,9 +5,10 @@ import SfdestJSON
 /// The sfdest HTTP API: `/health` without a key, everything under `/v1` with one. The caller runs
 /// the returned application next to `services.ingest` and `services.delivery` in one service group.
 public func buildApplication(settings: ServerSettings, services: SfdestServices, logger: Logger) -> some ApplicationProtocol {
-    let router = buildRouter(settings: settings, services: services, logger: logger)
+    let api = buildRouter(settings: settings, services: services, logger: logger).buildResponder()
+    let ui = WebUI(settings: settings, services: services, api: api, logger: RequestIDLogHandler.wrapping(logger)).buildRouter().buildResponder()
     return Application(
-        responder: LimitsResponder(base: router.buildResponder(), limits: settings.limits),
+        responder: LimitsResponder(base: UISplitResponder(api: api, ui: ui), limits: settings.limits),
         server: .sfdest(limits: settings.limits, tls: settings.tls),
         configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "sfdest"),
         onServerRunning: { channel in await settings.onListening(channel.localAddress?.port ?? settings.port) },
@@ -38,5 +39,21 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     AlertRoutes(destinations: destinations).register(on: v1)
     ProfileRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     KeyRoutes(services: services, settings: settings, logger: logger).register(on: v1)
+    SetupRoutes(destinations: destinations).register(on: v1)
     return router
+}
+
+/// `/` and `/ui/...` go to the web UI; everything else to the API.
+struct UISplitResponder<API: HTTPResponder, UI: HTTPResponder>: HTTPResponder where API.Context == SfdestRequestContext, UI.Context == SfdestRequestContext {
+    typealias Context = SfdestRequestContext
+    let api: API
+    let ui: UI
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let path = request.uri.path
+        if path == "/" || path == "/ui" || path.hasPrefix("/ui/") {
+            return try await self.ui.respond(to: request, context: context)
+        }
+        return try await self.api.respond(to: request, context: context)
+    }
 }

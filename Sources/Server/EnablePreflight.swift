@@ -12,36 +12,49 @@ struct EnablePreflight: Sendable {
     /// The org's fields of the destination's object when the configuration fits them;
     /// otherwise 422 `validation_failed` listing every problem.
     func orgFields(for destination: Destination) async throws -> [SalesforceField] {
+        let checked = try await self.check(destination, fresh: true)
+        guard checked.problems.isEmpty else {
+            throw APIError.problems(checked.problems, code: "validation_failed", summary: "the destination cannot be enabled")
+        }
+        return checked.fields
+    }
+
+    /// Every problem of the destination's configuration against the org's fields, with those
+    /// fields: a fresh describe (`fresh`, as enabling does) or the cached one (a draft checked
+    /// as it is typed must not cost a describe per keystroke).
+    func check(_ destination: Destination, fresh: Bool) async throws -> (fields: [SalesforceField], problems: [ConfigurationProblem]) {
         var problems: [ConfigurationProblem] = []
         var mappings: [Mapping] = []
         var audiences: [AudienceSchedule] = []
         do { mappings = try destination.parsedMappings() } catch { problems += error.problems.map(Self.located("mappings")) }
         do { audiences = try destination.parsedAudiences() } catch { problems += error.problems.map(Self.located("segments")) }
-        let fields = try await self.describe(destination)
+        let fields = try await self.describe(destination, fresh: fresh)
         if problems.isEmpty {
             problems = Preflight.problems(objectType: destination.objectType, operation: destination.operation, mappings: mappings, audiences: audiences, orgFields: fields)
                 .map(Self.locatedInList)
         }
-        guard problems.isEmpty else {
-            throw APIError.problems(problems, code: "validation_failed", summary: "the destination cannot be enabled")
-        }
-        return fields
+        return (fields, problems)
     }
 
-    /// The object's fields as the org describes them now (the cached describe is dropped first).
-    private func describe(_ destination: Destination) async throws -> [SalesforceField] {
+    /// The object's fields as the org describes them (now, when `fresh`: the cached describe is
+    /// dropped first).
+    func describe(_ destination: Destination, fresh: Bool = true) async throws -> [SalesforceField] {
+        try await self.describeObject(destination, fresh: fresh).fields.map {
+            SalesforceField(
+                name: $0.name, type: $0.type, length: $0.length, updateable: $0.updateable, nillable: $0.nillable, custom: $0.custom,
+                externalId: $0.externalId, idLookup: $0.idLookup
+            )
+        }
+    }
+
+    /// The org's describe of the destination's object, Salesforce's refusals as the API's errors.
+    func describeObject(_ destination: Destination, fresh: Bool) async throws -> SObjectDescription {
         var loginURL: String?
         do {
             let client = try await self.services.clients.client(connectionId: destination.connectionId)
             loginURL = client.loginURL
-            await client.invalidateDescribe(destination.objectType.rawValue)
-            let description = try await client.describe(destination.objectType.rawValue)
-            return description.fields.map {
-                SalesforceField(
-                    name: $0.name, type: $0.type, length: $0.length, updateable: $0.updateable, nillable: $0.nillable, custom: $0.custom,
-                    externalId: $0.externalId, idLookup: $0.idLookup
-                )
-            }
+            if fresh { await client.invalidateDescribe(destination.objectType.rawValue) }
+            return try await client.describe(destination.objectType.rawValue)
         } catch let error as SalesforceError {
             throw APIError.salesforce(error, loginURL: loginURL)
         }
@@ -55,7 +68,7 @@ struct EnablePreflight: Sendable {
     }
 
     /// A problem of a stored list, located under the list's name (`mappings[2].target`).
-    private static func located(_ list: String) -> (ConfigurationProblem) -> ConfigurationProblem {
+    static func located(_ list: String) -> (ConfigurationProblem) -> ConfigurationProblem {
         { ConfigurationProblem(field: list + $0.field, message: $0.message) }
     }
 }

@@ -25,7 +25,8 @@ enum RoutePermissions {
             "GET /v1/connections", "GET /v1/connections/{id}",
             "GET /v1/destinations", "GET /v1/destinations/{id}", "GET /v1/destinations/{id}/runs",
             "GET /v1/destinations/{id}/failures", "GET /v1/destinations/{id}/alerts",
-            "GET /v1/alerts", "GET /v1/alerts/subscriptions"
+            "GET /v1/alerts", "GET /v1/alerts/subscriptions",
+            "GET /v1/destinations/{id}/fields", "POST /v1/destinations/{id}/preflight"
         )
         add(
             .requires([.manageDestinations]),
@@ -39,8 +40,8 @@ enum RoutePermissions {
             "POST /v1/destinations/{id}/enable", "POST /v1/destinations/{id}/disable",
             "POST /v1/destinations/{id}/failures/retry"
         )
-        add(.requires([.viewSegments]), "GET /v1/destinations/{id}/segments")
-        add(.requires([.viewProfiles]), "GET /v1/destinations/{id}/records/{recordId}", "GET /v1/profiles/{namespace}/{id}")
+        add(.requires([.viewSegments]), "GET /v1/destinations/{id}/segments", "GET /v1/audiences")
+        add(.requires([.viewProfiles]), "GET /v1/destinations/{id}/records/{recordId}", "GET /v1/profiles/{namespace}/{id}", "GET /v1/profiles/sources")
         add(.requires([.viewProfiles, .manageDestinations]), "DELETE /v1/profiles/{namespace}/{id}")
         add(.requires([.ingestProfiles]), "POST /v1/profiles")
         add(.requires([.manageKeys]), "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}", "GET /v1/audit")

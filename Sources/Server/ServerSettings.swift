@@ -41,6 +41,12 @@ public struct ServerSettings: Sendable {
     public var limits = ServerLimits()
     /// HTTPS with this certificate and key; plain HTTP when nil.
     public var tls: ServerTLS?
+    /// The web UI's sessions: ended after this long without a request, and this long after login
+    /// whatever happens (`SFDEST_UI_SESSION_IDLE_SECONDS`, `SFDEST_UI_SESSION_HOURS`).
+    public var uiSessionIdle: Double = 30 * 60
+    public var uiSessionLifetime: Double = 12 * 3600
+    /// The UI's cookies carry `Secure` (under TLS, or behind a TLS proxy); nil: when `tls` is set.
+    public var uiSecureCookies: Bool?
 }
 
 /// The long-lived parts the routes work with. The caller runs `ingest` and `delivery` as services

@@ -49,6 +49,10 @@ public struct SfdestRuntime: Sendable {
         /// Profiles waiting to be committed at most; past it `POST /v1/profiles` is answered 503
         /// before its body is read.
         public var ingestQueueProfiles = 200_000
+        /// The web UI's sessions end after this many seconds without a request, and this many
+        /// seconds after login in any case.
+        public var uiSessionIdle: Double = 30 * 60
+        public var uiSessionLifetime: Double = 12 * 3600
     }
 
     public let settings: Settings
@@ -97,6 +101,10 @@ public struct SfdestRuntime: Sendable {
         serverSettings.outboundHosts = self.outboundHosts
         serverSettings.limits = self.settings.serverLimits
         serverSettings.tls = self.tls
+        serverSettings.uiSessionIdle = self.settings.uiSessionIdle
+        serverSettings.uiSessionLifetime = self.settings.uiSessionLifetime
+        // Behind a TLS proxy the browser speaks HTTPS: its cookies are Secure too.
+        serverSettings.uiSecureCookies = self.tls != nil || self.settings.insecureHTTP
         return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
     }
 

@@ -120,4 +120,34 @@ extension SQLiteStore {
             return result
         }
     }
+
+    public func audiencesSeen() async throws -> [String: AudienceCounts] {
+        try await self.pool.read { db in
+            var result: [String: AudienceCounts] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT segment_id, status, count FROM audience_counts WHERE count > 0") {
+                let segment: String = row["segment_id"]
+                let count: Int = row["count"]
+                switch row["status"] as String {
+                case AudienceStatus.realized.rawValue: result[segment, default: AudienceCounts()].realized = count
+                case AudienceStatus.existing.rawValue: result[segment, default: AudienceCounts()].existing = count
+                default: result[segment, default: AudienceCounts()].exited = count
+                }
+            }
+            return result
+        }
+    }
+
+    public func recentProfiles(limit: Int) async throws -> [Profile] {
+        try await self.pool.read { db in
+            let page = try SQLiteCall(db, "SELECT body FROM profiles ORDER BY id DESC LIMIT ?")
+            page.reset()
+            page.bind(1, max(0, limit))
+            var profiles: [Profile] = []
+            while try page.step() {
+                profiles.append(page.withBytes(0) { $0.map(StoredBinary.decodeProfile) ?? Profile() })
+            }
+            page.reset()
+            return profiles
+        }
+    }
 }

@@ -67,6 +67,12 @@ public protocol MonitoringStore: Sendable {
     func retryFailures(destinationId: String, codes: [String]?, recordIds: [String]?, now: Date) async throws -> Int
     func recordState(destinationId: String, recordId: String) async throws -> RecordState?
     func audienceCounts(segmentIds: [String]) async throws -> [String: AudienceCounts]
+    /// Every audience stored profiles are members of, with its counts per status (one row per
+    /// audience and status: costs the audiences, not the profiles).
+    func audiencesSeen() async throws -> [String: AudienceCounts]
+    /// The most recently stored profiles, newest first (at most `limit`): what the UI suggests
+    /// mapping sources from.
+    func recentProfiles(limit: Int) async throws -> [Profile]
     /// Profiles stored.
     func profileCount() async throws -> Int
 }

@@ -3,6 +3,20 @@ import Demo
 import Foundation
 import Logging
 import SfdestRuntime
+import Synchronization
+import UnixSignals
+
+/// Whether the summary was printed already (by `--ui`, before the wait).
+final class PrintedOnce: Sendable {
+    private let flag = Mutex(false)
+    func done() { self.flag.withLock { $0 = true } }
+    var isDone: Bool { self.flag.withLock { $0 } }
+}
+
+/// Returns at the first SIGINT or SIGTERM.
+func waitForStopSignal() async {
+    for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return }
+}
 
 /// `sfdest demo`: the main job end to end on the embedded default, no credentials needed.
 struct DemoCommand: AsyncParsableCommand {
@@ -17,6 +31,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel = LogLevel(.warning)
 
+    @Flag(help: "Keep the service and the emulator running after the demo and print the web UI's URL and a key, to click through the populated destination (Ctrl-C stops).")
+    var ui = false
+
+    @Option(help: "The service's port (0: a free one). Useful with --ui.")
+    var port = 0
+
     func validate() throws {
         guard (1...1_000_000).contains(self.profiles) else { throw ValidationError("--profiles must be between 1 and 1,000,000") }
     }
@@ -26,8 +46,24 @@ struct DemoCommand: AsyncParsableCommand {
         var options = Demo.Options()
         options.profiles = self.profiles
         options.resend = min(1_000, self.profiles)
+        options.port = self.port
+        let printed = PrintedOnce()
+        if self.ui {
+            options.holdOpen = { report, url, key in
+                Swift.print(DemoSummary(report: report).text)
+                printed.done()
+                Swift.print("""
+
+                    Web UI: \(url)
+                    Sign in with the API key: \(key)
+                    The service and the emulator keep running; Ctrl-C stops them (the demo's data directory is removed).
+                    """)
+                fflush(nil)
+                await waitForStopSignal()
+            }
+        }
         let report = try await Demo(options: options, logger: logger, print: { Swift.print($0) }).run()
-        Swift.print(DemoSummary(report: report).text)
+        if !printed.isDone { Swift.print(DemoSummary(report: report).text) }
         if !report.ok { throw ExitCode.failure }
     }
 }
