@@ -14,6 +14,7 @@ struct SetupRoutes: Sendable {
     /// How many recent profiles `GET /v1/profiles/sources` reads by default, and at most.
     static let defaultSourceSample = 500
     static let maxSourceSample = 5_000
+    static let maxSources = 300
 
     func register(on group: RouterGroup<SfdestRequestContext>) {
         group.get("profiles/sources") { request, _ in try await self.sources(request) }
@@ -26,7 +27,8 @@ struct SetupRoutes: Sendable {
     func sources(_ request: Request) async throws -> Response {
         let limit = try Self.limit(request, default: Self.defaultSourceSample, max: Self.maxSourceSample)
         let profiles = try await self.destinations.services.store.recentProfiles(limit: limit)
-        let suggestions = SourceSuggestion.from(profiles)
+        // The most common first, at most `maxSources` (a datalist of thousands helps nobody).
+        let suggestions = SourceSuggestion.from(profiles).prefix(Self.maxSources)
         return JSON.object([
             ("profilesRead", .int(profiles.count)),
             ("sources", .array(suggestions.map {
@@ -51,7 +53,7 @@ struct SetupRoutes: Sendable {
     /// (the cached describe unless `fresh`), with what each may be used for.
     func fields(_ id: String, _ request: Request) async throws -> Response {
         let destination = try await self.destinations.load(id)
-        let fresh = request.uri.queryParameters.get("fresh") == "true"
+        let fresh = Self.fresh(request)
         let description = try await EnablePreflight(services: self.destinations.services).describeObject(destination, fresh: fresh)
         let fields = description.fields.sorted { $0.name < $1.name }.map { field -> JSON in
             let domain = SalesforceField(
@@ -106,13 +108,20 @@ struct SetupRoutes: Sendable {
             destination.segments = checked.settings
         }
         if problems.isEmpty {
-            let fresh = request.uri.queryParameters.get("fresh") == "true"
+            let fresh = Self.fresh(request)
             problems = try await EnablePreflight(services: self.destinations.services).check(destination, fresh: fresh).problems
         }
         return JSON.object([
             ("ready", .bool(problems.isEmpty)),
             ("problems", .array(problems.map { ["field": .string($0.field), "message": .string($0.message)] })),
         ]).response()
+    }
+
+    /// `fresh=true` asks for a new describe of the org (an API call); only a key that may enable
+    /// destinations gets one, so a view-only key cannot spend the org's API budget. Others get the
+    /// cached describe.
+    static func fresh(_ request: Request) -> Bool {
+        request.uri.queryParameters.get("fresh") == "true" && (AuthenticatedKey.current?.grants(.activateDestinations) ?? false)
     }
 
     private static func limit(_ request: Request, default value: Int, max: Int) throws -> Int {

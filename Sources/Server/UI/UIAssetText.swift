@@ -147,9 +147,10 @@ enum UIAssetText {
           }
           countFields();
 
-          // Ask before what cannot be undone.
-          document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-            form.addEventListener("submit", function (event) { if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); } });
+          // Ask before what cannot be undone (one listener: forms redrawn by the refresh ask too).
+          document.addEventListener("submit", function (event) {
+            var form = event.target;
+            if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
           });
 
           // Monitoring: while work is in flight the page refreshes itself (not while a field is in use).
@@ -159,7 +160,7 @@ enum UIAssetText {
             var tick = function () {
               var active = document.activeElement;
               if (active && main.contains(active) && /INPUT|SELECT|TEXTAREA/.test(active.tagName)) { setTimeout(tick, 5000); return; }
-              fetch(window.location.href, { credentials: "same-origin" })
+              fetch(window.location.href, { credentials: "same-origin", headers: { "X-Sfdest-Refresh": "1" } })
                 .then(function (response) { return response.text(); })
                 .then(function (text) {
                   var next = new DOMParser().parseFromString(text, "text/html").querySelector("main");

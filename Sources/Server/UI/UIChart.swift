@@ -39,7 +39,7 @@ enum UIChart {
             let x = left + offset + Double(index) * slot + (slot - barWidth) / 2
             var base = 0.0
             let numbers = series.map { "\($0.name.replacingOccurrences(of: "identities", with: "").lowercased()) \(Int(value(run, $0.name)))" }.joined(separator: ", ")
-            svg += "<g><title>\(UIValue.time(run["start"]?.stringValue)): received \(Int(value(run, "profilesReceived"))), \(numbers)</title>"
+            svg += "<g><title>\(UIValue.escape(UIValue.time(run["start"]?.stringValue))): received \(Int(value(run, "profilesReceived"))), \(numbers)</title>"
             for item in series {
                 let amount = value(run, item.name)
                 guard amount > 0 else { continue }
@@ -52,7 +52,7 @@ enum UIChart {
             line.append("\(format(x + barWidth / 2)),\(format(received))")
             svg += "<circle class=\"c-received-dot\" cx=\(quote(x + barWidth / 2)) cy=\(quote(received)) r=\"3\"/>\n"
             if index == 0 || index == windows.count - 1 || windows.count <= 12 || index % 6 == 0 {
-                let label = String((run["start"]?.stringValue ?? "").dropFirst(11).prefix(5))
+                let label = UIValue.escape(String((run["start"]?.stringValue ?? "").dropFirst(11).prefix(5)))
                 svg += "<text class=\"tick\" x=\(quote(x + barWidth / 2)) y=\"\(Int(height - 10))\" text-anchor=\"middle\">\(label)</text>\n"
             }
         }

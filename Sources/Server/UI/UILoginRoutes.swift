@@ -10,7 +10,7 @@ struct UILoginRoutes: Sendable {
 
     func register(on router: Router<SfdestRequestContext>) {
         router.get("ui/login") { request, _ in
-            if let id = request.cookies[WebUI.sessionCookie]?.value, await self.ui.sessions.session(id: id) != nil {
+            if let id = request.cookies[self.ui.sessionCookie]?.value, await self.ui.sessions.session(id: id) != nil {
                 return WebUI.redirect(WebUI.safeNext(request.uri.queryParameters.get("next")))
             }
             return try self.ui.loginPage(request)
@@ -20,7 +20,7 @@ struct UILoginRoutes: Sendable {
             try await self.ui.signedIn(request, context) { page in
                 await self.ui.sessions.end(id: page.session.id)
                 self.ui.logger.notice("UI sign-out", metadata: ["key": "\(page.key.id)"])
-                return WebUI.redirect("/ui/login?signedOut=1", cookies: [self.ui.cookie(WebUI.sessionCookie, "", maxAge: 0)])
+                return WebUI.redirect("/ui/login?signedOut=1", cookies: [self.ui.cookie(self.ui.sessionCookie, "", maxAge: 0)])
             }
         }
     }
@@ -46,10 +46,19 @@ struct UILoginRoutes: Sendable {
             self.ui.logger.notice("UI login refused", metadata: ["reason": "\(error.code)"])
             return try self.ui.loginPage(request, error: error.message, status: .unauthorized)
         }
+        guard key.grants(.viewDestinations) || key.grants(.manageKeys) else {
+            self.ui.logger.notice("UI login refused: the key has nothing to show", metadata: ["key": "\(key.id)"])
+            return try self.ui.loginPage(
+                request, error: "The key '\(key.name)' has neither view-destinations nor manage-keys, so the UI has nothing to show it: sign in with a key that has one of them.",
+                status: .forbidden
+            )
+        }
+        // A session already open in this browser ends: one browser, one session.
+        if let previous = request.cookies[self.ui.sessionCookie]?.value { await self.ui.sessions.end(id: previous) }
         let session = await self.ui.sessions.create(keyHash: hash, keyName: key.name)
         self.ui.logger.notice("UI sign-in", metadata: ["key": "\(key.id)"])
         return WebUI.redirect(WebUI.safeNext(form["next"]), cookies: [
-            self.ui.cookie(WebUI.sessionCookie, session.id),
+            self.ui.cookie(self.ui.sessionCookie, session.id),
             self.ui.cookie(WebUI.loginCookie, "", path: "/ui/login", maxAge: 0),
         ])
     }

@@ -50,9 +50,9 @@ extension UIPages {
 
     // MARK: keys and audit
 
-    func keys(_ page: UIPage, created: JSON?, flash: UIFlash? = nil) async throws -> Response {
+    func keys(_ page: UIPage, flash: UIFlash? = nil) async throws -> Response {
         let keys = try await page.get("/v1/keys").arrayValue ?? []
-        var data: [String: Any] = [
+        let data: [String: Any] = [
             "keys": keys.map { key -> [String: Any] in
                 var row = UIValue.object(key)
                 row["permissionsShown"] = (key["permissions"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")
@@ -64,7 +64,6 @@ extension UIPages {
             },
             "permissions": Permission.allCases.map { ["name": $0.rawValue] },
         ]
-        if let created { data["created"] = UIValue.object(created) }
         return await self.ui.render("keys", title: "API keys", data: data, page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? [])
     }
 
@@ -76,9 +75,13 @@ extension UIPages {
             body.append(("expiresAt", .string(expires.count == 10 ? expires + "T23:59:59Z" : expires)))
         }
         let answer = try await page.api(.post, "/v1/keys", .object(body))
-        guard answer.ok else { return try await self.keys(page, created: nil, flash: answer.flash) }
-        // Shown once, on this page only: the key is stored as its hash.
-        return try await self.keys(page, created: answer.json)
+        guard answer.ok else { return try await self.keys(page, flash: answer.flash) }
+        // Shown once, on the next page only (a reload does not make a second key): the key is
+        // stored as its hash.
+        let name = answer.json["name"]?.stringValue ?? "the key"
+        return await page.redirect("/ui/keys", UIFlash(
+            kind: .success, message: "Key \(name) created. Copy it now: it is shown only once.", secret: answer.json["key"]?.stringValue
+        ))
     }
 
     func revokeKey(_ page: UIPage) async throws -> Response {

@@ -6,6 +6,9 @@ import Store
 /// A destination's pages: monitoring (runs, failures, audiences, alerts), one record, and the
 /// setup steps (mapping, audiences, review).
 extension UIPages {
+    /// Rows a mapping or audiences form is drawn with at most.
+    static let maxRows = 250
+
     func destinationId(_ page: UIPage) throws -> String {
         try page.context.parameters.require("id")
     }
@@ -40,7 +43,13 @@ extension UIPages {
         data["hasRuns"] = !runs.isEmpty
         data["chart"] = UIChart.runs(runs)
         let failures = try await page.get(self.apiPath(id, "/failures"))
-        let groups = UIValue.objects(failures["groups"])
+        let groups = (failures["groups"]?.arrayValue ?? []).map { group -> [String: Any] in
+            var row = UIValue.object(group)
+            row["samples"] = (group["sampleRecordIds"]?.arrayValue ?? []).compactMap(\.stringValue).map { sample -> [String: Any] in
+                ["id": sample, "href": "/ui/destinations/\(UIValue.pathComponent(id))/record?recordId=\(UIValue.queryValue(sample))"]
+            }
+            return row
+        }
         data["failures"] = groups
         data["hasFailures"] = !groups.isEmpty
         data["failedCount"] = groups.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }
@@ -201,7 +210,8 @@ extension UIPages {
                 rows += required.map { ("", "attribute:\($0)") }
             }
         }
-        rows += Array(repeating: ("", ""), count: 2)
+        // A person fills in dozens of rows; a redrawn form holds no more than `maxRows`.
+        rows = Array(rows.prefix(Self.maxRows)) + Array(repeating: ("", ""), count: 2)
         let known = Set(targets.map(\.value))
         data["rows"] = rows.enumerated().map { index, row -> [String: Any] in
             var options: [[String: Any]] = targets.map { ["value": $0.value, "label": $0.label, "selected": $0.value == row.1] }
@@ -274,7 +284,7 @@ extension UIPages {
             let configured = Set(rows.map(\.segmentId))
             rows += seen.keys.sorted().filter { !configured.contains($0) }.map { AudienceRow(segmentId: $0) }
         }
-        rows += Array(repeating: AudienceRow(), count: 2)
+        rows = Array(rows.prefix(Self.maxRows)) + Array(repeating: AudienceRow(), count: 2)
         for index in rows.indices {
             if let audience = seen[rows[index].segmentId] {
                 rows[index].members = "\(Int(audience["members"]?.numberValue ?? 0)) members (\(Int(audience["realized"]?.numberValue ?? 0)) realized, \(Int(audience["existing"]?.numberValue ?? 0)) existing, \(Int(audience["exited"]?.numberValue ?? 0)) exited)"

@@ -36,7 +36,7 @@ struct UIPages: Sendable {
         page(.get, "ui/alerts") { try await self.alerts($0) }
         page(.post, "ui/alerts/subscriptions") { try await self.subscribe($0) }
         page(.post, "ui/alerts/subscriptions/{id}/delete") { try await self.unsubscribe($0) }
-        page(.get, "ui/keys") { try await self.keys($0, created: nil) }
+        page(.get, "ui/keys") { try await self.keys($0) }
         page(.post, "ui/keys") { try await self.createKey($0) }
         page(.post, "ui/keys/{id}/revoke") { try await self.revokeKey($0) }
         page(.get, "ui/audit") { try await self.audit($0) }

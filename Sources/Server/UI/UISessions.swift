@@ -18,6 +18,9 @@ actor UISessionStore {
     /// Sessions kept at most; the oldest go first (logins need a valid key, so this bounds memory
     /// against a key holder, not against strangers).
     static let maxSessions = 10_000
+    /// Sessions of one key kept at most: a key's own logins push out its own oldest session,
+    /// never other people's.
+    static let maxSessionsPerKey = 20
 
     private var sessions: [String: UISession] = [:]
     /// Messages to show on a session's next page (after a form's redirect).
@@ -33,6 +36,10 @@ actor UISessionStore {
     /// A new session (a new id at every login: an id planted before login is worth nothing).
     func create(keyHash: String, keyName: String, now: Date = Date()) -> UISession {
         self.expire(now: now)
+        let own = self.sessions.values.filter { $0.keyHash == keyHash }
+        if own.count >= Self.maxSessionsPerKey, let oldest = own.min(by: { $0.lastSeenAt < $1.lastSeenAt }) {
+            self.sessions[oldest.id] = nil
+        }
         if self.sessions.count >= Self.maxSessions, let oldest = self.sessions.values.min(by: { $0.lastSeenAt < $1.lastSeenAt }) {
             self.sessions[oldest.id] = nil
         }
@@ -43,15 +50,18 @@ actor UISessionStore {
         return session
     }
 
-    /// The live session with this id, its idle clock restarted; nil when unknown or ended.
-    func session(id: String, now: Date = Date()) -> UISession? {
+    /// The live session with this id, its idle clock restarted (unless `touch` is false: a page
+    /// refreshing itself is not someone using it); nil when unknown or ended.
+    func session(id: String, touch: Bool = true, now: Date = Date()) -> UISession? {
         guard var session = self.sessions[id] else { return nil }
         guard now.timeIntervalSince(session.lastSeenAt) < self.idle, now.timeIntervalSince(session.createdAt) < self.lifetime else {
             self.sessions[id] = nil
             return nil
         }
-        session.lastSeenAt = now
-        self.sessions[id] = session
+        if touch {
+            session.lastSeenAt = now
+            self.sessions[id] = session
+        }
         return session
     }
 
@@ -109,4 +119,6 @@ struct UIFlash: Sendable {
     var message: String
     /// Each problem of a refused form, with where it is.
     var problems: [String] = []
+    /// A secret shown this once (a new API key).
+    var secret: String? = nil
 }

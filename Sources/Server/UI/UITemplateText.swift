@@ -37,7 +37,7 @@ enum UITemplateText {
         <main id="content" {{#refresh}}data-refresh="5"{{/refresh}}>
         {{#flashes}}
           <div class="flash {{kind}}" role="{{#hasProblems}}alert{{/hasProblems}}{{^hasProblems}}status{{/hasProblems}}">{{message}}
-          {{#hasProblems}}<ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}</div>
+          {{#hasProblems}}<ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}{{#secret}}<p class="secret-once" id="new-key-value">{{secret}}</p>{{/secret}}</div>
         {{/flashes}}
         {{{body}}}
         </main>
@@ -225,7 +225,7 @@ enum UITemplateText {
         <div class="table-wrap"><table id="failures">
           <thead><tr><th>Code</th><th>Kind</th><th class="num">Records</th><th>Salesforce's message</th><th>Sample records</th><th></th></tr></thead>
           <tbody>{{#failures}}<tr><td><code>{{code}}</code></td><td>{{kind}}</td><td class="num">{{count}}</td><td>{{message}}{{#fields}} <code>{{.}}</code>{{/fields}}</td>
-            <td>{{#sampleRecordIds}}<a href="/ui/destinations/{{destination.id}}/record?recordId={{.}}"><code>{{.}}</code></a> {{/sampleRecordIds}}</td>
+            <td>{{#samples}}<a href="{{href}}"><code>{{id}}</code></a> {{/samples}}</td>
             <td>{{#can.activate}}<form class="inline replay" method="post" action="/ui/destinations/{{destination.id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="code" value="{{code}}"><button type="submit" class="secondary" data-code="{{code}}">Replay</button></form>{{/can.activate}}</td></tr>{{/failures}}</tbody>
         </table></div>
         {{#can.activate}}<form class="inline" method="post" action="/ui/destinations/{{destination.id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary" id="replay-all">Replay all {{failedCount}}</button></form>{{/can.activate}}
@@ -383,7 +383,6 @@ enum UITemplateText {
 
     static let keys = #"""
         <h1>API keys</h1>
-        {{#created}}<div class="flash success" role="status"><p>Key <strong>{{name}}</strong> created. Copy it now: it is shown only once.</p><p class="secret-once" id="new-key-value">{{key}}</p></div>{{/created}}
         <div class="table-wrap"><table id="keys"><thead><tr><th>Name</th><th>Permissions</th><th>Created</th><th>Expires</th><th>Last used</th><th></th></tr></thead>
         <tbody>{{#keys}}<tr><td>{{name}}<div class="muted">{{id}}</div></td><td>{{permissionsShown}}</td><td>{{createdShown}}</td><td>{{expiresShown}}</td><td>{{lastUsedShown}}</td>
           <td>{{#revoked}}<span class="badge bad">revoked</span>{{/revoked}}{{^revoked}}<form class="inline" method="post" action="/ui/keys/{{id}}/revoke" data-confirm="Revoke {{name}} and the keys it created?"><input type="hidden" name="csrf" value="{{csrf}}"><button class="secondary" type="submit">Revoke</button></form>{{/revoked}}</td></tr>{{/keys}}</tbody></table></div>

@@ -24,7 +24,11 @@ struct UITemplates: Sendable {
     func page(_ template: String, title: String, data: [String: Any], page: UIPage?, flashes: [UIFlash]) -> String {
         var layout: [String: Any] = [
             "title": title,
-            "flashes": flashes.map { ["kind": $0.kind.rawValue, "message": $0.message, "problems": $0.problems, "hasProblems": !$0.problems.isEmpty] },
+            "flashes": flashes.map { flash -> [String: Any] in
+                var shown: [String: Any] = ["kind": flash.kind.rawValue, "message": flash.message, "problems": flash.problems, "hasProblems": !flash.problems.isEmpty]
+                if let secret = flash.secret { shown["secret"] = secret }
+                return shown
+            },
         ]
         var data = data
         if let page {

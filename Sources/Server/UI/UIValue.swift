@@ -63,6 +63,22 @@ enum UIValue {
         return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
     }
 
+    /// Text for HTML made outside the templates (the chart): `& < > " '` escaped.
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
     /// A JSON value as compact text (the audit log's before and after).
     static func compact(_ json: JSON?) -> String {
         guard let json, !json.isNull else { return "" }

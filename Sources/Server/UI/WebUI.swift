@@ -12,7 +12,9 @@ typealias UIHeader = HTTPFields.Element
 /// the API's permission check, validation, audit log and errors are the UI's too: the UI keeps
 /// no copy of a rule, only how to show it.
 struct WebUI: Sendable {
-    static let sessionCookie = "sfdest_session"
+    /// The session cookie's name: with `Secure`, the `__Host-` prefix too, so a sibling
+    /// subdomain cannot plant one.
+    var sessionCookie: String { self.secureCookies ? "__Host-sfdest_session" : "sfdest_session" }
     static let loginCookie = "sfdest_login"
 
     let settings: ServerSettings
@@ -51,7 +53,9 @@ struct WebUI: Sendable {
     /// the session's CSRF token (the form's hidden `csrf` field or the `X-CSRF-Token` header) and
     /// come from this site.
     func signedIn(_ request: Request, _ context: SfdestRequestContext, _ body: (UIPage) async throws -> Response) async throws -> Response {
-        guard let id = request.cookies[Self.sessionCookie]?.value, let session = await self.sessions.session(id: id) else {
+        // The page's own refresh (while work is in flight) does not keep an unattended session alive.
+        let touch = request.headers[UIHeader.Name("X-Sfdest-Refresh")!] == nil
+        guard let id = request.cookies[self.sessionCookie]?.value, let session = await self.sessions.session(id: id, touch: touch) else {
             return Self.redirect("/ui/login?next=\(Self.nextParameter(request))")
         }
         let key: AuthenticatedKey
@@ -66,6 +70,12 @@ struct WebUI: Sendable {
         var form = UIForm()
         if request.method == .post {
             form = try await UIForm.read(request, limit: self.settings.maxConfigurationBodyBytes)
+            if form.fields.count > UIForm.maxFields {
+                return try self.errorPage(
+                    status: .contentTooLarge, title: "Too large",
+                    message: "The form has \(form.fields.count) fields; at most \(UIForm.maxFields) are read, so nothing was changed.", page: nil
+                )
+            }
             if let refusal = Self.crossSiteRefusal(request) {
                 self.logger.warning("UI form refused: \(refusal)")
                 return try self.errorPage(status: .forbidden, title: "Refused", message: refusal, page: nil)
@@ -263,6 +273,9 @@ struct UIBodyCollector: ResponseBodyWriter {
 /// A form body (`application/x-www-form-urlencoded`), fields in order, repeats kept.
 struct UIForm: Sendable {
     var fields: [(String, String)] = []
+    /// Fields a form may have (mapping rows, audiences): a page redrawn from a refused form costs
+    /// what it holds, so it holds no more than a person fills in.
+    static let maxFields = 2_000
 
     subscript(name: String) -> String? {
         self.fields.first { $0.0 == name }.map(\.1)
