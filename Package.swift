@@ -230,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "SfdestRuntimeTests",
             dependencies: [
-                "SfdestRuntime", "Alerts", "Delivery", "Store",
+                "SfdestRuntime", "Alerts", "Delivery", "Store", "SfdestTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
             ]

@@ -54,7 +54,7 @@ public struct JWTTestKeys: Sendable {
         process.arguments = ["openssl"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw HarnessFailure("openssl \(arguments.joined(separator: " ")) failed") }
     }

@@ -23,7 +23,7 @@ struct ServeListenerTests {
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         let exited = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let deadline = Date().addingTimeInterval(15)

@@ -93,7 +93,7 @@ final class ServeProcess: @unchecked Sendable {
         process.terminationHandler = { finished in
             exit.record(status: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
         }
-        try process.run()
+        try ProcessLaunch.run(process)
         let child = ServeProcess(process: process, exit: exit, generation: generation, stdoutPath: stdoutPath, stderrPath: stderrPath)
         registry.add(child)
         do {

@@ -278,7 +278,7 @@ struct ServerLimitsTests {
                 process.arguments = ["python3", "-c", script] + arguments
                 let out = Pipe()
                 process.standardOutput = out
-                try process.run()
+                try ProcessLaunch.run(process)
                 let data = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 return String(decoding: data, as: UTF8.self)

@@ -234,16 +234,39 @@ struct WebUITests {
         }
     }
 
-    @Test func sessionsEndAfterTheirIdleTime() async throws {
-        try await ServerHarness.run(configure: { $0.uiSessionIdle = 1 }) { harness in
+    @Test func sessionsEndAfterTheirIdleTimeAndARefreshDoesNotKeepThemAlive() async throws {
+        // Long enough that a loaded machine answers each request well inside it (the store's
+        // clock itself is checked to the second in the next test).
+        try await ServerHarness.run(configure: { $0.uiSessionIdle = 10 }) { harness in
             let browser = FormClient(baseURL: harness.service.baseURL)
             try await browser.login(ServerHarness.apiKey)
             #expect(try await browser.get("/ui/").status == 200)
-            try await Task.sleep(for: .milliseconds(1_500))
+            try await Task.sleep(for: .seconds(5))
+            // The page's own refresh: answered, without restarting the idle clock.
+            #expect(try await browser.send(.GET, "/ui/", form: nil, headers: [("X-Sfdest-Refresh", "1")]).status == 200)
+            try await Task.sleep(for: .seconds(6))
             let expired = try await browser.get("/ui/")
-            #expect(expired.status == 303)
+            #expect(expired.status == 303, "11 s after its last use by a person, the session is over")
             #expect(expired.location?.hasPrefix("/ui/login") == true)
         }
+    }
+
+    @Test func theSessionStoreEndsSessionsIdleOrTooOldAndKeepsEachKeysCount() async {
+        let store = UISessionStore(idle: 60, lifetime: 600)
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        let session = await store.create(keyHash: "a", keyName: "a", now: start)
+        #expect(await store.session(id: session.id, now: start.addingTimeInterval(59)) != nil)
+        // Used at 59 s: idle counts from then.
+        #expect(await store.session(id: session.id, now: start.addingTimeInterval(110)) != nil)
+        // A refresh does not restart the idle clock.
+        #expect(await store.session(id: session.id, touch: false, now: start.addingTimeInterval(160)) != nil)
+        #expect(await store.session(id: session.id, now: start.addingTimeInterval(171)) == nil, "idle 61 s since its last use")
+        // However busy, a session ends at its lifetime.
+        let busy = await store.create(keyHash: "b", keyName: "b", now: start)
+        for minute in 1...9 { #expect(await store.session(id: busy.id, now: start.addingTimeInterval(Double(minute) * 59)) != nil) }
+        #expect(await store.session(id: busy.id, now: start.addingTimeInterval(600)) == nil)
+        #expect(UIToken.matches(busy.csrfToken, busy.csrfToken) && !UIToken.matches(nil, busy.csrfToken) && !UIToken.matches("", busy.csrfToken))
+        #expect(session.id != busy.id && session.id.count == 43)
     }
 
     @Test func pagesEscapeWhatPeopleTypedAndUnknownPagesAre404() async throws {

@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import SfdestRuntime
+import SfdestTestSupport
 import Testing
 
 /// HTTPS of the API and the runtime's refusal of plain HTTP beyond loopback: a real server on
@@ -37,7 +38,7 @@ struct TLSTests {
             process.arguments = ["openssl"] + arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ProcessLaunch.run(process)
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw TLSTestFailure("openssl \(arguments.joined(separator: " ")) failed") }
         }

@@ -296,11 +296,11 @@ enum UITemplateText {
         <form id="mapping" method="post" action="/ui/destinations/{{destination.id}}/mapping" data-check="/ui/destinations/{{destination.id}}/check" data-list="mappings">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <div class="table-wrap"><table>
-            <thead><tr><th>#</th><th><label for="source-0">Profile source</label></th><th><label for="target-0">Salesforce field</label></th></tr></thead>
+            <thead><tr><th>#</th><th>Profile source</th><th>Salesforce field</th></tr></thead>
             <tbody>
             {{#rows}}<tr data-row><td>{{number}}{{#isKey}} <span class="badge warn">key</span>{{/isKey}}</td>
-              <td><input id="source-{{index}}" name="source" type="text" list="source-list" value="{{source}}" placeholder="xdm:person.name.lastName" {{^can.activate}}disabled{{/can.activate}}></td>
-              <td><select id="target-{{index}}" name="target" {{^can.activate}}disabled{{/can.activate}}><option value="">— choose a field —</option>{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select></td></tr>{{/rows}}
+              <td><input id="source-{{index}}" name="source" type="text" list="source-list" value="{{source}}" placeholder="xdm:person.name.lastName" aria-label="Profile source of row {{number}}" {{^can.activate}}disabled{{/can.activate}}></td>
+              <td><select id="target-{{index}}" name="target" aria-label="Salesforce field of row {{number}}" {{^can.activate}}disabled{{/can.activate}}><option value="">— choose a field —</option>{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select></td></tr>{{/rows}}
             </tbody>
           </table></div>
           <div id="live-problems" aria-live="polite" data-state="idle"></div>
