@@ -68,6 +68,8 @@ public struct EmulatorService: Service {
             },
             logger: logger
         )
-        try await application.runService()
+        // Signals are the caller's to handle (`sfdest emulator` and the demo trap SIGINT themselves): the
+        // org stops when its service group shuts down, never on its own.
+        try await application.runService(gracefulShutdownSignals: [])
     }
 }

@@ -194,7 +194,7 @@ enum UITemplateText {
     static let destination = #"""
         {{> steps}}
         <h1>{{destination.name}}</h1>
-        <p class="muted">{{destination.description}} · {{destination.operation}} · delivery {{destination.delivery.status}}{{#destination.delivery.reason}}: {{destination.delivery.reason}}{{/destination.delivery.reason}}{{#lastDeliveryShown}} · last delivery {{lastDeliveryShown}}{{/lastDeliveryShown}}</p>
+        <p class="muted">{{#destination.description}}{{destination.description}} · {{/destination.description}}{{destination.operation}} · delivery {{destination.delivery.status}}{{#destination.delivery.reason}}: {{destination.delivery.reason}}{{/destination.delivery.reason}}{{#lastDeliveryShown}} · last delivery {{lastDeliveryShown}}{{/lastDeliveryShown}}</p>
         {{#destination.deliveryError}}<p class="flash error">{{destination.deliveryError}}</p>{{/destination.deliveryError}}
         <div class="cards" id="backlog">
           <div class="card"><div class="muted">Pending</div><div class="n" id="backlog-pending">{{destination.backlog.pending}}</div></div>
