@@ -39,7 +39,7 @@ struct WebUIBrowserTests {
             let status = try await Self.run(
                 ["python3", script, "--base-url", service.baseURL, "--api-key", service.apiKey, "--emulator-url", service.emulator.baseURL,
                  "--out", output.path, "--chromedriver", Self.chromedriver ?? "/usr/bin/chromedriver"],
-                output: log, timeout: 300
+                output: log, timeout: 900
             )
             let printed = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
 

@@ -46,7 +46,7 @@ class Flow:
         if args.chromium:
             options.binary_location = args.chromium
         self.driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
-        self.driver.set_page_load_timeout(60)
+        self.driver.set_page_load_timeout(120)
 
     # helpers ---------------------------------------------------------------------------------
 
@@ -67,13 +67,13 @@ class Flow:
         self.driver.set_window_size(1280, 900)
         self.screenshots.append(path)
 
-    def wait(self, condition, timeout=20, message="timed out"):
+    def wait(self, condition, timeout=45, message="timed out"):
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(condition)
         except TimeoutException:
             raise CheckFailed(message)
 
-    def find(self, selector, timeout=20):
+    def find(self, selector, timeout=45):
         return self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, selector)), timeout, f"no element {selector} on {self.driver.current_url}")
 
     def exists(self, selector):
@@ -91,11 +91,11 @@ class Flow:
     def go(self, path):
         self.driver.get(self.base + path)
 
-    def wait_for_text(self, fragment, timeout=20):
+    def wait_for_text(self, fragment, timeout=45):
         self.wait(lambda d: fragment in d.find_element(By.TAG_NAME, "body").text, timeout,
                   f"'{fragment}' never appeared on {self.driver.current_url}")
 
-    def reload_until(self, predicate, timeout=60, message="condition never held"):
+    def reload_until(self, predicate, timeout=180, message="condition never held"):
         deadline = time.time() + timeout
         while time.time() < deadline:
             self.driver.refresh()
@@ -279,9 +279,10 @@ class Flow:
             _, view = self.api("GET", f"/v1/destinations/{destination_id}")
             backlog = view["backlog"]
             return backlog["pending"] + backlog["inFlight"] + backlog["retrying"] == 0 and backlog["failed"] >= 1
-        deadline = time.time() + 60
+        # Generous: a loaded CI machine runs the whole suite beside this flow.
+        deadline = time.time() + 180
         while not delivered():
-            self.check(time.time() < deadline, "the records were not delivered within 60 s")
+            self.check(time.time() < deadline, "the records were not delivered within 180 s")
             time.sleep(0.5)
         self.reload_until(lambda: self.exists("#failures") and "INVALID_EMAIL_ADDRESS" in self.find("#failures").text,
                           message="the failure is not shown")
