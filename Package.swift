@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // JSON: the value, a strict fast parser, the shape pre-scan of request bodies. Shared by the
@@ -58,6 +59,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The scale-out store: the same roles as SQLite's, on PostgreSQL (PostgresNIO), for several
+        // sfdest processes sharing one database.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Store", "Activation", "SfdestJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The way in: body decoding, group commit, fan-out, backfills.
@@ -196,6 +207,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Activation"]),
+        // The store roles' contract, run against every backend: SQLite on a file, and PostgreSQL
+        // when a server is given (`SFDEST_TEST_POSTGRES_URL`, started by `.ci/run` and `scripts/test`).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: [
+                "Store", "PostgresStore", "Activation", "SfdestJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Store", "Activation"]),
         .testTarget(
             name: "ServerTests",

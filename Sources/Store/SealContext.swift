@@ -6,8 +6,8 @@ import GRDB
 /// connection's secrets are bound to where and as whom they log in, too: whoever can write the
 /// database but lacks the master key cannot point stored credentials at another host (even
 /// another Salesforce org's) by editing its row.
-enum SealContext {
-    static func connection(
+public enum SealContext {
+    public static func connection(
         id: String, loginKind: String, loginValue: String, authType: String, username: String?, clientId: String
     ) -> String {
         let identity = [loginKind, loginValue, authType, username ?? "", clientId]
@@ -15,7 +15,7 @@ enum SealContext {
         return "connections/\(id)/sealed_secrets/\(encoded)"
     }
 
-    static func connection(_ connection: Connection) -> String {
+    public static func connection(_ connection: Connection) -> String {
         Self.connection(
             id: connection.id, loginKind: connection.loginKind.rawValue, loginValue: connection.loginValue,
             authType: connection.authType.rawValue, username: connection.username, clientId: connection.clientId
@@ -29,8 +29,8 @@ enum SealContext {
             username: row["username"], clientId: row["client_id"]
         )
     }
-    static func subscriptionSecret(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_secret" }
-    static func subscriptionURL(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_url" }
+    public static func subscriptionSecret(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_secret" }
+    public static func subscriptionURL(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_url" }
 
     /// Every sealed column of the schema (for re-sealing under a new master key): table, column,
     /// and the context of a row given its id.
