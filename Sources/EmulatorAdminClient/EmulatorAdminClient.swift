@@ -177,6 +177,10 @@ public struct EmulatorStats: Sendable, Equatable {
     public var faultsStruck: FaultsStruck
     /// REST calls the org is serving right now (admitted, not yet answered); a reset leaves it.
     public var restCallsInFlight: Int
+    /// Records that arrived in a collection write while another write with the same record was
+    /// in flight (a client breaking per-record order), and the first of them.
+    public var overlappingWrites: Int
+    public var overlappingRecords: [String]
 
     init(_ object: [String: Any]) {
         self.apiCalls = object["apiCalls"] as? Int ?? 0
@@ -189,6 +193,8 @@ public struct EmulatorStats: Sendable, Equatable {
         self.tokenRequests = object["tokenRequests"] as? Int ?? 0
         self.faultsStruck = FaultsStruck(object["faultsStruck"] as? [String: Any] ?? [:])
         self.restCallsInFlight = object["restCallsInFlight"] as? Int ?? 0
+        self.overlappingWrites = object["overlappingWrites"] as? Int ?? 0
+        self.overlappingRecords = object["overlappingRecords"] as? [String] ?? []
     }
 }
 

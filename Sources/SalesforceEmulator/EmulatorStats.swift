@@ -13,6 +13,11 @@ struct EmulatorStats: Sendable {
     var tokenRequests = 0
     /// How often each injected fault struck.
     var faultsStruck: [FaultKind: Int] = [:]
+    /// Records that arrived in a collection write while another write carrying the same record was
+    /// still in flight, and the first of them (by Id or external Id value).
+    var overlappingWrites = 0
+    var overlappingRecords: [String] = []
+    static let overlappingRecordsKept = 50
 
     mutating func count(_ struck: some Sequence<FaultKind>) {
         for kind in struck {
@@ -31,6 +36,8 @@ struct EmulatorStats: Sendable {
             ("tokenRequests", .int(self.tokenRequests)),
             ("faultsStruck", .object(FaultKind.allCases.map { ($0.rawValue, .int(self.faultsStruck[$0] ?? 0)) })),
             ("restCallsInFlight", .int(restCallsInFlight)),
+            ("overlappingWrites", .int(self.overlappingWrites)),
+            ("overlappingRecords", .array(self.overlappingRecords.map(JSON.string))),
         ])
     }
 }

@@ -12,6 +12,9 @@ final class Org: Sendable {
     let bulk = Mutex(BulkIngestJobs())
     /// REST calls admitted and not yet answered (a gauge: a stats reset leaves it alone).
     let restCallsInFlight = Mutex(0)
+    /// The records each collection write in flight carries (by Id, or by external Id value for
+    /// an upsert), from its arrival to its answer: a record in two at once is an overlap.
+    let writesInFlight = Mutex([String: Int]())
     /// The org's 18-character Id (`00D...`).
     let organizationId: String
     /// The integration user's 18-character Id (`005...`).
@@ -34,6 +37,38 @@ final class Org: Sendable {
     func recordStruck(_ struck: [FaultKind]) {
         guard !struck.isEmpty else { return }
         self.stats.withLock { $0.count(struck) }
+    }
+
+    /// A collection write carrying `keys` arrived: each key already in a write in flight counts
+    /// as an overlapping write (a client that lost per-record order).
+    func beginWrites(_ keys: [String]) {
+        guard !keys.isEmpty else { return }
+        let overlapping = self.writesInFlight.withLock { inFlight -> [String] in
+            var overlapping: [String] = []
+            for key in keys {
+                if inFlight[key, default: 0] > 0 { overlapping.append(key) }
+                inFlight[key, default: 0] += 1
+            }
+            return overlapping
+        }
+        guard !overlapping.isEmpty else { return }
+        self.stats.withLock { stats in
+            stats.overlappingWrites += overlapping.count
+            for key in overlapping where stats.overlappingRecords.count < EmulatorStats.overlappingRecordsKept {
+                stats.overlappingRecords.append(key)
+            }
+        }
+    }
+
+    /// The write carrying `keys` was answered.
+    func endWrites(_ keys: [String]) {
+        guard !keys.isEmpty else { return }
+        self.writesInFlight.withLock { inFlight in
+            for key in keys {
+                let left = inFlight[key, default: 1] - 1
+                inFlight[key] = left > 0 ? left : nil
+            }
+        }
     }
 
     /// Counts one authenticated REST call under its endpoint key.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import SfdestJSON
 
 /// Serves `/services/data/...`: versions, auth, the API allowance and faults, then the resources.
 struct RESTService: Sendable {
@@ -21,6 +22,24 @@ struct RESTService: Sendable {
         self.org.recordStruck(admission.struck)
         self.org.restCallsInFlight.withLock { $0 += 1 }
         defer { self.org.restCallsInFlight.withLock { $0 -= 1 } }
+        // A collection write is read at once, so its records count as in flight for the whole
+        // call, delays included (the overlap log of `/emulator/stats`).
+        var preread: ByteBuffer?
+        var writing: [String] = []
+        if case .serve = admission.verdict, let keyField = Self.collectionWriteKey(request.method, resource) {
+            do {
+                let body = try await request.collectedBody()
+                preread = body
+                writing = Self.recordKeys(body, field: keyField)
+            } catch is BodyTooLarge {
+                return Reply.failure(
+                    RESTFailure(status: .contentTooLarge, errorCode: "REQUEST_ENTITY_TOO_LARGE", message: "Request body exceeds \(Request.maximumBodyBytes) bytes"),
+                    headers: Reply.limitHeaders(admission.usage)
+                )
+            }
+        }
+        self.org.beginWrites(writing)
+        defer { self.org.endWrites(writing) }
         if admission.delayMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(admission.delayMilliseconds))
         }
@@ -45,7 +64,7 @@ struct RESTService: Sendable {
         case .serve(let lockRowRate):
             do {
                 var response = try await self.route(
-                    request, resource: resource, major: major, usage: admission.usage, lockRowRate: lockRowRate
+                    request, resource: resource, major: major, usage: admission.usage, lockRowRate: lockRowRate, preread: preread
                 )
                 response.headers[Reply.sforceLimitInfo] = headers[Reply.sforceLimitInfo]
                 return response
@@ -62,7 +81,7 @@ struct RESTService: Sendable {
     }
 
     private func route(
-        _ request: Request, resource: [Substring], major: Int, usage: APIUsage, lockRowRate: Double
+        _ request: Request, resource: [Substring], major: Int, usage: APIUsage, lockRowRate: Double, preread: ByteBuffer?
     ) async throws -> Response {
         let method = request.method
         switch resource.count {
@@ -94,7 +113,7 @@ struct RESTService: Sendable {
             case .post: operation = .create
             default: throw Self.methodNotAllowed(method, allowed: "PATCH,POST,DELETE")
             }
-            let body = try await request.collectedBody()
+            let body = try await Self.body(of: request, preread: preread)
             return Reply.json(.ok, try self.writeCollection(operation, object: nil, body: body, lockRowRate: lockRowRate))
         case 3 where resource[0] == "composite" && resource[1] == "sobjects":
             let schema = try self.schema(String(resource[2]))
@@ -103,7 +122,7 @@ struct RESTService: Sendable {
             try Self.require(method, .patch)
             let schema = try self.schema(String(resource[2]))
             let externalField = try Self.externalIdField(String(resource[3]), of: schema)
-            let body = try await request.collectedBody()
+            let body = try await Self.body(of: request, preread: preread)
             let answer = try self.writeCollection(
                 .upsert(externalField: externalField), object: schema, body: body, lockRowRate: lockRowRate
             )
@@ -114,6 +133,34 @@ struct RESTService: Sendable {
     }
 
     // MARK: Request parts
+
+    /// The body read already, or now.
+    static func body(of request: Request, preread: ByteBuffer?) async throws -> ByteBuffer {
+        if let preread { return preread }
+        return try await request.collectedBody()
+    }
+
+    /// For a collection update or upsert, the field that names each record (`Id`, or the
+    /// upsert's external Id field); nil for every other call (a create names no existing record).
+    static func collectionWriteKey(_ method: HTTPRequest.Method, _ resource: [Substring]) -> String? {
+        guard resource.count >= 2, resource[0] == "composite", resource[1] == "sobjects" else { return nil }
+        if resource.count == 2, method == .patch { return "Id" }
+        if resource.count == 4, method == .patch { return String(resource[3]) }
+        return nil
+    }
+
+    /// The records a collection body names, as `Object/key` (a body that does not parse names none:
+    /// the write itself answers it).
+    static func recordKeys(_ body: ByteBuffer, field: String) -> [String] {
+        guard let document = try? JSON.parse(body.readableBytesView), let records = document["records"]?.arrayValue else { return [] }
+        var keys: [String] = []
+        for record in records {
+            guard let value = record[field]?.stringValue else { continue }
+            // An Id names the record whatever its length (15 or 18 characters).
+            keys.append(field == "Id" ? String(value.prefix(15)) : "\(field)=\(value)")
+        }
+        return Array(Set(keys))
+    }
 
     /// The access token of an `Authorization: Bearer ...` header (Salesforce also accepts `OAuth ...`).
     static func bearerToken(_ header: String?) -> String? {

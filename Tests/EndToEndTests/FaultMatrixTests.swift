@@ -82,6 +82,9 @@ struct FaultMatrixTests {
             #expect(totals["identitiesFailed"] == 0)
             #expect(totals["profilesReceived"] == totals["identitiesActivated"]! + totals["identitiesUnchanged"]!)
             let after = try await e2e.admin.stats()
+            // Per-record order under faults: no record was ever in two writes at once, retries and
+            // timed-out requests included.
+            #expect(after.overlappingWrites == before.overlappingWrites, "records written by two requests at once under \(scenario.name): \(after.overlappingRecords)")
             let seconds = Double((ContinuousClock.now - started).components.seconds) + 1
             let tokens = after.tokenRequests - before.tokenRequests
             let calls = after.apiCalls - before.apiCalls

@@ -86,6 +86,10 @@ struct CrashSafetyTests {
             #expect(checked == ids.count)
             let view = mismatches.isEmpty ? "" : try await Self.serviceView(of: mismatches, destination: destination, harness: harness)
             #expect(mismatches.count == 0, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; ")); the service's view of some: \(view)")
+            // Per-record order across kills: a dead process's request and its successor's never
+            // carried the same record at once (claims outlive the Salesforce timeout).
+            let overlaps = try await harness.admin.stats()
+            #expect(overlaps.overlappingWrites == 0, "records written by two requests at once: \(overlaps.overlappingRecords)")
 
             // The kills did what the test is about: every one ended a process by SIGKILL, a kill
             // mid-ingest cost the client answers it then resent, and a kill left requests to

@@ -83,6 +83,36 @@ struct FaultCountTests {
         }
     }
 
+    @Test("a record in two collection writes at once is logged as an overlapping write; one after the other is not")
+    func overlappingWrites() async throws {
+        try await withEmulator(contacts: 3) { org in
+            let admin = EmulatorAdminClient(baseURL: org.baseURL)
+            let token = try await org.accessToken()
+            let ids = org.emulator.seededContactIds
+            func body(_ records: [String], name: String) -> [String: Any] {
+                ["allOrNone": false, "records": records.map { ["attributes": ["type": "Contact"], "Id": $0, "LastName": name] }]
+            }
+            // One after the other: no overlap.
+            #expect(try await org.rest(.PATCH, "/composite/sobjects", json: body([ids[0]], name: "A"), token: token).status == 200)
+            #expect(try await org.rest(.PATCH, "/composite/sobjects", json: body([ids[0]], name: "B"), token: token).status == 200)
+            #expect(try await admin.stats().overlappingWrites == 0)
+
+            // Two held at once, sharing one record (its 15-character Id in the second): one overlap.
+            try await org.setFaults(["holdRestCalls": true])
+            let first = Task { try await org.rest(.PATCH, "/composite/sobjects", json: body([ids[0], ids[1]], name: "C"), token: token).status }
+            #expect(try await Self.callsInFlight(admin) == 1)
+            let second = Task { try await org.rest(.PATCH, "/composite/sobjects", json: body([String(ids[1].prefix(15)), ids[2]], name: "D"), token: token).status }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await admin.stats().restCallsInFlight < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            try await org.setFaults(["holdRestCalls": false])
+            #expect(try await first.value == 200)
+            #expect(try await second.value == 200)
+            let stats = try await admin.stats()
+            #expect(stats.overlappingWrites == 1)
+            #expect(stats.overlappingRecords == [String(ids[1].prefix(15))])
+        }
+    }
+
     /// The emulator's calls in flight once there is one (0 if none shows within 20 s).
     static func callsInFlight(_ admin: EmulatorAdminClient) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(20)
