@@ -55,11 +55,13 @@ struct FaultMatrixTests {
             // run: everyone, then a second round that changes half of them (a clean run makes
             // exactly 30 + 15 calls of 20 records)
             try await e2e.post(ids.map { xdmProfile(id: $0, lastName: "First \($0.suffix(5))", firstName: "A", segments: ["seg-gold": "realized"]) })
-            try await e2e.waitUntilDelivered(destination, timeout: .seconds(150))
+            // Generous: six scenarios share 2 cores with the rest of the suite.
+            try await e2e.waitUntilDelivered(destination, timeout: .seconds(300))
             try await e2e.post(ids.enumerated().filter { $0.offset % 2 == 0 }.map {
                 xdmProfile(id: $0.element, lastName: "Second \($0.element.suffix(5))", segments: ["seg-gold": "existing", "seg-a": "realized"], time: "2026-11-21T10:00:00Z")
             })
-            try await e2e.waitUntilDelivered(destination, timeout: .seconds(150))
+            // Generous: six scenarios share 2 cores with the rest of the suite.
+            try await e2e.waitUntilDelivered(destination, timeout: .seconds(300))
             try await e2e.admin.setFaults(["serverUnavailableRate": 0, "lockRowRate": 0, "latencySpikeRate": 0, "dropConnectionRate": 0, "latencyMs": 0])
 
             // validate: the exact final state, field by field

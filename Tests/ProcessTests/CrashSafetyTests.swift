@@ -39,12 +39,14 @@ struct CrashSafetyTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    // The bounds are the harness's, not the guarantee's: alone the test takes about 60 s, beside
+    // the whole suite (the browser test, PostgreSQL) up to 125 s on 2 cores.
+    @Test(.timeLimit(.minutes(6)))
     func noAcceptedChangeIsLostWhenTheProcessIsKilled() async throws {
         // A short lease: the claims of a killed process are taken again after 3 s (twice the
         // Salesforce timeout), not 120 s.
         try await ProcessHarness.with(
-            name: "crash", contacts: 5_000, environment: ["SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"], deadline: .seconds(110)
+            name: "crash", contacts: 5_000, environment: ["SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"], deadline: .seconds(300)
         ) { harness in
             let began = ContinuousClock.now
             let ids = harness.emulator.seededContactIds
