@@ -8,7 +8,7 @@ extension UIPages {
     func alerts(_ page: UIPage, flash: UIFlash? = nil) async throws -> Response {
         let alerts = try await page.get("/v1/alerts?limit=100").arrayValue ?? []
         let destinations = try await page.get("/v1/destinations").arrayValue ?? []
-        let names = Dictionary(destinations.compactMap { d in d["id"]?.stringValue.map { ($0, d["name"]?.stringValue ?? $0) } }, uniquingKeysWith: { a, _ in a })
+        let names = UIValue.namesById(destinations)
         let subscriptions = try await page.get("/v1/alerts/subscriptions").arrayValue ?? []
         let data: [String: Any] = [
             "alerts": alerts.map { alert -> [String: Any] in
@@ -29,7 +29,7 @@ extension UIPages {
             "destinations": UIValue.objects(.array(destinations)),
             "canManage": page.grants(.manageDestinations),
         ]
-        return await self.ui.render("alerts", title: "Alerts", data: data, page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? [])
+        return await self.ui.render("alerts", title: "Alerts", data: data, page: page, refused: flash)
     }
 
     func subscribe(_ page: UIPage) async throws -> Response {
@@ -64,7 +64,7 @@ extension UIPages {
             },
             "permissions": Permission.allCases.map { ["name": $0.rawValue] },
         ]
-        return await self.ui.render("keys", title: "API keys", data: data, page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? [])
+        return await self.ui.render("keys", title: "API keys", data: data, page: page, refused: flash)
     }
 
     func createKey(_ page: UIPage) async throws -> Response {

@@ -221,7 +221,7 @@ extension UIPages {
             return ["index": index, "number": index + 1, "source": row.0, "options": options, "isKey": index == 0]
         }
         return await self.ui.render(
-            "mapping", title: "Mapping", data: data, page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? []
+            "mapping", title: "Mapping", data: data, page: page, refused: flash
         )
     }
 
@@ -300,7 +300,7 @@ extension UIPages {
             ]
         }
         return await self.ui.render(
-            "audiences", title: "Audiences", data: data, page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? []
+            "audiences", title: "Audiences", data: data, page: page, refused: flash
         )
     }
 

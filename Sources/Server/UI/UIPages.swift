@@ -49,7 +49,7 @@ struct UIPages: Sendable {
             return await self.ui.render("home", title: "Destinations", data: ["noView": true], page: page)
         }
         let connections = try await page.get("/v1/connections").arrayValue ?? []
-        let names = Dictionary(connections.compactMap { c in c["id"]?.stringValue.map { ($0, c["name"]?.stringValue ?? $0) } }, uniquingKeysWith: { a, _ in a })
+        let names = UIValue.namesById(connections)
         var busy = false
         let destinations: [[String: Any]] = (try await page.get("/v1/destinations").arrayValue ?? []).map { destination in
             var row = UIValue.object(destination)
@@ -78,7 +78,7 @@ struct UIPages: Sendable {
             "contact": objectType == "Contact", "lead": objectType == "Lead",
             "update": operation == "update", "upsert": operation == "upsert",
             "followContact": values["convertedLeads"] == "followContact",
-        ], page: page, status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? [])
+        ], page: page, refused: flash)
     }
 
     func createDestination(_ page: UIPage) async throws -> Response {
@@ -114,7 +114,7 @@ struct UIPages: Sendable {
         data["useLoginUrl"] = values["loginUrl"] != nil && values["customDomain"] == nil
         return await self.ui.render(
             "connections", title: "Connections", data: data, page: page,
-            status: flash == nil ? .ok : .unprocessableContent, flashes: flash.map { [$0] } ?? []
+            refused: flash
         )
     }
 

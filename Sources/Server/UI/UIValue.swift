@@ -29,6 +29,16 @@ enum UIValue {
         (json?.arrayValue ?? []).map(object)
     }
 
+    /// Each listed object's name by its id (connections, destinations), for tables that show names.
+    static func namesById(_ objects: [JSON]) -> [String: String] {
+        var names: [String: String] = [:]
+        for object in objects {
+            guard let id = object["id"]?.stringValue, names[id] == nil else { continue }
+            names[id] = object["name"]?.stringValue ?? id
+        }
+        return names
+    }
+
     /// A CSS class for a status word (`enabled`, `connected`, `failing`, ...).
     static func statusClass(_ status: String?) -> String {
         switch status ?? "" {

@@ -168,6 +168,11 @@ struct WebUI: Sendable {
         return Self.html(self.templates.page(template, title: title, data: data, page: page, flashes: shown), status: status)
     }
 
+    /// A page redrawn after the API refused its form (422, the refusal on top), or drawn afresh.
+    func render(_ template: String, title: String, data: [String: Any], page: UIPage, refused: UIFlash?) async -> Response {
+        await self.render(template, title: title, data: data, page: page, status: refused == nil ? .ok : .unprocessableContent, flashes: refused.map { [$0] } ?? [])
+    }
+
     func errorPage(status: HTTPResponse.Status, title: String, message: String, page: UIPage?) throws -> Response {
         Self.html(self.templates.page("error", title: title, data: ["message": message, "status": status.code], page: page, flashes: []), status: status)
     }
