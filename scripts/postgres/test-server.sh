@@ -17,7 +17,8 @@ if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
   exit 1
 fi
 as_owner() {
-  if [[ "$(id -u)" == "0" ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not enter the caller's directory (a private clone, say).
+  if [[ "$(id -u)" == "0" ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 case "$command" in
   start)
