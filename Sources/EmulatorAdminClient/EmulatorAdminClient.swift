@@ -173,6 +173,10 @@ public struct EmulatorStats: Sendable, Equatable {
     public var apiMax: Int
     public var tokensIssued: Int
     public var tokenRequests: Int
+    /// Issued tokens presented in a REST call at least once, and issued tokens refused 401 at
+    /// least once because their session had ended.
+    public var tokensPresented: Int
+    public var tokensRefused: Int
     /// How often each injected fault struck.
     public var faultsStruck: FaultsStruck
     /// REST calls the org is serving right now (admitted, not yet answered); a reset leaves it.
@@ -191,6 +195,8 @@ public struct EmulatorStats: Sendable, Equatable {
         self.apiMax = usage["max"] as? Int ?? 0
         self.tokensIssued = object["tokensIssued"] as? Int ?? 0
         self.tokenRequests = object["tokenRequests"] as? Int ?? 0
+        self.tokensPresented = object["tokensPresented"] as? Int ?? 0
+        self.tokensRefused = object["tokensRefused"] as? Int ?? 0
         self.faultsStruck = FaultsStruck(object["faultsStruck"] as? [String: Any] ?? [:])
         self.restCallsInFlight = object["restCallsInFlight"] as? Int ?? 0
         self.overlappingWrites = object["overlappingWrites"] as? Int ?? 0

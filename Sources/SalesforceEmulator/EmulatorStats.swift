@@ -11,6 +11,10 @@ struct EmulatorStats: Sendable {
     var tokensIssued = 0
     /// Every POST to the token endpoint, successful or not.
     var tokenRequests = 0
+    /// Issued tokens presented in a REST call, and issued tokens refused 401 because their session
+    /// had ended (each counted once).
+    var tokensPresented = 0
+    var tokensRefused = 0
     /// How often each injected fault struck.
     var faultsStruck: [FaultKind: Int] = [:]
     /// Records that arrived in a collection write while another write carrying the same record was
@@ -34,6 +38,8 @@ struct EmulatorStats: Sendable {
             ("apiUsage", .object([("used", .int(usage.used)), ("max", .int(usage.max))])),
             ("tokensIssued", .int(self.tokensIssued)),
             ("tokenRequests", .int(self.tokenRequests)),
+            ("tokensPresented", .int(self.tokensPresented)),
+            ("tokensRefused", .int(self.tokensRefused)),
             ("faultsStruck", .object(FaultKind.allCases.map { ($0.rawValue, .int(self.faultsStruck[$0] ?? 0)) })),
             ("restCallsInFlight", .int(restCallsInFlight)),
             ("overlappingWrites", .int(self.overlappingWrites)),

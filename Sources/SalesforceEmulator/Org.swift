@@ -34,9 +34,13 @@ final class Org: Sendable {
     }
 
     /// Counts the faults that struck one call or record.
-    func recordStruck(_ struck: [FaultKind]) {
-        guard !struck.isEmpty else { return }
-        self.stats.withLock { $0.count(struck) }
+    func record(_ admission: RESTAdmission) {
+        guard !admission.struck.isEmpty || admission.tokenFirstPresented || admission.tokenFirstRefused else { return }
+        self.stats.withLock {
+            $0.count(admission.struck)
+            if admission.tokenFirstPresented { $0.tokensPresented += 1 }
+            if admission.tokenFirstRefused { $0.tokensRefused += 1 }
+        }
     }
 
     /// A collection write carrying `keys` arrived: each key already in a write in flight counts

@@ -14,6 +14,13 @@ struct OrgAccess: Sendable {
     var sessions: [String: ContinuousClock.Instant] = [:]
     /// Every access token issued (the last 10,000), so tests can prove none was stored or logged.
     var issuedTokens: [String] = []
+    /// Tokens presented in a REST call at least once, and those refused 401 at least once because
+    /// their session had ended: a client asks for a new token only after its own was refused (or
+    /// never reached it), so tests can count token requests against refusals, whatever the timing.
+    private var presentedTokens: Set<String> = []
+    private var refusedTokens: Set<String> = []
+    /// Tokens whose sessions `expireSessions` ended (still known, so their refusal is counted).
+    private var endedTokens: Set<String> = []
     var faults = Faults()
     var usage = APIUsage()
     /// The connected app's JWT bearer settings (certificate, pre-authorization, audiences).
@@ -41,23 +48,34 @@ struct OrgAccess: Sendable {
         var struck: [FaultKind] = []
         let delay = self.delayMilliseconds(struck: &struck)
         if self.faults.holdRestCalls { struck.append(.held) }
+        var firstPresented = false
+        if let token, self.sessions[token] != nil || self.endedTokens.contains(token) {
+            firstPresented = self.presentedTokens.insert(token).inserted
+        }
         guard let token, self.isLive(token, now: now) else {
             if let token, self.sessions[token] != nil { struck.append(.sessionExpired) }
-            return RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage, struck: struck)
+            var refusal = RESTAdmission(verdict: .invalidSession, delayMilliseconds: delay, usage: self.usage, struck: struck)
+            refusal.tokenFirstPresented = firstPresented
+            if let token, self.sessions[token] != nil || self.endedTokens.contains(token) {
+                refusal.tokenFirstRefused = self.refusedTokens.insert(token).inserted
+            }
+            return refusal
         }
         if self.dropDice.roll(self.faults.dropConnectionRate) {
-            return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage, struck: struck + [.dropConnection])
+            return RESTAdmission(verdict: .dropConnection, delayMilliseconds: delay, usage: self.usage, struck: struck + [.dropConnection], tokenFirstPresented: firstPresented)
         }
         if self.unavailableDice.roll(self.faults.serverUnavailableRate) {
-            return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage, struck: struck + [.serverUnavailable])
+            return RESTAdmission(verdict: .serverUnavailable, delayMilliseconds: delay, usage: self.usage, struck: struck + [.serverUnavailable], tokenFirstPresented: firstPresented)
         }
         if self.usage.used >= self.usage.max {
-            return RESTAdmission(verdict: .limitExceeded, delayMilliseconds: delay, usage: self.usage, struck: struck + [.requestLimitExceeded])
+            return RESTAdmission(verdict: .limitExceeded, delayMilliseconds: delay, usage: self.usage, struck: struck + [.requestLimitExceeded], tokenFirstPresented: firstPresented)
         }
         self.usage.used += 1
-        return RESTAdmission(
+        var served = RESTAdmission(
             verdict: .serve(lockRowRate: self.faults.lockRowRate), delayMilliseconds: delay, usage: self.usage, struck: struck
         )
+        served.tokenFirstPresented = firstPresented
+        return served
     }
 
     private mutating func delayMilliseconds(struck: inout [FaultKind]) -> Int {
@@ -72,6 +90,7 @@ struct OrgAccess: Sendable {
 
     /// Ends every session: the next REST call with an old token answers 401.
     mutating func expireSessions() {
+        self.endedTokens.formUnion(self.sessions.keys)
         self.sessions.removeAll()
     }
 }
@@ -92,6 +111,9 @@ struct RESTAdmission: Sendable {
     let usage: APIUsage
     /// The faults that struck this call, for the stats.
     let struck: [FaultKind]
+    /// Whether this call is the first to present its (issued) token, and the first to find it ended.
+    var tokenFirstPresented = false
+    var tokenFirstRefused = false
 
     /// Whether the call carried a live session (and so shows in the stats).
     var isAuthenticated: Bool {

@@ -19,7 +19,7 @@ struct RESTService: Sendable {
         let resource = Array(segments.dropFirst())
         let token = Self.bearerToken(request.headers[.authorization])
         let admission = self.org.access.withLock { $0.admit(token: token, now: .now) }
-        self.org.recordStruck(admission.struck)
+        self.org.record(admission)
         self.org.restCallsInFlight.withLock { $0 += 1 }
         defer { self.org.restCallsInFlight.withLock { $0 -= 1 } }
         // A collection write is read at once, so its records count as in flight for the whole

@@ -62,6 +62,33 @@ struct FaultCountTests {
         }
     }
 
+    @Test("tokens presented and tokens refused for an ended session are each counted once")
+    func tokensPresentedAndRefused() async throws {
+        try await withEmulator { org in
+            let admin = EmulatorAdminClient(baseURL: org.baseURL)
+            let first = try await org.accessToken()
+            let second = try await org.accessToken()
+            var stats = try await admin.stats()
+            #expect(stats.tokensIssued == 2 && stats.tokensPresented == 0 && stats.tokensRefused == 0)
+            // Presented twice, counted once; a token never issued is neither.
+            _ = try await org.rest(.GET, "/limits/", token: first)
+            _ = try await org.rest(.GET, "/limits/", token: first)
+            _ = try await org.rest(.GET, "/limits/", token: "not-a-token")
+            stats = try await admin.stats()
+            #expect(stats.tokensPresented == 1 && stats.tokensRefused == 0)
+            // Sessions end: the first token refused twice is one refused token; the second token,
+            // first presented now, is both presented and refused.
+            try await org.setFaults(["tokenTtlSeconds": 0])
+            #expect(try await org.rest(.GET, "/limits/", token: first).status == 401)
+            #expect(try await org.rest(.GET, "/limits/", token: first).status == 401)
+            #expect(try await org.rest(.GET, "/limits/", token: second).status == 401)
+            try await org.setFaults(["tokenTtlSeconds": NSNull()])
+            stats = try await admin.stats()
+            #expect(stats.tokensPresented == 2 && stats.tokensRefused == 2)
+            #expect(stats.faultsStruck.sessionExpired == 3)
+        }
+    }
+
     @Test("holdRestCalls keeps a call in flight, shown by restCallsInFlight, until it is turned off")
     func callsInFlight() async throws {
         try await withEmulator { org in
