@@ -13,6 +13,7 @@ public struct DeliveryMetrics: Sendable {
         public static let latency = "sfdest_delivery_latency_seconds"
         public static let apiCalls = "sfdest_salesforce_api_calls_total"
         public static let apiUsage = "sfdest_salesforce_api_usage"
+        public static let fenced = "sfdest_delivery_answers_fenced_total"
     }
 
     let factory: any MetricsFactory
@@ -35,6 +36,11 @@ public struct DeliveryMetrics: Sendable {
                     .recordNanoseconds(Int64(seconds * 1e9))
             }
         }
+    }
+
+    /// Answers refused because another claim had taken their records over (a lease that ran out).
+    func fenced(_ count: Int, destinationId: String) {
+        Counter(label: Name.fenced, dimensions: [("destination", destinationId)], factory: self.factory).increment(by: count)
     }
 
     /// One Salesforce API call on a connection, and the usage it reported.

@@ -97,8 +97,10 @@ extension DeliveryService {
             // In its own task: a sender cancelled at shutdown must still release its records.
             let store = self.store
             let destinationId = destination.id
-            try await Task { try await store.complete(destinationId: destinationId, results: results, now: now) }.value
-            self.metrics.record(results, claimed: claimed, destinationId: destinationId)
+            let claim = claimed.first?.claim ?? 0
+            let completion = try await Task { try await store.complete(destinationId: destinationId, claim: claim, results: results, now: now) }.value
+            self.metrics.record(results.filter { !completion.fenced.contains($0.key) }, claimed: claimed, destinationId: destinationId)
+            self.reportFenced(completion, destinationId: destinationId)
         } catch {
             // The claims expire after their lease and are taken again: nothing is lost.
             self.logger.error("could not requeue a batch; it is retried after its lease", metadata: ["destination": "\(destination.id)", "error": "\(error)"])

@@ -226,7 +226,9 @@ public actor DeliveryService: Service {
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
                 return nil
             }
-            let written = try await self.write(claimed, destination: destination, client: client)
+            let written = try await self.renewingLease(of: claimed, destinationId: destination.id) {
+                try await self.write(claimed, destination: destination, client: client)
+            }
             guard written.count == claimed.count else {
                 throw SalesforceError(
                     kind: .invalidResponse, disposition: .retryLater, code: "INVALID_RESPONSE",
@@ -243,14 +245,16 @@ public actor DeliveryService: Service {
             let destinationId = destination.id
             let paused = self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: answered)
             let (limit, lease, linger) = (self.stopping || paused ? 0 : self.options.batchSize, self.policy.lease, self.policy.linger)
-            let next = try await Task { [outcomes] in
+            let claim = claimed.first?.claim ?? 0
+            let completion = try await Task { [outcomes] in
                 try await store.complete(
-                    destinationId: destinationId, results: outcomes, now: answered, thenClaim: limit, lease: lease, partialAfter: linger
+                    destinationId: destinationId, claim: claim, results: outcomes, now: answered, thenClaim: limit, lease: lease, partialAfter: linger
                 )
             }.value
-            self.metrics.record(outcomes, claimed: claimed, destinationId: destinationId)
+            self.metrics.record(outcomes.filter { !completion.fenced.contains($0.key) }, claimed: claimed, destinationId: destinationId)
+            self.reportFenced(completion, destinationId: destinationId)
             self.policy.delivered(destinationId: destination.id, connectionId: destination.connectionId)
-            return next
+            return completion.next
         } catch let error as SalesforceError {
             await self.handle(error, claimed: claimed, destination: destination)
             return nil
@@ -268,6 +272,41 @@ public actor DeliveryService: Service {
             await self.requeue(claimed, destination: destination, code: "INTERNAL_ERROR", message: "\(error)", after: wait, countAttempt: true)
             return nil
         }
+    }
+
+    /// Runs a request while renewing the lease of its claim every third of the lease, so a slow
+    /// request keeps its records; a process that stops renewing (killed, paused) loses them when
+    /// the lease runs out, and its answers are then refused by the store (fencing).
+    private func renewingLease<T: Sendable>(
+        of claimed: [ClaimedRecord], destinationId: String, _ request: () async throws -> T
+    ) async throws -> T {
+        guard let claim = claimed.first?.claim else { return try await request() }
+        let (store, lease, logger) = (self.store, self.policy.lease, self.logger)
+        let renewer = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(Int64(lease * 1000 / 3)))
+                let held = try await store.renew(destinationId: destinationId, claim: claim, lease: lease, now: Date())
+                if held < claimed.count {
+                    logger.warning(
+                        "a request outlived its claim on some records: their answers will not be applied",
+                        metadata: ["destination": "\(destinationId)", "held": "\(held)", "claimed": "\(claimed.count)"]
+                    )
+                    return
+                }
+            }
+        }
+        defer { renewer.cancel() }
+        return try await request()
+    }
+
+    /// Logs answers the store refused because their claim had lost the records meanwhile.
+    func reportFenced(_ completion: Completion, destinationId: String) {
+        guard !completion.fenced.isEmpty else { return }
+        self.metrics.fenced(completion.fenced.count, destinationId: destinationId)
+        self.logger.warning(
+            "answers for records another claim had taken over were not applied",
+            metadata: ["destination": "\(destinationId)", "records": "\(completion.fenced.count)", "first": "\(completion.fenced[0])"]
+        )
     }
 
     /// A backoff's jitter factor.

@@ -46,11 +46,16 @@ public struct ClaimedRecord: Sendable, Hashable {
     public var retentionUsed: TimeInterval
     /// Where the record's writes go when not to its key on the destination's object.
     public var address: RecordAddress?
+    /// The token of the claim that took the record (the same for every record of one claim):
+    /// its answers are applied only while the record is still held by this claim, so a sender
+    /// whose lease ran out and was taken over cannot overwrite the new owner's state (fencing).
+    public var claim: Int64
 
     public init(
         recordId: String, fields: [String: FieldValue], attempts: Int, queuedAt: Date, retentionUsed: TimeInterval = 0,
-        address: RecordAddress? = nil
+        address: RecordAddress? = nil, claim: Int64 = 0
     ) {
+        self.claim = claim
         self.recordId = recordId
         self.fields = fields
         self.attempts = attempts

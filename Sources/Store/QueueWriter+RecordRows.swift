@@ -30,6 +30,8 @@ extension QueueWriter {
         var pending: PendingRecord?
         var dueAt: Date?
         var claimedUntil: Date?
+        /// The token of the claim holding the record while it is in flight (`DeliveryQueue`).
+        var claimToken: Int64?
         var queuedAt: Date?
         var attempts = 0
         /// Seconds of the retention window used by the current change (the waits between its
@@ -66,7 +68,7 @@ extension QueueWriter {
     /// lowercases and searches on every access).
     static let recordColumns = """
         destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, queued_at, attempts,
-        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object
+        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object, claim_token
         """
 
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
@@ -89,6 +91,7 @@ extension QueueWriter {
             pending: row.withBytes(4, StoredBinary.decodePending),
             dueAt: row.double(5).map(Date.init(timeIntervalSince1970:)),
             claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
+            claimToken: row.int64(15),
             queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
             attempts: row.int(8) ?? 0,
             retentionUsed: row.double(12) ?? 0,
@@ -124,6 +127,7 @@ extension QueueWriter {
         save.bind(14, row.pending == nil ? 0 : row.retentionUsed)
         save.bind(15, row.salesforceId)
         save.bind(16, row.targetObject)
+        save.bind(17, row.pending?.inFlight == nil ? nil : row.claimToken)
         try save.run()
     }
 }

@@ -123,7 +123,7 @@ extension SQLiteStore {
                 var writer = QueueWriter(db: db, now: now)
                 var outcomes: [String: DeliveryResult] = [:]
                 for id in ids { outcomes[id] = results[id] ?? unreported }
-                try writer.complete(destinationId: destinationId, results: outcomes)
+                try writer.complete(destinationId: destinationId, results: outcomes, claim: nil)
                 try writer.leaveBulkJob(destinationId: destinationId, recordIds: ids)
                 try writer.flush()
                 return ids.count

@@ -12,26 +12,33 @@ extension SQLiteStore {
         }
     }
 
-    public func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws {
-        try await self.write { db in
-            var writer = QueueWriter(db: db, now: now)
-            try writer.complete(destinationId: destinationId, results: results)
-            try writer.flush()
-        }
+    @discardableResult
+    public func complete(destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date) async throws -> Completion {
+        try await self.complete(destinationId: destinationId, claim: claim, results: results, now: now, thenClaim: 0, lease: 0, partialAfter: 0)
     }
 
     /// Applies Salesforce's answers and claims the next batch in the same transaction: a sender
     /// waits for the single writer once per request instead of twice.
     public func complete(
-        destinationId: String, results: [String: DeliveryResult], now: Date,
+        destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date,
         thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
-    ) async throws -> [ClaimedRecord] {
+    ) async throws -> Completion {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
-            try writer.complete(destinationId: destinationId, results: results)
-            let claimed = limit > 0 ? try writer.claim(destinationId: destinationId, limit: limit, lease: lease, partialAfter: partialAfter) : []
+            var completion = try writer.complete(destinationId: destinationId, results: results, claim: claim)
+            completion.next = limit > 0 ? try writer.claim(destinationId: destinationId, limit: limit, lease: lease, partialAfter: partialAfter) : []
             try writer.flush()
-            return claimed
+            return completion
+        }
+    }
+
+    public func renew(destinationId: String, claim: Int64, lease: TimeInterval, now: Date) async throws -> Int {
+        try await self.write { db in
+            try db.execute(
+                sql: "UPDATE records SET claimed_until = ? WHERE destination_id = ? AND claim_token = ? AND in_flight = 1",
+                arguments: [now.addingTimeInterval(lease).timeIntervalSince1970, destinationId, claim]
+            )
+            return db.changesCount
         }
     }
 
@@ -140,6 +147,8 @@ extension QueueWriter {
             return []
         }
         var claimed: [ClaimedRecord] = []
+        // One token for the whole claim; random, so claims of any process never share one.
+        let token = Int64.random(in: 1...Int64.max)
         for var record in rows {
             guard var entry = record.pending else { continue }
             if entry.inFlight != nil {
@@ -153,6 +162,7 @@ extension QueueWriter {
             }
             record.pending = entry.isSettled ? nil : entry
             record.claimedUntil = now.addingTimeInterval(lease)
+            record.claimToken = token
             if !claim.fields.isEmpty {
                 // History (monitoring): what is sent, on which attempt.
                 try self.writeHistory(
@@ -164,20 +174,28 @@ extension QueueWriter {
                 claimed.append(ClaimedRecord(
                     recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
                     queuedAt: record.queuedAt ?? now, retentionUsed: record.retentionUsed,
-                    address: record.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record.targetObject) }
+                    address: record.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record.targetObject) },
+                    claim: token
                 ))
             }
         }
         return claimed
     }
 
-    /// Applies Salesforce's answer for each claimed record.
-    mutating func complete(destinationId: String, results: [String: DeliveryResult]) throws {
+    /// Applies Salesforce's answer for each claimed record still held by `claim` (nil: records a
+    /// bulk job holds, fenced by the job instead).
+    @discardableResult
+    mutating func complete(destinationId: String, results: [String: DeliveryResult], claim: Int64?) throws -> Completion {
         let now = self.now
         var delivered = false
+        var completion = Completion()
         for (recordId, result) in results {
             var record = try self.loadRecord(destinationId, recordId)
-            guard var entry = record.pending, entry.inFlight != nil else { continue }
+            guard var entry = record.pending, entry.inFlight != nil, claim == nil || record.claimToken == claim else {
+                completion.fenced.append(recordId)
+                continue
+            }
+            completion.applied += 1
             // History (monitoring): the outcome of the attempt.
             try self.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
             switch result {
@@ -231,5 +249,7 @@ extension QueueWriter {
         if delivered {
             try self.db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
         }
+        completion.fenced.sort()
+        return completion
     }
 }

@@ -168,6 +168,11 @@ public final class SQLiteStore: SfdestStore {
                 """)
         }
         migrator.registerMigration("v14_bulk", migrate: Self.migrateBulk)
+        migrator.registerMigration("v15_claim_tokens") { db in
+            // Each claim carries a token, kept on the records it took: a completion applies only
+            // to records still held by its claim (a sender whose lease was taken over is fenced).
+            try db.execute(sql: "ALTER TABLE records ADD COLUMN claim_token INTEGER")
+        }
         return migrator
     }
 

@@ -39,18 +39,24 @@ public protocol IngestStore: Sendable {
 
 /// The way out: claims on queued records, Salesforce's answers, when the next record is due.
 public protocol DeliveryQueue: Sendable {
-    /// Takes up to `limit` due records of a destination that are not in flight. Fewer than `limit`
-    /// only once the oldest of them has been due for `partialAfter` seconds, so records arriving
-    /// meanwhile fill the batch (0: whatever is due now).
+    /// Takes up to `limit` due records of a destination that are not in flight, under one new claim
+    /// token (`ClaimedRecord.claim`) held until `lease` from now. Fewer than `limit` only once the
+    /// oldest of them has been due for `partialAfter` seconds, so records arriving meanwhile fill
+    /// the batch (0: whatever is due now).
     func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date, partialAfter: TimeInterval) async throws -> [ClaimedRecord]
-    /// Applies Salesforce's answer for each claimed record.
-    func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws
-    /// Applies Salesforce's answers, then claims the next batch as `claim` does (none when `limit`
-    /// is 0), in one transaction.
+    /// Applies Salesforce's answer for each record still held by `claim`; answers for records the
+    /// claim lost (its lease ran out and another claim took them) change nothing (fencing).
+    @discardableResult
+    func complete(destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date) async throws -> Completion
+    /// Applies Salesforce's answers as `complete` does, then claims the next batch as `claim` does
+    /// (none when `limit` is 0), in one transaction.
     func complete(
-        destinationId: String, results: [String: DeliveryResult], now: Date,
+        destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date,
         thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
-    ) async throws -> [ClaimedRecord]
+    ) async throws -> Completion
+    /// Extends the lease of every record `claim` still holds to `lease` from `now` (a request
+    /// still in flight); returns how many it holds (0: the claim was lost).
+    func renew(destinationId: String, claim: Int64, lease: TimeInterval, now: Date) async throws -> Int
     /// Makes every queued record of a destination due at `at` (e.g. now, after a fix).
     func reschedule(destinationId: String, at: Date) async throws
     /// When the next queued record of a destination is due (nil: nothing queued). Periodic:
@@ -75,6 +81,20 @@ public protocol MonitoringStore: Sendable {
     func recentProfiles(limit: Int) async throws -> [Profile]
     /// Profiles stored.
     func profileCount() async throws -> Int
+}
+
+/// What a completion did: the answers it applied, those it refused because their claim had lost
+/// the record (their Ids), and the next batch it claimed.
+public struct Completion: Sendable, Equatable {
+    public var applied: Int
+    public var fenced: [String]
+    public var next: [ClaimedRecord]
+
+    public init(applied: Int = 0, fenced: [String] = [], next: [ClaimedRecord] = []) {
+        self.applied = applied
+        self.fenced = fenced
+        self.next = next
+    }
 }
 
 /// The store cannot take more right now (disk full, database busy past its bound): the caller

@@ -7,6 +7,8 @@ import Testing
 
 /// The store roles both backends implement so far.
 typealias ContractStore = ConfigurationStore & AccessStore
+/// The queue roles, on the backends that have them (`Backend.withQueues`).
+typealias QueueContractStore = IngestStore & DeliveryQueue
 
 /// A backend the contract runs against: SQLite on a temporary file always; PostgreSQL on the
 /// server `SFDEST_TEST_POSTGRES_URL` names (`.ci/run` and `scripts/test` start one), each test in
@@ -47,6 +49,22 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                     try await body(store)
                 }
             }
+        }
+    }
+
+    /// The backends that implement the queue roles (ingest and delivery) so far.
+    static let withQueues: [Backend] = Self.available.filter { $0 == .sqlite }
+
+    /// Runs `body` with a fresh, empty store of this backend that holds queues.
+    func withQueueStore(_ body: (any QueueContractStore) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-contract-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await body(try SQLiteStore(path: directory.appendingPathComponent("sfdest.sqlite").path, secrets: Self.secrets))
+        case .postgres:
+            throw BackendMissing("the PostgreSQL store does not hold queues yet")
         }
     }
 

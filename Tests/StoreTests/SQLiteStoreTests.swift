@@ -16,6 +16,31 @@ struct TemporaryStore {
         self.store = try SQLiteStore(path: self.directory.appendingPathComponent("sfdest.sqlite").path, secrets: try SecretBox(base64Key: self.key))
     }
 
+    /// The token of the claim holding a record now (nil: not in flight).
+    func heldClaim(_ recordId: String, destinationId: String = "dest-1") async throws -> Int64? {
+        try await self.store.pool.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT claim_token FROM records WHERE destination_id = ? AND record_id = ?", arguments: [destinationId, recordId]
+            )
+        }
+    }
+
+    /// Completes as the sender holding the answered records would: with the token of their claim.
+    @discardableResult
+    func complete(destinationId: String, results: [String: DeliveryResult], now: Date) async throws -> Completion {
+        let claim = try await self.heldClaim(results.keys.sorted()[0], destinationId: destinationId) ?? 0
+        return try await self.store.complete(destinationId: destinationId, claim: claim, results: results, now: now)
+    }
+
+    func complete(
+        destinationId: String, results: [String: DeliveryResult], now: Date, thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
+    ) async throws -> [ClaimedRecord] {
+        let claim = try await self.heldClaim(results.keys.sorted()[0], destinationId: destinationId) ?? 0
+        return try await self.store.complete(
+            destinationId: destinationId, claim: claim, results: results, now: now, thenClaim: limit, lease: lease, partialAfter: partialAfter
+        ).next
+    }
+
     /// Every byte the store wrote to disk.
     func bytesOnDisk() throws -> Data {
         var all = Data()
@@ -129,7 +154,7 @@ struct SQLiteStoreTests {
         try await temp.store.saveDestination(destination)
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_FIELD", message: "bad", fields: [])], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_FIELD", message: "bad", fields: [])], now: t0)
         await #expect(throws: StoreConflict.self) { try await temp.store.deleteDestination(id: "dest-1") }
         #expect(try await temp.store.failures(destinationId: "dest-1").count == 1)
         destination.status = .disabled
@@ -167,7 +192,7 @@ struct SQLiteStoreTests {
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).isEmpty)
         #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 1)
 
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
         let state = try #require(try await temp.store.recordState(destinationId: "dest-1", recordId: "003xx000004TmiQ"))
         #expect(state.acknowledged == ["LastName": .string("Lovelace"), "crm_1_seg__c": .string("realized")])
         #expect(state.pending.isEmpty)
@@ -206,7 +231,7 @@ struct SQLiteStoreTests {
         let temp = try TemporaryStore()
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
         #expect(try await temp.store.backlog(destinationId: "dest-1").retrying == 1)
         #expect(try await temp.store.nextDue(destinationId: "dest-1") == t0.addingTimeInterval(10))
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0.addingTimeInterval(5)).isEmpty)
@@ -220,18 +245,18 @@ struct SQLiteStoreTests {
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
         // A transient failure waits 10 s: 10 s of the window used.
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(10))], now: t0)
         // Claimed 100 hours later (the destination was paused): the pause adds nothing.
         let late = t0.addingTimeInterval(100 * 3600)
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late).first?.retentionUsed == 10)
         // A postponement (a paused connection) adds nothing either; a second failure adds its wait.
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .postpone(at: late.addingTimeInterval(30))], now: late)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .postpone(at: late.addingTimeInterval(30))], now: late)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(30))
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: late.addingTimeInterval(50))], now: late.addingTimeInterval(30))
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: late.addingTimeInterval(50))], now: late.addingTimeInterval(30))
         let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(50))
         #expect(again.first?.retentionUsed == 30)
         // Delivered: the next change starts with the whole window.
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: late.addingTimeInterval(50))
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: late.addingTimeInterval(50))
         _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [try contactDestination()], at: late.addingTimeInterval(60))
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: late.addingTimeInterval(60)).first?.retentionUsed == 0)
     }
@@ -240,7 +265,7 @@ struct SQLiteStoreTests {
         let temp = try TemporaryStore()
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [try contactDestination()], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "RETRY_EXHAUSTED", message: "kept failing", fields: [])], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .failed(code: "RETRY_EXHAUSTED", message: "kept failing", fields: [])], now: t0)
         // Hours and run windows later, the failure still counts (the alert stays open).
         #expect(try await temp.store.failureCount(destinationId: "dest-1", code: "RETRY_EXHAUSTED") == 1)
         #expect(try await temp.store.failureCount(destinationId: "dest-1", code: "OTHER") == 0)
@@ -253,7 +278,7 @@ struct SQLiteStoreTests {
         let destination = try contactDestination()
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_CROSS_REFERENCE_KEY", message: "invalid cross reference id", fields: [])], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .failed(code: "INVALID_CROSS_REFERENCE_KEY", message: "invalid cross reference id", fields: [])], now: t0)
         let groups = try await temp.store.failures(destinationId: "dest-1")
         #expect(groups.map(\.code) == ["INVALID_CROSS_REFERENCE_KEY"])
         #expect(groups.first?.sampleRecordIds == [contact1])
@@ -265,7 +290,7 @@ struct SQLiteStoreTests {
         #expect(try await temp.store.retryFailures(destinationId: "dest-1", codes: nil, recordIds: ["003xx000004TmiQ"], now: t0) == 1)
         let replay = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
         #expect(replay.first?.fields == ["LastName": .string("A"), "crm_1_seg__c": .string("realized")])
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
         run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 1).first)
         #expect(run.received == run.activated + run.unchanged + run.excluded + run.failed)
         #expect(try await temp.store.failures(destinationId: "dest-1").isEmpty)
@@ -300,7 +325,7 @@ struct SQLiteStoreTests {
         let destination = try contactDestination()
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
         _ = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0)
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
         _ = try await temp.store.ingest([fragment(contact1, lastName: "B")], into: [destination], at: t0)
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: lease, now: t0).first?.fields == ["LastName": .string("B")])
         _ = try await temp.store.ingest([fragment(contact1, lastName: "A")], into: [destination], at: t0)
@@ -311,7 +336,7 @@ struct SQLiteStoreTests {
         let temp = try await self.changeBackWhileInFlight()
         // B's answer is lost (timeout): Salesforce may hold B, so A must be sent, not skipped as
         // "already acknowledged".
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "REQUEST_TIMEOUT", message: "timeout", at: t0, outcomeUnknown: true)], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .retry(code: "REQUEST_TIMEOUT", message: "timeout", at: t0, outcomeUnknown: true)], now: t0)
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).first?.fields == ["LastName": .string("A")])
     }
 
@@ -325,7 +350,7 @@ struct SQLiteStoreTests {
     @Test func aKnownRefusalKeepsTheAcknowledgement() async throws {
         let temp = try await self.changeBackWhileInFlight()
         // 503: Salesforce certainly did not apply B, so A is what it holds: nothing to send.
-        try await temp.store.complete(destinationId: "dest-1", results: [contact1: .retry(code: "SERVER_UNAVAILABLE", message: "503", at: t0)], now: t0)
+        try await temp.complete(destinationId: "dest-1", results: [contact1: .retry(code: "SERVER_UNAVAILABLE", message: "503", at: t0)], now: t0)
         #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).isEmpty)
         let run = try #require(try await temp.store.runs(destinationId: "dest-1", limit: 1).first)
         #expect(run.unresolved == 0)
@@ -338,7 +363,7 @@ struct SQLiteStoreTests {
         for round in 0..<60 {
             _ = try await temp.store.ingest([fragment(contact1, lastName: "Name \(round)")], into: [destination], at: t0)
             #expect(try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: t0).count == 1)
-            try await temp.store.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
+            try await temp.complete(destinationId: "dest-1", results: [contact1: .acknowledged], now: t0)
         }
         let history = try await temp.store.recordHistory(destinationId: "dest-1", recordId: contact1, limit: 1_000)
         #expect(history.count >= SQLiteStore.historyPerRecord)
@@ -374,13 +399,13 @@ struct SQLiteStoreTests {
         let first = try await temp.store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: t0)
         #expect(first.map(\.recordId) == Array(ids.prefix(2)))
         let results = Dictionary(uniqueKeysWithValues: first.map { ($0.recordId, DeliveryResult.acknowledged) })
-        let next = try await temp.store.complete(destinationId: "dest-1", results: results, now: t0, thenClaim: 2, lease: 60, partialAfter: 0)
+        let next = try await temp.complete(destinationId: "dest-1", results: results, now: t0, thenClaim: 2, lease: 60, partialAfter: 0)
         #expect(next.map(\.recordId) == [ids[2]])
         // The first two were acknowledged; the third is in flight now.
         let backlog = try await temp.store.backlog(destinationId: "dest-1")
         #expect(backlog.pending == 0 && backlog.inFlight == 1)
         // A limit of 0 completes without claiming.
-        #expect(try await temp.store.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60, partialAfter: 0).isEmpty)
+        #expect(try await temp.complete(destinationId: "dest-1", results: [ids[2]: .acknowledged], now: t0, thenClaim: 0, lease: 60, partialAfter: 0).isEmpty)
         #expect(try await temp.store.backlog(destinationId: "dest-1").inFlight == 0)
     }
 
@@ -438,7 +463,7 @@ struct SQLiteStoreTests {
         try await check("ingest")
         let claimed = try await temp.store.claim(destinationId: "dest-1", limit: 4, lease: 30, now: t0)
         try await check("claim")
-        let next = try await temp.store.complete(destinationId: "dest-1", results: [
+        let next = try await temp.complete(destinationId: "dest-1", results: [
             claimed[0].recordId: .acknowledged,
             claimed[1].recordId: .retry(code: "UNABLE_TO_LOCK_ROW", message: "locked", at: t0.addingTimeInterval(5)),
             claimed[2].recordId: .failed(code: "INVALID_EMAIL_ADDRESS", message: "bad", fields: ["Email"]),
@@ -456,7 +481,7 @@ struct SQLiteStoreTests {
         // The claims expire and are taken again with everything else due.
         let again = try await temp.store.claim(destinationId: "dest-1", limit: 200, lease: 30, now: t0.addingTimeInterval(60))
         try await check("claim after expiry")
-        try await temp.store.complete(
+        try await temp.complete(
             destinationId: "dest-1", results: Dictionary(uniqueKeysWithValues: again.map { ($0.recordId, DeliveryResult.acknowledged) }),
             now: t0.addingTimeInterval(61)
         )
