@@ -2,67 +2,10 @@ import Activation
 import Foundation
 import GRDB
 
-/// A record row of the queue: read, changed in memory, written back once; every write keeps the
-/// backlog counters (`queue_counts`) in step with the row's category.
+/// Record rows of the queue in SQLite: read by index, written back once; `saveRecord` keeps the
+/// backlog counters (`queue_counts`) in step with the row's category through the ledger.
 extension QueueWriter {
-    struct RecordRow: Equatable {
-        /// The row as read, remembering its backlog category.
-        func withStoredCategory() -> RecordRow {
-            var row = self
-            row.storedCategory = row.category
-            return row
-        }
-
-        /// After a send whose outcome is unknown, Salesforce may hold its values or the ones
-        /// acknowledged before: neither is known any more, so those fields are sent again whatever
-        /// a later profile wants (never skipped as "already held").
-        mutating func forgetAcknowledgement(of entry: PendingRecord) {
-            guard let inFlight = entry.inFlight else { return }
-            for field in inFlight.keys {
-                self.acknowledged[field] = nil
-            }
-        }
-
-        var destinationId: String
-        var recordId: String
-        var acknowledged: [String: FieldValue] = [:]
-        var acknowledgedAt: Date?
-        var pending: PendingRecord?
-        var dueAt: Date?
-        var claimedUntil: Date?
-        /// The token of the claim holding the record while it is in flight (`DeliveryQueue`).
-        var claimToken: Int64?
-        var queuedAt: Date?
-        var attempts = 0
-        /// Seconds of the retention window used by the current change (the waits between its
-        /// transient failures; reset when it settles).
-        var retentionUsed: TimeInterval = 0
-        var lastErrorCode: String?
-        var lastErrorMessage: String?
-        /// The Salesforce Id writes go to when the key is not it: the Id an upsert answered, or a
-        /// converted lead's Contact.
-        var salesforceId: String?
-        /// The object writes go to when it is not the destination's (a converted lead's Contact).
-        var targetObject: String?
-        /// Entries in `record_history` for this record (pruned back to `historyPerRecord` in steps).
-        var historyEntries = 0
-        /// Whether the row was read from the table (false: a new one).
-        var exists = false
-        /// The backlog category the row had when it was read (nil: new or settled).
-        var storedCategory: QueueCategory?
-
-        enum QueueCategory: Equatable {
-            case pending, inFlight, retrying
-        }
-
-        /// Where the row counts in the backlog: queued rows are in flight, retrying after a
-        /// transient failure, or pending; settled rows count nowhere.
-        var category: QueueCategory? {
-            guard let pending = self.pending else { return nil }
-            if pending.inFlight != nil { return .inFlight }
-            return self.attempts > 0 ? .retrying : .pending
-        }
-    }
+    typealias RecordRow = QueueRecord
 
     /// The columns `recordRow(from:)` reads, in its order (read by index: GRDB's by-name lookup
     /// lowercases and searches on every access).
@@ -83,33 +26,33 @@ extension QueueWriter {
 
     /// The current row of a statement that selected `recordColumns`.
     static func recordRow(from row: SQLiteCall) -> RecordRow {
-        RecordRow(
-            destinationId: row.text(0) ?? "",
-            recordId: row.text(1) ?? "",
-            acknowledged: row.withBytes(2, StoredBinary.decodeFields),
-            acknowledgedAt: row.double(3).map(Date.init(timeIntervalSince1970:)),
-            pending: row.withBytes(4, StoredBinary.decodePending),
-            dueAt: row.double(5).map(Date.init(timeIntervalSince1970:)),
-            claimedUntil: row.double(6).map(Date.init(timeIntervalSince1970:)),
-            claimToken: row.int64(15),
-            queuedAt: row.double(7).map(Date.init(timeIntervalSince1970:)),
-            attempts: row.int(8) ?? 0,
-            retentionUsed: row.double(12) ?? 0,
-            lastErrorCode: row.text(9),
-            lastErrorMessage: row.text(10),
-            salesforceId: row.text(13),
-            targetObject: row.text(14),
-            historyEntries: row.int(11) ?? 0,
-            exists: true
-        ).withStoredCategory()
+        var record = RecordRow(destinationId: row.text(0) ?? "", recordId: row.text(1) ?? "")
+        record.acknowledged = row.withBytes(2, StoredBinary.decodeFields)
+        record.acknowledgedAt = row.double(3).map(Date.init(timeIntervalSince1970:))
+        record.pending = row.withBytes(4, StoredBinary.decodePending)
+        record.dueAt = row.double(5).map(Date.init(timeIntervalSince1970:))
+        record.claimedUntil = row.double(6).map(Date.init(timeIntervalSince1970:))
+        record.claimToken = row.int64(15)
+        record.queuedAt = row.double(7).map(Date.init(timeIntervalSince1970:))
+        record.attempts = row.int(8) ?? 0
+        record.retentionUsed = row.double(12) ?? 0
+        record.lastErrorCode = row.text(9)
+        record.lastErrorMessage = row.text(10)
+        record.salesforceId = row.text(13)
+        record.targetObject = row.text(14)
+        record.historyEntries = row.int(11) ?? 0
+        record.exists = true
+        return record.withStoredCategory()
     }
 
+    /// Saves a row, the backlog counters following its category.
     mutating func saveRecord(_ row: RecordRow) throws {
-        let (before, after) = (row.storedCategory, row.category)
-        if before != after {
-            self.queueCounts[row.destinationId, default: QueueCountDelta()].add(before, -1)
-            self.queueCounts[row.destinationId, default: QueueCountDelta()].add(after, 1)
-        }
+        self.ledger.saving(row)
+        try self.storeRecord(row)
+    }
+
+    /// Writes a row whose counters the ledger already moved.
+    func storeRecord(_ row: RecordRow) throws {
         let save = try self.calls(.recordSave)
         save.bind(1, row.destinationId)
         save.bind(2, row.recordId)

@@ -2,58 +2,25 @@ import Activation
 import Foundation
 import GRDB
 
-/// The writes of one transaction that touches profiles and queues, with prepared statements and
-/// run counters added up in memory until the end.
+/// The writes of one SQLite transaction that touches profiles and queues: the queue's rules are
+/// `QueueLedger`'s; this applies what they change with prepared statements, row by row as each
+/// step runs, and writes the counters the ledger added up in memory at the end.
 struct QueueWriter {
     let db: Database
-    let now: Date
-    let hour: Int64
     /// This transaction's hot statements, prepared once.
     let calls: QueueCalls
-    private var runs: [RunKey: RunDelta] = [:]
-    /// Per destination, whether it had any exclusion listed when this transaction first looked
-    /// (or recorded one since): when not, there is none to clear for a record that is now valid.
-    private var exclusionsListed: [String: Bool] = [:]
-    /// Audience membership count changes of this transaction, written once at the end.
-    private var audienceCounts: [AudienceCountKey: Int] = [:]
-    /// Backlog count changes per destination (pending, in flight, retrying), written once at the end.
-    var queueCounts: [String: QueueCountDelta] = [:]
-    /// Profiles this transaction created, added to the stored count once at the end.
-    private var newProfiles = 0
+    var ledger: QueueLedger
+    var now: Date { self.ledger.now }
+    var hour: Int64 { self.ledger.hour }
     /// When set (a backfill of a destination with a bulk threshold), the records `fanOut` queued.
-    var queuedRecordIds: [String]?
-
-    struct QueueCountDelta {
-        var pending = 0, inFlight = 0, retrying = 0
-
-        mutating func add(_ category: RecordRow.QueueCategory?, _ change: Int) {
-            switch category {
-            case .pending: self.pending += change
-            case .inFlight: self.inFlight += change
-            case .retrying: self.retrying += change
-            case nil: break
-            }
-        }
-    }
-
-    struct AudienceCountKey: Hashable {
-        var segmentId: String
-        var status: AudienceStatus
-    }
-
-    struct RunKey: Hashable {
-        var destinationId: String
-        var hour: Int64
-    }
-
-    struct RunDelta {
-        var received = 0, activated = 0, unchanged = 0, excluded = 0, failed = 0
+    var queuedRecordIds: [String]? {
+        get { self.ledger.queuedRecordIds }
+        set { self.ledger.queuedRecordIds = newValue }
     }
 
     init(db: Database, now: Date) {
         self.db = db
-        self.now = now
-        self.hour = hourStart(now)
+        self.ledger = QueueLedger(now: now)
         self.calls = QueueCalls(db: db)
     }
 
@@ -106,7 +73,7 @@ struct QueueWriter {
             insert.bind(2, self.now.timeIntervalSince1970)
             try insert.run()
             id = self.db.lastInsertedRowID
-            self.newProfiles += 1
+            self.ledger.newProfiles += 1
         }
         let link = try self.calls(.identityLink)
         for (namespace, ids) in fragment.identities {
@@ -117,18 +84,8 @@ struct QueueWriter {
                 try link.run()
             }
         }
-        self.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
+        self.ledger.countMemberships(before: stored, after: merged, changed: fragment.memberships.keys)
         return (id, merged)
-    }
-
-    private mutating func countMemberships(before: Profile, after: Profile, changed: Dictionary<String, AudienceMembership>.Keys) {
-        for segment in changed {
-            let old = before.memberships[segment]?.status
-            let new = after.memberships[segment]?.status
-            guard old != new else { continue }
-            if let old { self.audienceCounts[AudienceCountKey(segmentId: segment, status: old), default: 0] -= 1 }
-            if let new { self.audienceCounts[AudienceCountKey(segmentId: segment, status: new), default: 0] += 1 }
-        }
     }
 
     private mutating func flushQueueCounts() throws {
@@ -137,10 +94,10 @@ struct QueueWriter {
             ON CONFLICT(destination_id) DO UPDATE SET pending = pending + excluded.pending,
                 in_flight = in_flight + excluded.in_flight, retrying = retrying + excluded.retrying
             """)
-        for (destinationId, delta) in self.queueCounts where delta.pending != 0 || delta.inFlight != 0 || delta.retrying != 0 {
+        for (destinationId, delta) in self.ledger.queueCounts where !delta.isZero {
             try add.execute(arguments: [destinationId, delta.pending, delta.inFlight, delta.retrying])
         }
-        self.queueCounts = [:]
+        self.ledger.queueCounts = [:]
     }
 
     private mutating func flushAudienceCounts() throws {
@@ -148,70 +105,51 @@ struct QueueWriter {
             INSERT INTO audience_counts (segment_id, status, count) VALUES (?, ?, ?)
             ON CONFLICT(segment_id, status) DO UPDATE SET count = count + excluded.count
             """)
-        for (key, change) in self.audienceCounts where change != 0 {
+        for (key, change) in self.ledger.audienceCounts where change != 0 {
             try add.execute(arguments: [key.segmentId, key.status.rawValue, change])
         }
-        self.audienceCounts = [:]
+        self.ledger.audienceCounts = [:]
     }
 
     // MARK: queues
 
     /// Evaluates a profile for one destination and queues what changed.
     mutating func fanOut(_ profile: Profile, profileId: Int64, to destination: ActiveDestination) throws -> OutcomeCounts {
-        var counts = OutcomeCounts()
         switch destination.plan.evaluate(profile) {
         case .notReceived:
-            return counts
+            return OutcomeCounts()
         case .excluded(let exclusion):
-            counts.received = 1
-            counts.excluded = 1
-            self.count(destination.id, hour: self.hour) { $0.received += 1; $0.excluded += 1 }
-            try self.recordFailure(
-                destinationId: destination.id, recordKey: exclusion.recordId ?? "profile:\(profileId)", kind: "excluded",
-                code: exclusion.code.rawValue, message: exclusion.message, fields: exclusion.field.map { [$0] } ?? [], sent: nil
-            )
-            self.exclusionsListed[destination.id] = true
+            let counts = self.ledger.exclude(exclusion, profileId: profileId, destinationId: destination.id)
+            try self.applyEffects()
+            return counts
         case .record(let desired):
-            counts.received = 1
-            self.count(destination.id, hour: self.hour) { $0.received += 1 }
             var row = try self.loadRecord(destination.id, desired.key)
-            var entry = row.pending ?? PendingRecord()
-            let outcome = entry.receive(desired, acknowledged: row.acknowledged, hour: self.hour)
-            if outcome.changed {
-                counts.queued = 1
-                self.queuedRecordIds?.append(desired.key)
-            } else {
-                counts.unchanged = 1
-                self.count(destination.id, hour: self.hour) { $0.unchanged += 1 }
+            if self.ledger.needsExclusionCheck(destination.id) {
+                self.ledger.exclusionsListed[destination.id] = try Bool.fetchOne(
+                    self.db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM failures WHERE destination_id = ? AND kind = 'excluded')"),
+                    arguments: [destination.id]
+                ) ?? true
             }
-            for (hour, resolved) in outcome.resolvedUnchanged {
-                self.count(destination.id, hour: hour) { $0.unchanged += resolved }
-            }
-            let loaded = row
-            if row.pending == nil && !entry.isSettled { row.queuedAt = self.now }
-            row.pending = entry.isSettled ? nil : entry
-            if row.dueAt == nil || row.pending == nil { row.dueAt = row.pending == nil ? nil : self.now }
-            // An unchanged profile for a settled record leaves its row as it was: nothing to write.
-            if row != loaded || !row.exists { try self.saveRecord(row) }
-            if try self.hasExclusions(destination.id) {
-                try self.clearFailure(destination.id, desired.key, onlyExclusion: true)
-            }
+            let (counts, write) = self.ledger.receive(desired, destinationId: destination.id, row: &row)
+            if write { try self.storeRecord(row) }
+            try self.applyEffects()
+            return counts
         }
-        return counts
     }
 
-    mutating func count(_ destinationId: String, hour: Int64, _ change: (inout RunDelta) -> Void) {
-        change(&self.runs[RunKey(destinationId: destinationId, hour: hour), default: RunDelta()])
+    mutating func count(_ destinationId: String, hour: Int64, _ change: (inout QueueLedger.RunDelta) -> Void) {
+        self.ledger.count(destinationId, hour: hour, change)
     }
 
     /// Writes what this transaction added up in memory: run, audience and backlog counts.
     mutating func flush() throws {
+        try self.applyEffects()
         try self.flushAudienceCounts()
         try self.flushQueueCounts()
-        if self.newProfiles > 0 {
+        if self.ledger.newProfiles > 0 {
             try self.db.cachedStatement(sql: "UPDATE store_counts SET value = value + ? WHERE name = 'profiles'")
-                .execute(arguments: [self.newProfiles])
-            self.newProfiles = 0
+                .execute(arguments: [self.ledger.newProfiles])
+            self.ledger.newProfiles = 0
         }
         // A window's processing time runs from its first received profile to its last resolution.
         let upsert = try self.db.cachedStatement(sql: """
@@ -224,42 +162,71 @@ struct QueueWriter {
                 last_resolved_at = COALESCE(MAX(last_resolved_at, excluded.last_resolved_at), last_resolved_at, excluded.last_resolved_at)
             """)
         let now = self.now.timeIntervalSince1970
-        for (key, delta) in self.runs {
-            let resolved = delta.activated + delta.unchanged + delta.excluded + delta.failed
+        for (key, delta) in self.ledger.runs {
             try upsert.execute(arguments: [
                 key.destinationId, key.hour, delta.received, delta.activated, delta.unchanged, delta.excluded, delta.failed,
-                delta.received > 0 ? now : nil, resolved > 0 ? now : nil,
+                delta.received > 0 ? now : nil, delta.resolved > 0 ? now : nil,
             ])
         }
-        self.runs = [:]
+        self.ledger.runs = [:]
     }
+
+    // MARK: side rows
 
     /// Removes a record's listed failure (or only its exclusion).
-    func clearFailure(_ destinationId: String, _ recordKey: String, onlyExclusion: Bool) throws {
-        let clear = try self.calls(onlyExclusion ? .exclusionDelete : .failureDelete)
-        clear.bind(1, destinationId)
-        clear.bind(2, recordKey)
-        try clear.run()
+    mutating func clearFailure(_ destinationId: String, _ recordKey: String, onlyExclusion: Bool) throws {
+        self.ledger.clearFailure(destinationId, recordKey, onlyExclusion: onlyExclusion)
+        try self.applyEffects()
     }
 
-    mutating func hasExclusions(_ destinationId: String) throws -> Bool {
-        if let known = self.exclusionsListed[destinationId] { return known }
-        let any = try Bool.fetchOne(
-            self.db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM failures WHERE destination_id = ? AND kind = 'excluded')"),
-            arguments: [destinationId]
-        ) ?? true
-        self.exclusionsListed[destinationId] = any
-        return any
+    /// Appends one entry to a record's history (`QueueLedger.history`).
+    mutating func writeHistory(_ entry: RecordHistoryEntry, for record: inout RecordRow) throws {
+        self.ledger.history(entry, for: &record)
+        try self.applyEffects()
     }
 
-    func recordFailure(destinationId: String, recordKey: String, kind: String, code: String, message: String, fields: [String], sent: [String: FieldValue]?) throws {
-        try self.db.cachedStatement(sql: """
-            INSERT INTO failures (destination_id, record_key, kind, code, message, fields, sent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(destination_id, record_key) DO UPDATE SET kind = excluded.kind, code = excluded.code,
-                message = excluded.message, fields = excluded.fields, sent = excluded.sent, at = excluded.at
-            """).execute(arguments: [
-                destinationId, recordKey, kind, code, message, StoredJSON.encode(fields), sent.map(StoredJSON.encodeFields),
-                self.now.timeIntervalSince1970,
-            ])
+    /// Writes the side rows the ledger's steps asked for, in order.
+    mutating func applyEffects() throws {
+        guard !self.ledger.effects.isEmpty else { return }
+        let effects = self.ledger.effects
+        self.ledger.effects.removeAll(keepingCapacity: true)
+        for effect in effects {
+            switch effect {
+            case .history(let destinationId, let recordId, let entry):
+                let insert = try self.calls(.historyInsert)
+                insert.bind(1, destinationId)
+                insert.bind(2, recordId)
+                insert.bind(3, entry.at.timeIntervalSince1970)
+                insert.bind(4, entry.event.rawValue)
+                insert.bind(5, entry.attempt)
+                insert.bind(6, entry.code)
+                insert.bind(7, entry.message)
+                insert.bind(8, text: entry.fields.isEmpty ? nil : StoredJSON.fieldsBytes(entry.fields))
+                insert.bind(9, entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields))
+                try insert.run()
+            case .pruneHistory(let destinationId, let recordId, let keep):
+                let prune = try self.calls(.historyPrune)
+                prune.bind(1, destinationId)
+                prune.bind(2, recordId)
+                prune.bind(3, destinationId)
+                prune.bind(4, recordId)
+                prune.bind(5, keep)
+                try prune.run()
+            case .failure(let failure):
+                try self.db.cachedStatement(sql: """
+                    INSERT INTO failures (destination_id, record_key, kind, code, message, fields, sent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(destination_id, record_key) DO UPDATE SET kind = excluded.kind, code = excluded.code,
+                        message = excluded.message, fields = excluded.fields, sent = excluded.sent, at = excluded.at
+                    """).execute(arguments: [
+                        failure.destinationId, failure.recordKey, failure.kind, failure.code, failure.message, StoredJSON.encode(failure.fields),
+                        failure.sent.map(StoredJSON.encodeFields), failure.at.timeIntervalSince1970,
+                    ])
+            case .clearFailure(let destinationId, let recordKey, let onlyExclusion):
+                let clear = try self.calls(onlyExclusion ? .exclusionDelete : .failureDelete)
+                clear.bind(1, destinationId)
+                clear.bind(2, recordKey)
+                try clear.run()
+            }
+        }
     }
 }

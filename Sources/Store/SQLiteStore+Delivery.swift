@@ -79,19 +79,10 @@ extension SQLiteStore {
                 rows = rows.filter { wanted.contains($0["record_key"] as String) }
             }
             for row in rows {
-                let recordId: String = row["record_key"]
-                var record = try writer.loadRecord(destinationId, recordId)
-                var entry = record.pending ?? PendingRecord()
-                let sent = StoredJSON.decodeFields(row["sent"])
-                entry.fields = sent.merging(entry.fields) { _, newer in newer }
-                entry.waiting[writer.hour, default: 0] += 1
-                writer.count(destinationId, hour: writer.hour) { $0.received += 1 }
-                if record.pending == nil { record.queuedAt = now; record.dueAt = now }
-                // History (monitoring): a person replayed the failure.
-                try writer.writeHistory(RecordHistoryEntry(at: now, event: .replayed, attempt: 0, code: row["code"], fields: sent), for: &record)
-                record.pending = entry
-                try writer.saveRecord(record)
-                try writer.clearFailure(destinationId, recordId, onlyExclusion: false)
+                var record = try writer.loadRecord(destinationId, row["record_key"])
+                writer.ledger.replay(&record, sent: StoredJSON.decodeFields(row["sent"]), code: row["code"])
+                try writer.storeRecord(record)
+                try writer.applyEffects()
             }
             try writer.flush()
             return rows.count
@@ -146,39 +137,10 @@ extension QueueWriter {
             // Not a full batch yet, and its oldest record has not waited long enough for company.
             return []
         }
-        var claimed: [ClaimedRecord] = []
         // One token for the whole claim; random, so claims of any process never share one.
-        let token = Int64.random(in: 1...Int64.max)
-        for var record in rows {
-            guard var entry = record.pending else { continue }
-            if entry.inFlight != nil {
-                // A send whose claim expired may or may not have reached Salesforce.
-                record.forgetAcknowledgement(of: entry)
-                entry.retry()
-            }
-            guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
-            for (hour, count) in claim.alreadyHeld {
-                self.count(destinationId, hour: hour) { $0.activated += count }
-            }
-            record.pending = entry.isSettled ? nil : entry
-            record.claimedUntil = now.addingTimeInterval(lease)
-            record.claimToken = token
-            if !claim.fields.isEmpty {
-                // History (monitoring): what is sent, on which attempt.
-                try self.writeHistory(
-                    RecordHistoryEntry(at: now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record
-                )
-            }
-            try self.saveRecord(record)
-            if !claim.fields.isEmpty {
-                claimed.append(ClaimedRecord(
-                    recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
-                    queuedAt: record.queuedAt ?? now, retentionUsed: record.retentionUsed,
-                    address: record.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record.targetObject) },
-                    claim: token
-                ))
-            }
-        }
+        let (claimed, save) = self.ledger.claim(rows, destinationId: destinationId, lease: lease, token: Int64.random(in: 1...Int64.max))
+        for record in save { try self.storeRecord(record) }
+        try self.applyEffects()
         return claimed
     }
 
@@ -186,68 +148,21 @@ extension QueueWriter {
     /// bulk job holds, fenced by the job instead).
     @discardableResult
     mutating func complete(destinationId: String, results: [String: DeliveryResult], claim: Int64?) throws -> Completion {
-        let now = self.now
         var delivered = false
         var completion = Completion()
         for (recordId, result) in results {
             var record = try self.loadRecord(destinationId, recordId)
-            guard var entry = record.pending, entry.inFlight != nil, claim == nil || record.claimToken == claim else {
+            guard QueueLedger.holds(record, claim: claim) else {
                 completion.fenced.append(recordId)
                 continue
             }
             completion.applied += 1
-            // History (monitoring): the outcome of the attempt.
-            try self.writeHistory(result: result, attempt: record.attempts + 1, for: &record)
-            switch result {
-            case .acknowledged, .acknowledgedAt:
-                if case .acknowledgedAt(let address) = result {
-                    record.salesforceId = address.salesforceId
-                    record.targetObject = address.objectType ?? record.targetObject
-                }
-                let (sent, activated) = entry.succeeded()
-                record.acknowledged.merge(sent) { _, new in new }
-                record.acknowledgedAt = now
-                record.attempts = 0
-                record.retentionUsed = 0
-                record.lastErrorCode = nil
-                record.lastErrorMessage = nil
-                for (hour, count) in activated { self.count(destinationId, hour: hour) { $0.activated += count } }
-                try self.clearFailure(destinationId, recordId, onlyExclusion: false)
-                record.dueAt = now
-                delivered = true
-            case .postpone(let at, let outcomeUnknown):
-                if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
-                entry.retry()
-                record.dueAt = at
-            case .retry(let code, let message, let at, let outcomeUnknown):
-                if outcomeUnknown { record.forgetAcknowledgement(of: entry) }
-                entry.retry()
-                record.attempts += 1
-                // The wait until the next attempt uses the retention window; a pause does not
-                // (postponed records and records waiting past their due time add nothing).
-                record.retentionUsed += max(0, at.timeIntervalSince(now))
-                record.lastErrorCode = code
-                record.lastErrorMessage = message
-                record.dueAt = at
-            case .failed(let code, let message, let fields):
-                let (sent, failed) = entry.failed()
-                for (hour, count) in failed { self.count(destinationId, hour: hour) { $0.failed += count } }
-                try self.recordFailure(
-                    destinationId: destinationId, recordKey: recordId, kind: "failed", code: code, message: message,
-                    fields: fields, sent: sent
-                )
-                record.attempts = 0
-                record.retentionUsed = 0
-                record.lastErrorCode = code
-                record.lastErrorMessage = message
-                record.dueAt = now
-            }
-            record.pending = entry.isSettled ? nil : entry
-            if record.pending == nil { record.queuedAt = nil } else if result.isAcknowledgement { record.queuedAt = now }
-            try self.saveRecord(record)
+            if self.ledger.apply(result, to: &record) { delivered = true }
+            try self.storeRecord(record)
         }
+        try self.applyEffects()
         if delivered {
-            try self.db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, destinationId])
+            try self.db.execute(sql: "UPDATE destinations SET last_delivery_at = ? WHERE id = ?", arguments: [self.now.timeIntervalSince1970, destinationId])
         }
         completion.fenced.sort()
         return completion

@@ -3,10 +3,9 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    /// Entries kept per record: older ones are dropped as new ones are written.
-    static let historyPerRecord = 50
-    /// Entries a record may hold past `historyPerRecord` before the oldest are deleted.
-    static let historySlack = 25
+    /// Entries kept per record (`QueueLedger.historyPerRecord`).
+    static let historyPerRecord = QueueLedger.historyPerRecord
+    static let historySlack = QueueLedger.historySlack
 
     /// Migration `v3_history`: per-record history, and the moments that give a run window its
     /// processing time.
@@ -58,50 +57,5 @@ extension SQLiteStore {
                 )
             }
         }
-    }
-}
-
-extension QueueWriter {
-    /// Appends one entry to a record's history. The record row counts its entries; past
-    /// `historyPerRecord + historySlack` the oldest are deleted down to `historyPerRecord`, so the
-    /// pruning statement runs once every `historySlack` entries instead of on every one.
-    func writeHistory(_ entry: RecordHistoryEntry, for record: inout RecordRow) throws {
-        let insert = try self.calls(.historyInsert)
-        insert.bind(1, record.destinationId)
-        insert.bind(2, record.recordId)
-        insert.bind(3, entry.at.timeIntervalSince1970)
-        insert.bind(4, entry.event.rawValue)
-        insert.bind(5, entry.attempt)
-        insert.bind(6, entry.code)
-        insert.bind(7, entry.message)
-        insert.bind(8, text: entry.fields.isEmpty ? nil : StoredJSON.fieldsBytes(entry.fields))
-        insert.bind(9, entry.errorFields.isEmpty ? nil : StoredJSON.encode(entry.errorFields))
-        try insert.run()
-        record.historyEntries += 1
-        guard record.historyEntries > SQLiteStore.historyPerRecord + SQLiteStore.historySlack else { return }
-        let prune = try self.calls(.historyPrune)
-        prune.bind(1, record.destinationId)
-        prune.bind(2, record.recordId)
-        prune.bind(3, record.destinationId)
-        prune.bind(4, record.recordId)
-        prune.bind(5, SQLiteStore.historyPerRecord)
-        try prune.run()
-        record.historyEntries = SQLiteStore.historyPerRecord
-    }
-
-    /// The history entry of one delivery result, for the attempt the record was on.
-    func writeHistory(result: DeliveryResult, attempt: Int, for record: inout RecordRow) throws {
-        let entry: RecordHistoryEntry
-        switch result {
-        case .acknowledged, .acknowledgedAt:
-            entry = RecordHistoryEntry(at: self.now, event: .acknowledged, attempt: attempt)
-        case .retry(let code, let message, _, _):
-            entry = RecordHistoryEntry(at: self.now, event: .retry, attempt: attempt, code: code, message: message)
-        case .postpone:
-            entry = RecordHistoryEntry(at: self.now, event: .postponed, attempt: attempt)
-        case .failed(let code, let message, let fields):
-            entry = RecordHistoryEntry(at: self.now, event: .failed, attempt: attempt, code: code, message: message, errorFields: fields)
-        }
-        try self.writeHistory(entry, for: &record)
     }
 }

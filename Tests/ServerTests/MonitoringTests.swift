@@ -5,10 +5,11 @@ import Testing
 @Suite("Monitoring")
 struct MonitoringTests {
     @Test func runsFailuresSegmentsAndRecordsHaveTheDocumentedShapes() async throws {
-        // A partial batch waits the longest linger for company: what the test queues stays pending
-        // while it looks (a short drain at the end, since the sender sleeps through it).
+        // A partial batch waits a linger longer than the test for company: what the test queues
+        // stays pending while it looks, however loaded the machine (a short drain at the end,
+        // since the sender sleeps through it).
         try await ServerHarness.run(configure: { settings in
-            settings.delivery.linger = .seconds(10)
+            settings.delivery.linger = .seconds(300)
             settings.delivery.drainTimeout = .milliseconds(50)
         }) { harness in
             // setup: an enabled destination; two profiles to send, one excluded for its malformed Id

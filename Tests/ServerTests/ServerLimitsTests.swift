@@ -252,7 +252,8 @@ struct ServerLimitsTests {
             // Ingest starts (also after a failure above, so the API can stop): the queued profile is
             // committed and its request answered 202.
             group.addTask { try await runtime.services.ingest.run() }
-            let accepted = await offPool { filler.readResponse(timeout: .seconds(10)).text }
+            // The wait is the harness's: ingest starting and committing beside the whole suite.
+            let accepted = await offPool { filler.readResponse(timeout: .seconds(60)).text }
             #expect(accepted.hasPrefix("HTTP/1.1 202"), "\(accepted.prefix(200))")
             filler.disconnect()
             group.cancelAll()
