@@ -56,6 +56,10 @@ extension PostgresStore: ConfigurationStore {
             guard try row.value("status", as: String.self) != DestinationStatus.enabled.rawValue else {
                 throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
             }
+            // Everything kept for it (the tables of the roles implemented so far).
+            for table in ["records", "record_history", "failures", "runs", "queue_counts"] {
+                try await connection.query("DELETE FROM \(unescaped: table) WHERE destination_id = \(id)", logger: self.logger)
+            }
             try await connection.query("DELETE FROM destinations WHERE id = \(id)", logger: self.logger)
             return true
         }

@@ -35,6 +35,56 @@ extension PostgresStore {
             """,
             "CREATE INDEX audit_log_at ON audit_log(at)",
         ]),
+        ("pg2_queues", [
+            // Stored profiles and the identities that find them. Bodies, pending entries and
+            // acknowledged values are `StoredBinary`, as in SQLite.
+            "CREATE TABLE profiles (id bigserial PRIMARY KEY, body bytea NOT NULL, updated_at double precision NOT NULL)",
+            "CREATE TABLE identities (namespace text NOT NULL, value text NOT NULL, profile_id bigint NOT NULL, PRIMARY KEY (namespace, value))",
+            // One row per destination and record: what Salesforce holds, what is queued, and the
+            // claim (token and lease) of the sender that has it in flight.
+            """
+            CREATE TABLE records (
+                destination_id text NOT NULL, record_id text NOT NULL, acknowledged bytea, acknowledged_at double precision,
+                pending bytea, in_flight smallint NOT NULL DEFAULT 0, due_at double precision, claimed_until double precision,
+                claim_token bigint, queued_at double precision, attempts integer NOT NULL DEFAULT 0, last_error_code text,
+                last_error_message text, history_entries integer NOT NULL DEFAULT 0, retention_used double precision NOT NULL DEFAULT 0,
+                salesforce_id text, target_object text, bulk_job text,
+                PRIMARY KEY (destination_id, record_id))
+            """,
+            "CREATE INDEX records_due ON records(destination_id, in_flight, due_at) WHERE pending IS NOT NULL",
+            "CREATE INDEX records_claim ON records(destination_id, claim_token) WHERE claim_token IS NOT NULL",
+            "CREATE INDEX records_salesforce_id ON records(destination_id, salesforce_id) WHERE salesforce_id IS NOT NULL",
+            """
+            CREATE TABLE failures (
+                destination_id text NOT NULL, record_key text NOT NULL, kind text NOT NULL, code text NOT NULL,
+                message text NOT NULL, fields text NOT NULL, sent text, at double precision NOT NULL,
+                PRIMARY KEY (destination_id, record_key))
+            """,
+            "CREATE INDEX failures_code ON failures(destination_id, kind, code)",
+            """
+            CREATE TABLE runs (
+                destination_id text NOT NULL, hour_start bigint NOT NULL, received bigint NOT NULL DEFAULT 0,
+                activated bigint NOT NULL DEFAULT 0, unchanged bigint NOT NULL DEFAULT 0, excluded bigint NOT NULL DEFAULT 0,
+                failed bigint NOT NULL DEFAULT 0, first_received_at double precision, last_resolved_at double precision,
+                PRIMARY KEY (destination_id, hour_start))
+            """,
+            "CREATE TABLE audience_counts (segment_id text NOT NULL, status text NOT NULL, count bigint NOT NULL, PRIMARY KEY (segment_id, status))",
+            """
+            CREATE TABLE queue_counts (
+                destination_id text PRIMARY KEY, pending bigint NOT NULL DEFAULT 0, in_flight bigint NOT NULL DEFAULT 0,
+                retrying bigint NOT NULL DEFAULT 0)
+            """,
+            "CREATE TABLE store_counts (name text PRIMARY KEY, value bigint NOT NULL)",
+            "INSERT INTO store_counts (name, value) VALUES ('profiles', 0)",
+            """
+            CREATE TABLE record_history (
+                id bigserial PRIMARY KEY, destination_id text NOT NULL, record_id text NOT NULL, at double precision NOT NULL,
+                event text NOT NULL, attempt integer NOT NULL, code text, message text, fields text, error_fields text)
+            """,
+            "CREATE INDEX record_history_record ON record_history(destination_id, record_id, id)",
+            // Where each destination's backfill got to (NULL: none running).
+            "ALTER TABLE destinations ADD COLUMN backfill_after bigint",
+        ]),
     ]
 
     /// The names of every migration, in order.

@@ -8,8 +8,9 @@ import Store
 /// `StoreContractTests` runs against both). Secrets are sealed with the same `SecretBox` and bound
 /// to their rows the same way, so every process of a deployment needs the same master key.
 ///
-/// Roles implemented so far: `ConfigurationStore`, `AccessStore`. The queue roles (ingest,
-/// delivery with fenced claims, monitoring, alerts, history, bulk) come next.
+/// Roles implemented so far: `ConfigurationStore`, `AccessStore`, `IngestStore` and
+/// `DeliveryQueue` (claims with `FOR UPDATE SKIP LOCKED`, a lease and a fencing token; the rules
+/// are `QueueLedger`'s, shared with SQLite). Monitoring, alerts, history and bulk come next.
 public final class PostgresStore: Sendable {
     /// How much of the audit log is kept: the newest `auditEntries`, none older than `auditDays`.
     public struct Limits: Sendable {

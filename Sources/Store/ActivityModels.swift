@@ -30,6 +30,11 @@ public struct BackfillProgress: Sendable, Hashable {
     /// Continue after this profile; nil when every stored profile was evaluated.
     public var nextAfter: Int64?
     public var counts: OutcomeCounts
+
+    package init(nextAfter: Int64?, counts: OutcomeCounts) {
+        self.nextAfter = nextAfter
+        self.counts = counts
+    }
 }
 
 /// A record taken for sending: nobody else sends it until it is completed or its lease expires.

@@ -132,6 +132,12 @@ package struct QueueLedger {
         self.effects.append(.clearFailure(destinationId: destinationId, recordKey: recordKey, onlyExclusion: onlyExclusion))
     }
 
+    /// The side rows asked for since the last call, in order, handed to the backend to write.
+    package mutating func takeEffects() -> [QueueEffect] {
+        defer { self.effects.removeAll(keepingCapacity: true) }
+        return self.effects
+    }
+
     /// Whether the backend must look up if `destinationId` has any exclusion listed before `receive`.
     package func needsExclusionCheck(_ destinationId: String) -> Bool { self.exclusionsListed[destinationId] == nil }
 
@@ -182,6 +188,15 @@ package struct QueueLedger {
     }
 
     // MARK: the way out
+
+    /// Whether a claim takes nothing yet: a partial batch (fewer than `limit`, no expired claim
+    /// among them) whose oldest record has not been due for `partialAfter` seconds waits for company.
+    package func waitsForCompany(expired: [QueueRecord], due: [QueueRecord], limit: Int, partialAfter: TimeInterval) -> Bool {
+        guard expired.count + due.count < limit, partialAfter > 0, expired.isEmpty, let oldest = due.compactMap(\.dueAt).min() else {
+            return false
+        }
+        return oldest > self.now.addingTimeInterval(-partialAfter)
+    }
 
     /// Takes the candidate rows (expired claims first, then due ones) under one claim `token`
     /// until `lease` from now. Returns what to send and the rows to save (already counted).

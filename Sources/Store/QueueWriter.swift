@@ -187,10 +187,7 @@ struct QueueWriter {
 
     /// Writes the side rows the ledger's steps asked for, in order.
     mutating func applyEffects() throws {
-        guard !self.ledger.effects.isEmpty else { return }
-        let effects = self.ledger.effects
-        self.ledger.effects.removeAll(keepingCapacity: true)
-        for effect in effects {
+        for effect in self.ledger.takeEffects() {
             switch effect {
             case .history(let destinationId, let recordId, let entry):
                 let insert = try self.calls(.historyInsert)

@@ -12,11 +12,6 @@ extension SQLiteStore {
         }
     }
 
-    @discardableResult
-    public func complete(destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date) async throws -> Completion {
-        try await self.complete(destinationId: destinationId, claim: claim, results: results, now: now, thenClaim: 0, lease: 0, partialAfter: 0)
-    }
-
     /// Applies Salesforce's answers and claims the next batch in the same transaction: a sender
     /// waits for the single writer once per request instead of twice.
     public func complete(
@@ -131,12 +126,8 @@ extension QueueWriter {
                 """,
             destinationId: destinationId, before: seconds, limit: limit - expired.count
         )
+        if self.ledger.waitsForCompany(expired: expired, due: due, limit: limit, partialAfter: partialAfter) { return [] }
         let rows = expired + due
-        if rows.count < limit, partialAfter > 0, expired.isEmpty,
-           let oldest = due.compactMap(\.dueAt).min(), oldest > now.addingTimeInterval(-partialAfter) {
-            // Not a full batch yet, and its oldest record has not waited long enough for company.
-            return []
-        }
         // One token for the whole claim; random, so claims of any process never share one.
         let (claimed, save) = self.ledger.claim(rows, destinationId: destinationId, lease: lease, token: Int64.random(in: 1...Int64.max))
         for record in save { try self.storeRecord(record) }

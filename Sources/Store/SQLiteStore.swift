@@ -390,7 +390,7 @@ public final class SQLiteStore: SfdestStore {
 }
 
 /// The start of the UTC hour a moment falls in, in milliseconds since 1970: the key of a run window.
-func hourStart(_ date: Date) -> Int64 {
+package func hourStart(_ date: Date) -> Int64 {
     let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     return milliseconds - milliseconds % 3_600_000
 }

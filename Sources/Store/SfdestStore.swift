@@ -44,12 +44,10 @@ public protocol DeliveryQueue: Sendable {
     /// oldest of them has been due for `partialAfter` seconds, so records arriving meanwhile fill
     /// the batch (0: whatever is due now).
     func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date, partialAfter: TimeInterval) async throws -> [ClaimedRecord]
-    /// Applies Salesforce's answer for each record still held by `claim`; answers for records the
-    /// claim lost (its lease ran out and another claim took them) change nothing (fencing).
-    @discardableResult
-    func complete(destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date) async throws -> Completion
-    /// Applies Salesforce's answers as `complete` does, then claims the next batch as `claim` does
-    /// (none when `limit` is 0), in one transaction.
+    /// Applies Salesforce's answer for each record still held by `claim` (answers for records the
+    /// claim lost, its lease having run out and another claim having taken them, change nothing:
+    /// fencing), then claims the next batch as `claim` does (none when `limit` is 0), in one
+    /// transaction.
     func complete(
         destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date,
         thenClaim limit: Int, lease: TimeInterval, partialAfter: TimeInterval
@@ -105,6 +103,12 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
 }
 
 extension DeliveryQueue {
+    /// Applies Salesforce's answer for each record still held by `claim` (fencing, as above).
+    @discardableResult
+    public func complete(destinationId: String, claim: Int64, results: [String: DeliveryResult], now: Date) async throws -> Completion {
+        try await self.complete(destinationId: destinationId, claim: claim, results: results, now: now, thenClaim: 0, lease: 0, partialAfter: 0)
+    }
+
     /// Takes up to `limit` due records of a destination that are not in flight, however few.
     public func claim(destinationId: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedRecord] {
         try await self.claim(destinationId: destinationId, limit: limit, lease: lease, now: now, partialAfter: 0)

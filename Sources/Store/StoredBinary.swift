@@ -8,14 +8,14 @@ import Activation
 /// Each value starts with a tag byte that JSON never starts with, so rows written as JSON by
 /// earlier versions (they start with `{`) are still read. Anything malformed reads as empty,
 /// as a damaged JSON row did.
-enum StoredBinary {
+package enum StoredBinary {
     static let profileTag: UInt8 = 0xB1
     static let fieldsTag: UInt8 = 0xB2
     static let pendingTag: UInt8 = 0xB3
 
     // MARK: writing
 
-    static func profile(_ profile: Profile) -> [UInt8] {
+    package static func profile(_ profile: Profile) -> [UInt8] {
         var writer = Writer(tag: Self.profileTag, capacity: 256)
         writer.count(profile.identities.count)
         for (namespace, ids) in profile.identities {
@@ -33,13 +33,13 @@ enum StoredBinary {
         return writer.bytes
     }
 
-    static func fields(_ fields: [String: FieldValue]) -> [UInt8] {
+    package static func fields(_ fields: [String: FieldValue]) -> [UInt8] {
         var writer = Writer(tag: Self.fieldsTag, capacity: 128)
         writer.fields(fields)
         return writer.bytes
     }
 
-    static func pending(_ entry: PendingRecord) -> [UInt8] {
+    package static func pending(_ entry: PendingRecord) -> [UInt8] {
         var writer = Writer(tag: Self.pendingTag, capacity: 128)
         writer.fields(entry.fields)
         writer.counts(entry.waiting)
@@ -55,20 +55,20 @@ enum StoredBinary {
 
     // MARK: reading (binary, or JSON rows of earlier versions)
 
-    static func decodeProfile(_ bytes: UnsafeRawBufferPointer) -> Profile {
+    package static func decodeProfile(_ bytes: UnsafeRawBufferPointer) -> Profile {
         guard bytes.first == Self.profileTag else { return StoredJSON.decodeProfile(bytes: bytes) }
         var reader = Reader(bytes)
         return reader.profile() ?? Profile()
     }
 
-    static func decodeFields(_ bytes: UnsafeRawBufferPointer?) -> [String: FieldValue] {
+    package static func decodeFields(_ bytes: UnsafeRawBufferPointer?) -> [String: FieldValue] {
         guard let bytes else { return [:] }
         guard bytes.first == Self.fieldsTag else { return StoredJSON.decodeFields(bytes: bytes) }
         var reader = Reader(bytes)
         return reader.fields() ?? [:]
     }
 
-    static func decodePending(_ bytes: UnsafeRawBufferPointer?) -> PendingRecord? {
+    package static func decodePending(_ bytes: UnsafeRawBufferPointer?) -> PendingRecord? {
         guard let bytes else { return nil }
         guard bytes.first == Self.pendingTag else { return StoredJSON.decodePending(bytes: bytes) }
         var reader = Reader(bytes)

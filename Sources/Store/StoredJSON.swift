@@ -3,16 +3,16 @@ import SfdestJSON
 
 /// The JSON forms the store keeps field values in (history, failures), and reads the profile
 /// and queue rows of earlier versions in (they are written in `StoredBinary` now).
-enum StoredJSON {
+package enum StoredJSON {
     /// A list of strings (field names).
-    static func encode(_ strings: [String]) -> String {
+    package static func encode(_ strings: [String]) -> String {
         var writer = JSONWriter(capacity: 32)
         writer.strings(strings)
         return writer.text
     }
 
     /// A list of strings (field names) written by `encode(_:)`.
-    static func decodeStrings(_ text: String?) -> [String] {
+    package static func decodeStrings(_ text: String?) -> [String] {
         guard let text, case .array(let items)? = (try? JSONParser.parse(text)) else { return [] }
         return items.compactMap { item in
             if case .string(let value) = item { return value }
@@ -30,7 +30,7 @@ enum StoredJSON {
         return result
     }
 
-    static func encodeFields(_ fields: [String: FieldValue]) -> String {
+    package static func encodeFields(_ fields: [String: FieldValue]) -> String {
         String(decoding: self.fieldsBytes(fields), as: UTF8.self)
     }
 
@@ -40,7 +40,7 @@ enum StoredJSON {
         return writer.bytes
     }
 
-    static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:] }
+    package static func decodeFields(_ text: String?) -> [String: FieldValue] { text.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:] }
     static func decodeFields(bytes: UnsafeRawBufferPointer?) -> [String: FieldValue] {
         bytes.map { self.fields(from: (try? JSONParser.parse($0))) } ?? [:]
     }

@@ -8,7 +8,7 @@ import Testing
 /// The store roles both backends implement so far.
 typealias ContractStore = ConfigurationStore & AccessStore
 /// The queue roles, on the backends that have them (`Backend.withQueues`).
-typealias QueueContractStore = IngestStore & DeliveryQueue
+typealias QueueContractStore = ConfigurationStore & IngestStore & DeliveryQueue
 
 /// A backend the contract runs against: SQLite on a temporary file always; PostgreSQL on the
 /// server `SFDEST_TEST_POSTGRES_URL` names (`.ci/run` and `scripts/test` start one), each test in
@@ -53,7 +53,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     /// The backends that implement the queue roles (ingest and delivery) so far.
-    static let withQueues: [Backend] = Self.available.filter { $0 == .sqlite }
+    static let withQueues: [Backend] = Self.available
 
     /// Runs `body` with a fresh, empty store of this backend that holds queues.
     func withQueueStore(_ body: (any QueueContractStore) async throws -> Void) async throws {
@@ -64,7 +64,11 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             defer { try? FileManager.default.removeItem(at: directory) }
             try await body(try SQLiteStore(path: directory.appendingPathComponent("sfdest.sqlite").path, secrets: Self.secrets))
         case .postgres:
-            throw BackendMissing("the PostgreSQL store does not hold queues yet")
+            try await Self.withDatabase { url in
+                try await PostgresStore.run(url: url, secrets: Self.secrets, logger: Self.logger) { store in
+                    try await body(store)
+                }
+            }
         }
     }
 
