@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "SfdestRuntime",
             dependencies: [
-                "Alerts", "Server", "Store", "Ingest", "Delivery", "SfdestMetrics", "SfdestBasics",
+                "Alerts", "Server", "Store", "PostgresStore", "Ingest", "Delivery", "SfdestMetrics", "SfdestBasics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -56,10 +56,14 @@ extension PostgresStore: ConfigurationStore {
             guard try row.value("status", as: String.self) != DestinationStatus.enabled.rawValue else {
                 throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
             }
-            // Everything kept for it (the tables of the roles implemented so far).
-            for table in ["records", "record_history", "failures", "runs", "queue_counts"] {
+            // Everything kept for it, as on SQLite.
+            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
                 try await connection.query("DELETE FROM \(unescaped: table) WHERE destination_id = \(id)", logger: self.logger)
             }
+            try await connection.query("""
+                DELETE FROM webhook_deliveries WHERE subscription_id IN (SELECT id FROM alert_subscriptions WHERE destination_id = \(id))
+                """, logger: self.logger)
+            try await connection.query("DELETE FROM alert_subscriptions WHERE destination_id = \(id)", logger: self.logger)
             try await connection.query("DELETE FROM destinations WHERE id = \(id)", logger: self.logger)
             return true
         }

@@ -85,6 +85,47 @@ extension PostgresStore {
             // Where each destination's backfill got to (NULL: none running).
             "ALTER TABLE destinations ADD COLUMN backfill_after bigint",
         ]),
+        ("pg3_alerts", [
+            "CREATE TABLE alert_settings (destination_id text PRIMARY KEY, settings text NOT NULL)",
+            // At most one open alert per rule and destination, whatever the number of processes
+            // evaluating the rules: the second to open one is refused by the index.
+            """
+            CREATE TABLE alerts (
+                seq bigserial, id text PRIMARY KEY, rule text NOT NULL, destination_id text NOT NULL, state text NOT NULL,
+                message text NOT NULL, details text NOT NULL, opened_at double precision NOT NULL, resolved_at double precision)
+            """,
+            "CREATE UNIQUE INDEX alerts_one_open ON alerts(destination_id, rule) WHERE state = 'open'",
+            "CREATE INDEX alerts_newest ON alerts(opened_at)",
+            """
+            CREATE TABLE alert_subscriptions (
+                id text PRIMARY KEY, url text NOT NULL, sealed_url bytea NOT NULL, sealed_secret bytea NOT NULL, destination_id text,
+                created_at double precision NOT NULL)
+            """,
+            // A delivery taken by a process is due again a lease later: another process sends it
+            // then if the first died before recording the outcome.
+            """
+            CREATE TABLE webhook_deliveries (
+                id bigserial PRIMARY KEY, event_id text NOT NULL, subscription_id text NOT NULL, body bytea NOT NULL,
+                state text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0, due_at double precision NOT NULL,
+                created_at double precision NOT NULL, last_error text)
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, due_at)",
+        ]),
+        ("pg4_bulk", [
+            """
+            CREATE TABLE bulk_jobs (
+                id text PRIMARY KEY, destination_id text NOT NULL, object text NOT NULL, state text NOT NULL,
+                columns text NOT NULL DEFAULT '', records integer NOT NULL DEFAULT 0, processed integer NOT NULL DEFAULT 0,
+                failed integer NOT NULL DEFAULT 0, uploaded boolean NOT NULL DEFAULT false,
+                created_at double precision NOT NULL, finished_at double precision)
+            """,
+            "CREATE INDEX bulk_jobs_recent ON bulk_jobs(destination_id, created_at)",
+            "CREATE INDEX bulk_jobs_unfinished ON bulk_jobs(destination_id, created_at) WHERE finished_at IS NULL",
+            "CREATE INDEX records_bulk_job ON records(destination_id, bulk_job) WHERE bulk_job IS NOT NULL",
+        ]),
+        // A value sealed with the deployment's master key: a process started with another key
+        // cannot open it and stops at start (`checkMasterKey`).
+        ("pg5_key_check", ["CREATE TABLE store_keys (name text PRIMARY KEY, sealed bytea NOT NULL)"]),
     ]
 
     /// The names of every migration, in order.

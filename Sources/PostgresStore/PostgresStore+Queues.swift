@@ -60,11 +60,14 @@ extension PostgresStore: IngestStore {
         }
     }
 
-    /// A page of stored profiles evaluated for one destination. (The bulk lane is not on
-    /// PostgreSQL yet: what a backfill queues goes to sObject Collections.)
+    /// A page of stored profiles evaluated for one destination; with a bulk threshold, what it
+    /// queues waits in the bulk lane (`BulkQueue`).
     public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
         try await self.queueTransaction(now: now) { writer in
             let page = try await writer.rows("SELECT id, body FROM profiles WHERE id > \(after) ORDER BY id LIMIT \(limit)")
+            let bulkThreshold = try await writer.rows("SELECT bulk_threshold FROM destinations WHERE id = \(destination.id)")
+                .first?.value("bulk_threshold", as: Int?.self)
+            if bulkThreshold != nil { writer.ledger.queuedRecordIds = [] }
             var counts = OutcomeCounts()
             var last: Int64?
             for row in page {
@@ -73,7 +76,9 @@ extension PostgresStore: IngestStore {
                 counts += try await writer.fanOut(profile, profileId: id, to: destination)
                 last = id
             }
+            try await writer.markBulkLane(destination.id, writer.ledger.queuedRecordIds ?? [])
             let next = page.count < limit ? nil : last
+            if next == nil, let bulkThreshold { try await writer.finishBulkLane(destination.id, threshold: bulkThreshold) }
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
             try await writer.execute("UPDATE destinations SET backfill_after = \(next) WHERE id = \(destination.id)")
             return BackfillProgress(nextAfter: next, counts: counts)
@@ -130,12 +135,10 @@ extension PostgresStore: DeliveryQueue {
         )
     }
 
-    /// Periodic: two index ranges of the destination's queued rows (`records_due`), as on SQLite.
+    /// Periodic: two index ranges of the destination's queued rows (`records_due`, checked by
+    /// `PostgresPeriodicQuery`'s plan test), as on SQLite.
     public func nextDue(destinationId: String) async throws -> Date? {
-        let row = try await self.rows("""
-            SELECT (SELECT min(due_at) FROM records WHERE destination_id = \(destinationId) AND pending IS NOT NULL AND in_flight = 0) AS due,
-                (SELECT min(claimed_until) FROM records WHERE destination_id = \(destinationId) AND pending IS NOT NULL AND in_flight = 1) AS expiry
-            """).first
+        let row = try await self.rows(PostgresPeriodicQuery.nextDue.query(destinationId)).first
         let due = try row?.optionalDate("due")
         let expiry = try row?.optionalDate("expiry")
         return [due, expiry].compactMap { $0 }.min()
@@ -168,7 +171,8 @@ extension PostgresQueueWriter {
 
     /// Applies Salesforce's answers to the records `claim` still holds (in record order, so two
     /// completions lock rows in the same order); the others are fenced.
-    mutating func complete(destinationId: String, results: [String: DeliveryResult], claim: Int64) async throws -> Completion {
+    /// `claim` nil: records a bulk job holds, fenced by the job instead.
+    mutating func complete(destinationId: String, results: [String: DeliveryResult], claim: Int64?) async throws -> Completion {
         var completion = Completion()
         var delivered = false
         for (recordId, result) in results.sorted(by: { $0.key < $1.key }) {

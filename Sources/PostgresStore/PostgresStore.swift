@@ -8,9 +8,10 @@ import Store
 /// `StoreContractTests` runs against both). Secrets are sealed with the same `SecretBox` and bound
 /// to their rows the same way, so every process of a deployment needs the same master key.
 ///
-/// Roles implemented so far: `ConfigurationStore`, `AccessStore`, `IngestStore` and
-/// `DeliveryQueue` (claims with `FOR UPDATE SKIP LOCKED`, a lease and a fencing token; the rules
-/// are `QueueLedger`'s, shared with SQLite). Monitoring, alerts, history and bulk come next.
+/// Every role of `SfdestStore`. The queue's rules are `QueueLedger`'s, shared with SQLite; what is
+/// PostgreSQL's own: claims with `FOR UPDATE SKIP LOCKED`, a lease and a fencing token, row locks,
+/// advisory locks on the identities an ingest batch carries, one open alert per rule by a unique
+/// index, webhook deliveries and bulk lane pages taken with `SKIP LOCKED`.
 public final class PostgresStore: Sendable {
     /// How much of the audit log is kept: the newest `auditEntries`, none older than `auditDays`.
     public struct Limits: Sendable {
@@ -46,10 +47,28 @@ public final class PostgresStore: Sendable {
             let store = PostgresStore(client: client, secrets: secrets, limits: limits, logger: logger)
             do {
                 try await store.migrate()
+                try await store.checkMasterKey()
             } catch let error as PSQLError {
                 throw PostgresStoreError.unreachable(url: url, error: error)
             }
             return try await body(store)
+        }
+    }
+
+    /// The context the key check's sealed value is bound to.
+    static let keyCheckContext = "store_keys/key_check/sealed"
+
+    /// Refuses to start with a master key other than the deployment's: the first process seals a
+    /// known value; every later one must open it (secrets sealed by one process are opened by
+    /// the others only when all hold the same key).
+    func checkMasterKey() async throws {
+        let sealed = try self.secrets.seal(Data("sfdest".utf8), boundTo: Self.keyCheckContext)
+        try await self.client.query(
+            "INSERT INTO store_keys (name, sealed) VALUES ('key_check', \(sealed)) ON CONFLICT (name) DO NOTHING", logger: self.logger
+        )
+        let stored = try await self.rows("SELECT sealed FROM store_keys WHERE name = 'key_check'").first?.value("sealed", as: Data.self)
+        guard let stored, (try? self.secrets.open(stored, boundTo: Self.keyCheckContext)) == Data("sfdest".utf8) else {
+            throw PostgresStoreError.wrongMasterKey
         }
     }
 
@@ -82,12 +101,15 @@ public final class PostgresStore: Sendable {
 public enum PostgresStoreError: Error, CustomStringConvertible {
     case unreachable(url: PostgresURL, error: PSQLError)
     case storedWord(column: String, value: String)
+    case wrongMasterKey
 
     public var description: String {
         switch self {
         case .unreachable(let url, let error):
             let detail = error.serverInfo?[.message] ?? "\(error.code)"
             return "could not open the PostgreSQL database \(url) (\(detail)): check the URL, that the server runs and accepts this user, then start again"
+        case .wrongMasterKey:
+            return "this process's master key cannot open the database's secrets: give every process of the deployment the same SFDEST_MASTER_KEY (the one the first process started with)"
         case .storedWord(let column, let value):
             return "the stored \(column) '\(value)' is not one this version of sfdest knows (a newer version wrote it?)"
         }

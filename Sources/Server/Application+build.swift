@@ -7,8 +7,10 @@ import SfdestJSON
 public func buildApplication(settings: ServerSettings, services: SfdestServices, logger: Logger) -> some ApplicationProtocol {
     let api = buildRouter(settings: settings, services: services, logger: logger).buildResponder()
     let ui = WebUI(settings: settings, services: services, api: api, logger: RequestIDLogHandler.wrapping(logger)).buildRouter().buildResponder()
+    // A worker's port answers its probes only; the UI's pages then find no API behind them.
+    let split = UISplitResponder(api: api, ui: ui, uiServed: !settings.probesOnly)
     return Application(
-        responder: LimitsResponder(base: UISplitResponder(api: api, ui: ui), limits: settings.limits),
+        responder: LimitsResponder(base: split, limits: settings.limits),
         server: .sfdest(limits: settings.limits, tls: settings.tls),
         configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "sfdest"),
         onServerRunning: { channel in await settings.onListening(channel.localAddress?.port ?? settings.port) },
@@ -30,6 +32,7 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
         JSON(dictionaryLiteral: ("status", "ok")).response()
     }
     MetricsRoute(services: services).register(on: routes)
+    guard !settings.probesOnly else { return router }
     let v1 = routes.group("v1")
     let destinations = DestinationRoutes(services: services, settings: settings, logger: logger)
     ConnectionRoutes(services: services, settings: settings, logger: logger).register(on: v1)
@@ -48,10 +51,11 @@ struct UISplitResponder<API: HTTPResponder, UI: HTTPResponder>: HTTPResponder wh
     typealias Context = SfdestRequestContext
     let api: API
     let ui: UI
+    var uiServed = true
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
-        if path == "/" || path == "/ui" || path.hasPrefix("/ui/") {
+        if self.uiServed, path == "/" || path == "/ui" || path.hasPrefix("/ui/") {
             return try await self.ui.respond(to: request, context: context)
         }
         return try await self.api.respond(to: request, context: context)

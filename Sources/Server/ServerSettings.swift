@@ -9,6 +9,8 @@ import Store
 public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
+    /// Only `/health` and `/metrics` (a `worker` process): no API routes, no web UI.
+    public var probesOnly = false
     /// Bootstrap keys given in the clear (`SFDEST_API_KEY`, tests): each is `admin`. Keys made
     /// with `POST /v1/keys` live in the store.
     public var apiKeys: [String]

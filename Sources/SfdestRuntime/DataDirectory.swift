@@ -64,6 +64,37 @@ public struct DataDirectory: Sendable {
         )
     }
 
+    /// The keys of a process sharing a database with others (PostgreSQL): both from the
+    /// environment, since every process of the deployment must hold the same ones (a key
+    /// generated here would seal secrets no other process opens).
+    public static func sharedKeys(environment: [String: String]) throws -> Keys {
+        guard let master = environment["SFDEST_MASTER_KEY"], !master.isEmpty else {
+            throw DataDirectoryError(
+                "with --postgres every process needs the deployment's master key: set SFDEST_MASTER_KEY to the same value for all of them (generate one with: openssl rand -base64 32)"
+            )
+        }
+        guard let apiKey = environment["SFDEST_API_KEY"], !apiKey.isEmpty else {
+            throw DataDirectoryError(
+                "with --postgres every process needs the deployment's bootstrap key: set SFDEST_API_KEY to the same value for all of them (generate one with: openssl rand -base64 32)"
+            )
+        }
+        guard apiKey.count >= Self.minimumAPIKeyLength else {
+            throw DataDirectoryError(
+                "SFDEST_API_KEY has \(apiKey.count) characters; an admin key needs at least \(Self.minimumAPIKeyLength) (generate one with: openssl rand -base64 32)"
+            )
+        }
+        let secrets: SecretBox
+        do {
+            secrets = try SecretBox(base64Key: master)
+        } catch {
+            throw DataDirectoryError("the master key from SFDEST_MASTER_KEY is not valid: \(error)")
+        }
+        return Keys(
+            secrets: secrets, apiKey: apiKey, apiKeyHash: APIKeyMaterial.hash(apiKey), apiKeyIsNew: false, masterKeySource: "SFDEST_MASTER_KEY",
+            apiKeyMigrated: false
+        )
+    }
+
     /// The master key: `SFDEST_MASTER_KEY`, else the data dir's `master.key` (refused when group
     /// or world can read it), else a new one generated into `master.key` (mode 0600 from the start).
     func masterKey(environment: [String: String]) throws -> (SecretBox, source: String) {

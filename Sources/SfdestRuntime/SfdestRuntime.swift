@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import PostgresStore
 import Server
 import SfdestBasics
 import SfdestMetrics
@@ -53,6 +54,15 @@ public struct SfdestRuntime: Sendable {
         /// seconds after login in any case.
         public var uiSessionIdle: Double = 30 * 60
         public var uiSessionLifetime: Double = 12 * 3600
+        /// What this process runs (several processes share one PostgreSQL database).
+        public var role = Role.all
+    }
+
+    /// What a process runs: everything (`all`, the default); the HTTP API with ingest and the
+    /// backfills it starts (`api`); or delivery and alerts (`worker`). Every role serves `/health`
+    /// and `/metrics` on its port.
+    public enum Role: String, Sendable, CaseIterable {
+        case all, api, worker
     }
 
     public let settings: Settings
@@ -69,12 +79,29 @@ public struct SfdestRuntime: Sendable {
     /// `insecureHTTP`, unusable TLS files), opens the data directory and the store; nothing runs
     /// until `run`.
     public init(settings: Settings, logger: Logger) throws {
+        let directory = DataDirectory(path: settings.dataDirectory)
+        let keys = try directory.open(environment: settings.environment)
+        let store = try SQLiteStore(path: directory.databasePath, secrets: keys.secrets, limits: settings.storeLimits)
+        try self.init(settings: settings, keys: keys, store: store, logger: logger)
+    }
+
+    /// The service on PostgreSQL, for `body` to run: every process of a deployment shares the
+    /// database, `SFDEST_MASTER_KEY` and `SFDEST_API_KEY` (no data directory keys). Stops at start
+    /// when the database is unreachable or the master key is not the deployment's.
+    public static func withPostgres<T: Sendable>(
+        url: PostgresURL, settings: Settings, logger: Logger, _ body: (SfdestRuntime) async throws -> T
+    ) async throws -> T {
+        let keys = try DataDirectory.sharedKeys(environment: settings.environment)
+        return try await PostgresStore.run(url: url, secrets: keys.secrets, logger: logger) { store in
+            try await body(try SfdestRuntime(settings: settings, keys: keys, store: store, logger: logger))
+        }
+    }
+
+    init(settings: Settings, keys: DataDirectory.Keys, store: any SfdestStore, logger: Logger) throws {
         self.tls = try ListenerSecurity.check(settings)
         self.settings = settings
         self.logger = logger
-        let directory = DataDirectory(path: settings.dataDirectory)
-        self.keys = try directory.open(environment: settings.environment)
-        let store = try SQLiteStore(path: directory.databasePath, secrets: self.keys.secrets, limits: settings.storeLimits)
+        self.keys = keys
         self.outboundHosts = try OutboundHostPolicy(listenHost: settings.host, environment: settings.environment)
         let httpClient = HTTPClientService.makeClient()
         let clients = SalesforceClients(
@@ -105,11 +132,14 @@ public struct SfdestRuntime: Sendable {
         serverSettings.uiSessionLifetime = self.settings.uiSessionLifetime
         // Behind a TLS proxy the browser speaks HTTPS: its cookies are Secure too.
         serverSettings.uiSecureCookies = self.tls != nil || self.settings.insecureHTTP
+        serverSettings.probesOnly = self.settings.role == .worker
         return buildApplication(settings: serverSettings, services: self.services, logger: self.logger)
     }
 
     /// Everything but the HTTP API, in start order: the outbound HTTP client (shut down last),
     /// ingest, delivery (woken by each ingest commit) and the alert monitor.
+    /// An `api` process runs ingest (and the backfills it starts) only; a `worker` delivery and
+    /// alerts only.
     public func backgroundServices() async -> [any Service] {
         let delivery = self.services.delivery
         await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
@@ -117,7 +147,11 @@ public struct SfdestRuntime: Sendable {
             store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient,
             logger: self.logger, options: self.settings.alerts, hostPolicy: self.outboundHosts
         )
-        return [HTTPClientService(client: self.services.httpClient), self.services.ingest, delivery, alerts]
+        switch self.settings.role {
+        case .all: return [HTTPClientService(client: self.services.httpClient), self.services.ingest, delivery, alerts]
+        case .api: return [HTTPClientService(client: self.services.httpClient), self.services.ingest]
+        case .worker: return [HTTPClientService(client: self.services.httpClient), delivery, alerts]
+        }
     }
 
     /// Runs until cancelled or, with `signals`, until SIGTERM or SIGINT: then the API stops taking

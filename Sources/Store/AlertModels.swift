@@ -113,6 +113,9 @@ public struct AlertSubscription: Sendable, Hashable {
 
 /// One alert event on its way to one subscription.
 public struct WebhookDelivery: Sendable, Hashable {
+    /// How long `AlertStore.dueWebhookDeliveries` holds a delivery it handed out.
+    public static let lease: TimeInterval = 60
+
     public var id: Int64
     public var eventId: String
     public var subscriptionId: String
@@ -124,4 +127,15 @@ public struct WebhookDelivery: Sendable, Hashable {
     public var attempts: Int
     /// When the event happened: retries stop after a bounded time from here.
     public var createdAt: Date
+
+    package init(id: Int64, eventId: String, subscriptionId: String, url: String, secret: String, body: Data, attempts: Int, createdAt: Date) {
+        self.id = id
+        self.eventId = eventId
+        self.subscriptionId = subscriptionId
+        self.url = url
+        self.secret = secret
+        self.body = body
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
 }

@@ -20,7 +20,9 @@ public protocol AlertStore: Sendable {
     /// Deletes the subscription and its deliveries still to make; false when there was none.
     func deleteAlertSubscription(id: String) async throws -> Bool
 
-    /// Webhook deliveries due at `now`, oldest first.
+    /// Webhook deliveries due at `now`, oldest first, each held for `WebhookDelivery.lease` (due
+    /// again then, unless delivered or failed meanwhile): processes polling at once, or a process
+    /// that died mid-send, never make one event arrive twice at once.
     func dueWebhookDeliveries(now: Date, limit: Int) async throws -> [WebhookDelivery]
     /// The receiver took the event: the delivery is done.
     func webhookDelivered(id: Int64) async throws

@@ -320,6 +320,139 @@ package struct QueueLedger {
     }
 }
 
+// MARK: the bulk lane
+
+/// Runs `page` (one transaction each) until it reports fewer than `pageSize` rows (`pageSize` 1:
+/// until one reports none); returns the rows of all pages. Big applies are cut in pages so no
+/// transaction holds the writer (SQLite) or thousands of row locks (PostgreSQL) for long.
+package func inPages(of pageSize: Int, _ page: () async throws -> Int) async throws -> Int {
+    var total = 0
+    while true {
+        let count = try await page()
+        total += count
+        if count < max(1, pageSize) || count == 0 { return total }
+    }
+}
+
+/// A bulk job being filled from the lane, page by page (`BulkQueue.claimForBulkJob`).
+package struct BulkJobFill {
+    package var columns: [String]?
+    package var cursor: BulkLaneCursor
+    package var taken: [(recordId: String, values: [FieldValue])] = []
+    package var bytes = 0
+    package var full = false
+    let maxRecords: Int
+    let maxBytes: Int
+
+    package init(columns: [String]?, after: BulkLaneCursor?, maxRecords: Int, maxBytes: Int) {
+        self.columns = columns
+        self.cursor = after ?? BulkLaneCursor(attempts: Int.min, recordId: "")
+        self.maxRecords = maxRecords
+        self.maxBytes = maxBytes
+    }
+
+    /// No more records go in: the record or byte budget is spent.
+    package var isDone: Bool { self.full || self.taken.count >= self.maxRecords }
+
+    package func page(exhausted: Bool) -> BulkLanePage {
+        BulkLanePage(columns: self.columns, records: self.taken, cursor: exhausted || self.full ? nil : self.cursor, full: self.full)
+    }
+}
+
+/// What to do with one lane record offered to a bulk job.
+package enum BulkLaneStep {
+    /// Left in the lane (in flight elsewhere, or other columns), or the job is full: nothing to write.
+    case leave
+    /// Save the row (already counted); `entersJob` when it now belongs to the job.
+    case save(QueueRecord, entersJob: Bool)
+}
+
+extension QueueLedger {
+    /// Offers one lane record (in the lane's order) to the job being filled: the claim's own rule
+    /// (fields Salesforce already holds are not sent), and only records whose fields to send are
+    /// exactly the job's columns, while their CSV rows (`rowSize`) fit in the byte budget.
+    package mutating func offer(
+        _ offered: QueueRecord, to fill: inout BulkJobFill, rowSize: ([FieldValue]) -> Int
+    ) -> BulkLaneStep {
+        var record = offered
+        let here = BulkLaneCursor(attempts: record.attempts, recordId: record.recordId)
+        guard var entry = record.pending, entry.inFlight == nil else {
+            fill.cursor = here
+            return .leave
+        }
+        let toSend = entry.fields.filter { record.acknowledged[$0.key] != $0.value }
+        let keys = toSend.keys.sorted()
+        if !keys.isEmpty {
+            if fill.columns == nil { fill.columns = keys }
+            guard keys == fill.columns else {
+                fill.cursor = here
+                return .leave
+            }
+            let values = keys.map { toSend[$0] ?? .null }
+            let size = rowSize([.string(record.recordId)] + values)
+            if fill.bytes + size > fill.maxBytes {
+                fill.full = true
+                return .leave
+            }
+            fill.bytes += size
+            fill.taken.append((record.recordId, values))
+        }
+        fill.cursor = here
+        guard let claim = entry.claim(acknowledged: record.acknowledged) else { return .leave }
+        for (hour, count) in claim.alreadyHeld {
+            self.count(record.destinationId, hour: hour) { $0.activated += count }
+        }
+        record.pending = entry.isSettled ? nil : entry
+        // A record in a job has no lease that could expire: the job's results settle it.
+        record.claimedUntil = nil
+        record.claimToken = nil
+        if !claim.fields.isEmpty {
+            self.history(RecordHistoryEntry(at: self.now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record)
+        }
+        self.saving(record)
+        return .save(record, entersJob: !claim.fields.isEmpty)
+    }
+
+    /// A job Salesforce never processed: what it held is queued again, under any newer change.
+    /// The row is then to be saved (already counted).
+    package mutating func returnToLane(_ record: inout QueueRecord, jobState: String) {
+        if var entry = record.pending {
+            entry.retry()
+            record.pending = entry.isSettled ? nil : entry
+            self.history(
+                RecordHistoryEntry(at: self.now, event: .postponed, attempt: record.attempts + 1, code: "BULK_JOB_\(jobState.uppercased())"),
+                for: &record
+            )
+        }
+        self.saving(record)
+    }
+}
+
+/// Which listed failures a replay takes (`MonitoringStore.retryFailures`).
+package struct ReplaySelection {
+    let codes: [String]?
+    let recordIds: [String]?
+
+    package init(codes: [String]?, recordIds: [String]?) {
+        self.codes = codes
+        self.recordIds = recordIds
+    }
+
+    /// The Salesforce Ids among the asked record Ids: a record written to one of them (an upsert's
+    /// answer, a followed lead's Contact) is asked for too; the backend looks their keys up.
+    package var salesforceIds: [String] { self.recordIds?.compactMap { try? SalesforceRecordID($0).value } ?? [] }
+
+    /// Whether a failure with `key` and `code` is replayed; `keysOfSalesforceIds` are the record
+    /// keys the backend found for `salesforceIds`.
+    package func takes(key: String, code: String, keysOfSalesforceIds: Set<String>) -> Bool {
+        if let codes = self.codes, !codes.contains(code) { return false }
+        guard let recordIds = self.recordIds else { return true }
+        // An Id in either spelling, or an upsert destination's external Id value as given.
+        let wanted = Set(recordIds.flatMap { [(try? SalesforceRecordID($0))?.value ?? $0, $0] })
+        return wanted.contains(key) || keysOfSalesforceIds.contains(key)
+    }
+}
+
 /// A side row a queue step writes besides the record rows.
 package enum QueueEffect {
     case history(destinationId: String, recordId: String, RecordHistoryEntry)

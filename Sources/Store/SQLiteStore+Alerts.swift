@@ -165,18 +165,17 @@ extension SQLiteStore {
     // MARK: webhook deliveries
 
     public func dueWebhookDeliveries(now: Date, limit: Int) async throws -> [WebhookDelivery] {
-        try await self.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: PeriodicQuery.dueWebhookDeliveries.sql,
-                arguments: [now.timeIntervalSince1970, limit]
-            ).map { row in
+        try await self.write { db in
+            let rows = try Row.fetchAll(db, sql: PeriodicQuery.dueWebhookDeliveries.sql, arguments: [now.timeIntervalSince1970, limit])
+            let hold = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET due_at = ? WHERE id = ?")
+            return try rows.map { row in
                 let subscription: String = row["subscription_id"]
+                try hold.execute(arguments: [now.timeIntervalSince1970 + WebhookDelivery.lease, row["id"] as Int64])
                 return WebhookDelivery(
                     id: row["id"], eventId: row["event_id"], subscriptionId: subscription,
                     url: try self.open(row["sealed_url"], SealContext.subscriptionURL(subscription)),
-                    secret: try self.open(row["sealed_secret"], SealContext.subscriptionSecret(subscription)), body: row["body"], attempts: row["attempts"],
-                    createdAt: Date(timeIntervalSince1970: row["created_at"])
+                    secret: try self.open(row["sealed_secret"], SealContext.subscriptionSecret(subscription)), body: row["body"],
+                    attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"])
                 )
             }
         }

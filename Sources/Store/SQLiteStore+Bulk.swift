@@ -115,9 +115,8 @@ extension SQLiteStore {
         destinationId: String, jobId: String, results: [String: DeliveryResult], unreported: DeliveryResult,
         state: String, processed: Int, failed: Int, pageSize: Int, now: Date
     ) async throws -> Int {
-        var applied = 0
-        while true {
-            let count = try await self.write { db in
+        let applied = try await inPages(of: pageSize) {
+            try await self.write { db in
                 let ids = try Self.jobRecordIds(db, destinationId: destinationId, jobId: jobId, limit: pageSize)
                 guard !ids.isEmpty else { return 0 }
                 var writer = QueueWriter(db: db, now: now)
@@ -128,39 +127,28 @@ extension SQLiteStore {
                 try writer.flush()
                 return ids.count
             }
-            applied += count
-            if count < pageSize { break }
         }
         try await self.finishBulkJob(id: jobId, state: state, processed: processed, failed: failed, now: now)
         return applied
     }
 
     public func returnBulkJobToLane(destinationId: String, jobId: String, state: String, now: Date) async throws -> Int {
-        var returned = 0
-        while true {
-            let count = try await self.write { db in
+        let returned = try await inPages(of: 5_000) {
+            try await self.write { db in
                 let ids = try Self.jobRecordIds(db, destinationId: destinationId, jobId: jobId, limit: 5_000)
                 var writer = QueueWriter(db: db, now: now)
                 for id in ids {
+                    // Nothing of the job was written: what it held is queued again, under any newer change.
                     var record = try writer.loadRecord(destinationId, id)
-                    if var entry = record.pending {
-                        // Nothing of the job was written: what it held is queued again, under any newer change.
-                        entry.retry()
-                        record.pending = entry.isSettled ? nil : entry
-                        try writer.writeHistory(
-                            RecordHistoryEntry(at: now, event: .postponed, attempt: record.attempts + 1, code: "BULK_JOB_\(state.uppercased())"),
-                            for: &record
-                        )
-                    }
-                    try writer.saveRecord(record)
+                    writer.ledger.returnToLane(&record, jobState: state)
+                    try writer.storeRecord(record)
                 }
+                try writer.applyEffects()
                 try writer.leaveBulkJob(destinationId: destinationId, recordIds: ids)
                 try writer.markBulkLane(destinationId, ids)
                 try writer.flush()
                 return ids.count
             }
-            returned += count
-            if count == 0 { break }
         }
         try await self.finishBulkJob(id: jobId, state: state, processed: 0, failed: 0, now: now)
         return returned
@@ -268,24 +256,20 @@ extension QueueWriter {
         }
     }
 
-    /// Takes lane records into a job (see `BulkQueue.claimForBulkJob`).
+    /// Takes lane records into a job (see `BulkQueue.claimForBulkJob`), by `QueueLedger.offer`.
     mutating func claimForBulkJob(
-        destinationId: String, jobId: String, columns wanted: [String]?, after: BulkLaneCursor?, maxRecords: Int, maxBytes: Int,
+        destinationId: String, jobId: String, columns: [String]?, after: BulkLaneCursor?, maxRecords: Int, maxBytes: Int,
         rowSize: ([FieldValue]) -> Int
     ) throws -> BulkLanePage {
-        var columns = wanted
-        var cursor = after ?? BulkLaneCursor(attempts: Int.min, recordId: "")
-        var taken: [(recordId: String, values: [FieldValue])] = []
-        var bytes = 0
-        var full = false
+        var fill = BulkJobFill(columns: columns, after: after, maxRecords: maxRecords, maxBytes: maxBytes)
         var exhausted = false
         let page = try SQLiteCall(self.db, SQLiteStore.BulkQuery.lanePage.sql)
         let enter = try SQLiteCall(self.db, "UPDATE records SET in_flight = 3, bulk_job = ? WHERE destination_id = ? AND record_id = ?")
-        scan: while taken.count < maxRecords {
+        scan: while !fill.isDone {
             page.reset()
             page.bind(1, destinationId)
-            page.bind(2, cursor.attempts)
-            page.bind(3, cursor.recordId)
+            page.bind(2, fill.cursor.attempts)
+            page.bind(3, fill.cursor.recordId)
             page.bind(4, 1_000)
             var rows: [RecordRow] = []
             while try page.step() { rows.append(Self.recordRow(from: page)) }
@@ -294,51 +278,19 @@ extension QueueWriter {
                 exhausted = true
                 break
             }
-            for var record in rows {
-                guard taken.count < maxRecords else { break scan }
-                guard var entry = record.pending, entry.inFlight == nil else {
-                    cursor = BulkLaneCursor(attempts: record.attempts, recordId: record.recordId)
-                    continue
-                }
-                // The claim's own rule: fields Salesforce already holds are not sent.
-                let toSend = entry.fields.filter { record.acknowledged[$0.key] != $0.value }
-                let keys = toSend.keys.sorted()
-                if !keys.isEmpty {
-                    if columns == nil { columns = keys }
-                    guard keys == columns else {
-                        cursor = BulkLaneCursor(attempts: record.attempts, recordId: record.recordId)
-                        continue
-                    }
-                    let values = keys.map { toSend[$0] ?? .null }
-                    let size = rowSize([.string(record.recordId)] + values)
-                    if bytes + size > maxBytes {
-                        full = true
-                        break scan
-                    }
-                    bytes += size
-                    taken.append((record.recordId, values))
-                }
-                cursor = BulkLaneCursor(attempts: record.attempts, recordId: record.recordId)
-                guard let claim = entry.claim(acknowledged: record.acknowledged) else { continue }
-                for (hour, count) in claim.alreadyHeld {
-                    self.count(destinationId, hour: hour) { $0.activated += count }
-                }
-                record.pending = entry.isSettled ? nil : entry
-                record.claimedUntil = nil
-                if !claim.fields.isEmpty {
-                    try self.writeHistory(
-                        RecordHistoryEntry(at: self.now, event: .sent, attempt: record.attempts + 1, fields: claim.fields), for: &record
-                    )
-                }
-                try self.saveRecord(record)
-                if !claim.fields.isEmpty {
+            for record in rows {
+                guard !fill.isDone else { break scan }
+                guard case .save(let saved, let entersJob) = self.ledger.offer(record, to: &fill, rowSize: rowSize) else { continue }
+                try self.storeRecord(saved)
+                try self.applyEffects()
+                if entersJob {
                     enter.bind(1, jobId)
                     enter.bind(2, destinationId)
-                    enter.bind(3, record.recordId)
+                    enter.bind(3, saved.recordId)
                     try enter.run()
                 }
             }
         }
-        return BulkLanePage(columns: columns, records: taken, cursor: exhausted || full ? nil : cursor, full: full)
+        return fill.page(exhausted: exhausted)
     }
 }

@@ -57,22 +57,17 @@ extension SQLiteStore {
     public func retryFailures(destinationId: String, codes: [String]?, recordIds: [String]?, now: Date) async throws -> Int {
         try await self.write { db in
             var writer = QueueWriter(db: db, now: now)
-            var rows = try Row.fetchAll(
+            let selection = ReplaySelection(codes: codes, recordIds: recordIds)
+            var keysOfSalesforceIds: Set<String> = []
+            for id in selection.salesforceIds {
+                if let key = try String.fetchOne(
+                    db, sql: "SELECT record_id FROM records WHERE destination_id = ? AND salesforce_id = ?", arguments: [destinationId, id]
+                ) { keysOfSalesforceIds.insert(key) }
+            }
+            let rows = try Row.fetchAll(
                 db, sql: "SELECT record_key, code, sent FROM failures WHERE destination_id = ? AND kind = 'failed'",
                 arguments: [destinationId]
-            )
-            if let codes { rows = rows.filter { codes.contains($0["code"] as String) } }
-            if let recordIds {
-                // An Id in either spelling, or an upsert destination's external Id value as given.
-                var wanted = Set(recordIds.flatMap { [(try? SalesforceRecordID($0))?.value ?? $0, $0] })
-                // ... or the Salesforce Id an upsert answered (or a followed lead's Contact).
-                for id in recordIds.compactMap({ try? SalesforceRecordID($0).value }) {
-                    if let key = try String.fetchOne(
-                        db, sql: "SELECT record_id FROM records WHERE destination_id = ? AND salesforce_id = ?", arguments: [destinationId, id]
-                    ) { wanted.insert(key) }
-                }
-                rows = rows.filter { wanted.contains($0["record_key"] as String) }
-            }
+            ).filter { selection.takes(key: $0["record_key"], code: $0["code"], keysOfSalesforceIds: keysOfSalesforceIds) }
             for row in rows {
                 var record = try writer.loadRecord(destinationId, row["record_key"])
                 writer.ledger.replay(&record, sent: StoredJSON.decodeFields(row["sent"]), code: row["code"])

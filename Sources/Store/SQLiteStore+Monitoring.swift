@@ -24,11 +24,8 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db, sql: PeriodicQuery.latestRuns.sql, arguments: [destinationId, limit]
             ).map { row in
-                let start: Int64 = row["hour_start"]
-                return DataflowRun(
-                    start: Date(timeIntervalSince1970: Double(start) / 1000),
-                    end: Date(timeIntervalSince1970: Double(start + 3_600_000) / 1000),
-                    received: row["received"], activated: row["activated"], unchanged: row["unchanged"],
+                DataflowRun(
+                    hourStart: row["hour_start"], received: row["received"], activated: row["activated"], unchanged: row["unchanged"],
                     excluded: row["excluded"], failed: row["failed"],
                     firstReceivedAt: (row["first_received_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     lastResolvedAt: (row["last_resolved_at"] as Double?).map(Date.init(timeIntervalSince1970:))
@@ -54,8 +51,9 @@ extension SQLiteStore {
                     db, sql: "SELECT record_key FROM failures WHERE destination_id = ? AND kind = ? AND code = ? ORDER BY at DESC LIMIT 5",
                     arguments: [destinationId, kind, code]
                 )
-                let fields = StoredJSON.decodeStrings(group["fields"] as String?)
-                return FailureGroup(kind: kind, code: code, count: group["count"], message: group["message"], fields: fields, sampleRecordIds: samples)
+                return FailureGroup(
+                    kind: kind, code: code, count: group["count"], message: group["message"], storedFields: group["fields"], sampleRecordIds: samples
+                )
             }
         }
     }
@@ -80,25 +78,13 @@ extension SQLiteStore {
                ) {
                 (key, loaded) = (byId, try writer.loadRecord(destinationId, byId))
             }
-            let record = loaded.exists ? loaded : nil
             let failure = try Row.fetchOne(db, sql: "SELECT * FROM failures WHERE destination_id = ? AND record_key = ?", arguments: [destinationId, key])
-            guard record != nil || failure != nil else { return nil }
-            let lastError: RecordError? = failure.map { failure in
-                RecordError(
-                    kind: failure["kind"], code: failure["code"], message: failure["message"],
-                    fields: StoredJSON.decodeStrings(failure["fields"] as String?),
-                    at: Date(timeIntervalSince1970: failure["at"])
+            return RecordState(key: key, record: loaded.exists ? loaded : nil, failure: failure.map { failure in
+                QueueFailure(
+                    destinationId: destinationId, recordKey: key, kind: failure["kind"], code: failure["code"], message: failure["message"],
+                    storedFields: failure["fields"], at: Date(timeIntervalSince1970: failure["at"])
                 )
-            } ?? record.flatMap { record in
-                guard let code = record.lastErrorCode else { return nil }
-                return RecordError(kind: "retrying", code: code, message: record.lastErrorMessage ?? "", fields: [], at: record.dueAt ?? Date())
-            }
-            return RecordState(
-                recordId: key, address: record?.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record?.targetObject) },
-                acknowledged: record?.acknowledged ?? [:], pending: record?.pending?.fields ?? [:],
-                inFlight: record?.pending?.inFlight, attempts: record?.attempts ?? 0, lastError: lastError,
-                acknowledgedAt: record?.acknowledgedAt
-            )
+            })
         }
     }
 
@@ -108,12 +94,7 @@ extension SQLiteStore {
             for segment in segmentIds {
                 var counts = AudienceCounts()
                 for row in try Row.fetchAll(db, sql: "SELECT status, count FROM audience_counts WHERE segment_id = ?", arguments: [segment]) {
-                    let count: Int = row["count"]
-                    switch row["status"] as String {
-                    case AudienceStatus.realized.rawValue: counts.realized = count
-                    case AudienceStatus.existing.rawValue: counts.existing = count
-                    default: counts.exited = count
-                    }
+                    counts.set(status: row["status"], count: row["count"])
                 }
                 result[segment] = counts
             }
@@ -125,13 +106,7 @@ extension SQLiteStore {
         try await self.pool.read { db in
             var result: [String: AudienceCounts] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT segment_id, status, count FROM audience_counts WHERE count > 0") {
-                let segment: String = row["segment_id"]
-                let count: Int = row["count"]
-                switch row["status"] as String {
-                case AudienceStatus.realized.rawValue: result[segment, default: AudienceCounts()].realized = count
-                case AudienceStatus.existing.rawValue: result[segment, default: AudienceCounts()].existing = count
-                default: result[segment, default: AudienceCounts()].exited = count
-                }
+                result[row["segment_id"], default: AudienceCounts()].set(status: row["status"], count: row["count"])
             }
             return result
         }

@@ -76,9 +76,13 @@ struct ConfigurationAndAccessContractTests {
                 try await PostgresStore.run(url: url, secrets: Backend.secrets, logger: Backend.logger) { store in
                     try await store.saveConnection(Self.connection("conn_a"))
                 }
-                try await PostgresStore.run(url: url, secrets: try SecretBox(base64Key: SecretBox.generateKey()), logger: Backend.logger) { other in
-                    await #expect(throws: (any Error).self) { try await other.connection(id: "conn_a") }
+                // Processes start one by one: the one with another key stops at start, saying why.
+                let refusal = await #expect(throws: PostgresStoreError.self) {
+                    try await PostgresStore.run(url: url, secrets: try SecretBox(base64Key: SecretBox.generateKey()), logger: Backend.logger) { _ in
+                        Issue.record("a store with another master key started")
+                    }
                 }
+                #expect(refusal?.description.contains("SFDEST_MASTER_KEY") == true, "\(String(describing: refusal))")
             }
         }
     }

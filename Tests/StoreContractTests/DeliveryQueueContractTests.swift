@@ -30,9 +30,9 @@ struct DeliveryQueueContractTests {
         )
     }
 
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func anAnswerAfterTheLeaseWasTakenOverChangesNothing(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             let destination = try Self.destination()
             _ = try await store.ingest(Self.ids.map { Self.profile($0, lastName: "A") }, into: [destination], at: Self.t0)
 
@@ -76,9 +76,9 @@ struct DeliveryQueueContractTests {
         }
     }
 
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func completingAndClaimingTheNextBatchIsOneStepFencedByTheClaim(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             let destination = try Self.destination()
             _ = try await store.ingest(Self.ids.map { Self.profile($0, lastName: "A") }, into: [destination], at: Self.t0)
             let first = try await store.claim(destinationId: "dest-1", limit: 1, lease: 30, now: Self.t0)
@@ -94,9 +94,9 @@ struct DeliveryQueueContractTests {
         }
     }
 
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func aChangeIsQueuedClaimedAndAcknowledgedAndAnUnchangedOneIsNot(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             let destination = try Self.destination()
             let summary = try await store.ingest([Self.profile(Self.ids[0], lastName: "Lovelace")], into: [destination], at: Self.t0)
             #expect(summary.profiles == 1)
@@ -118,9 +118,9 @@ struct DeliveryQueueContractTests {
         }
     }
 
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func fragmentsOfOneIdentityMergeAndATransientFailureWaitsForItsRetryTime(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             var destination = try Self.destination()
             destination.plan = try ActivationPlan(
                 objectType: .contact,
@@ -156,9 +156,9 @@ struct DeliveryQueueContractTests {
         }
     }
 
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func aPartialBatchWaitsForCompanyUntilItsOldestRecordHasWaited(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             let destination = try Self.destination()
             _ = try await store.ingest([Self.profile(Self.ids[0], lastName: "A")], into: [destination], at: Self.t0)
             #expect(try await store.claim(destinationId: "dest-1", limit: 2, lease: 60, now: Self.t0.addingTimeInterval(0.05), partialAfter: 0.1).isEmpty)
@@ -169,9 +169,9 @@ struct DeliveryQueueContractTests {
 
     /// Senders claiming at once (processes, on PostgreSQL) take disjoint records, and together
     /// every due record, once.
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func concurrentClaimsTakeDisjointRecords(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             let destination = try Self.destination()
             let ids = (0..<40).map { Self.contactId($0) }
             _ = try await store.ingest(ids.map { Self.profile($0, lastName: "Many") }, into: [destination], at: Self.t0)
@@ -192,9 +192,9 @@ struct DeliveryQueueContractTests {
 
     /// Fragments of one person ingested at once (by several processes, on PostgreSQL) end in one
     /// profile holding every fragment's values.
-    @Test(arguments: Backend.withQueues)
+    @Test(arguments: Backend.available)
     func concurrentFragmentsOfOnePersonMergeIntoOneRecord(_ backend: Backend) async throws {
-        try await backend.withQueueStore { store in
+        try await backend.withStore { store in
             var destination = try Self.destination()
             let names = ["FirstName", "Title", "Department", "Email"]
             destination.plan = try ActivationPlan(

@@ -5,10 +5,8 @@ import PostgresStore
 import Store
 import Testing
 
-/// The store roles both backends implement so far.
-typealias ContractStore = ConfigurationStore & AccessStore
-/// The queue roles, on the backends that have them (`Backend.withQueues`).
-typealias QueueContractStore = ConfigurationStore & IngestStore & DeliveryQueue
+/// Every store role (`SfdestStore`): both backends implement them all.
+typealias ContractStore = SfdestStore
 
 /// A backend the contract runs against: SQLite on a temporary file always; PostgreSQL on the
 /// server `SFDEST_TEST_POSTGRES_URL` names (`.ci/run` and `scripts/test` start one), each test in
@@ -46,26 +44,6 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 var limits = PostgresStore.Limits()
                 limits.auditEntries = auditEntries
                 try await PostgresStore.run(url: url, secrets: secrets, limits: limits, logger: Self.logger) { store in
-                    try await body(store)
-                }
-            }
-        }
-    }
-
-    /// The backends that implement the queue roles (ingest and delivery) so far.
-    static let withQueues: [Backend] = Self.available
-
-    /// Runs `body` with a fresh, empty store of this backend that holds queues.
-    func withQueueStore(_ body: (any QueueContractStore) async throws -> Void) async throws {
-        switch self {
-        case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-contract-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
-            try await body(try SQLiteStore(path: directory.appendingPathComponent("sfdest.sqlite").path, secrets: Self.secrets))
-        case .postgres:
-            try await Self.withDatabase { url in
-                try await PostgresStore.run(url: url, secrets: Self.secrets, logger: Self.logger) { store in
                     try await body(store)
                 }
             }
