@@ -152,9 +152,10 @@ let package = Package(
         .target(
             name: "SfdestTestSupport",
             dependencies: [
-                "SfdestRuntime", "SfdestClient", "SalesforceEmulator", "EmulatorAdminClient",
+                "SfdestRuntime", "SfdestClient", "SalesforceEmulator", "EmulatorAdminClient", "PostgresStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // A typed client for the emulator's admin API (seed, fields, faults, stats).
@@ -192,6 +193,7 @@ let package = Package(
                 "SfdestRuntime",
                 "SfdestClient",
                 "SfdestCLI",
+                "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -212,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "StoreContractTests",
             dependencies: [
-                "Store", "PostgresStore", "Activation", "SfdestJSON",
+                "Store", "PostgresStore", "Activation", "SfdestJSON", "SfdestTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -281,6 +283,7 @@ let package = Package(
             name: "ProcessTests",
             dependencies: [
                 "SfdestTestSupport", "SfdestRuntime", "SfdestClient", "SfdestBasics", "SalesforceEmulator", "EmulatorAdminClient", "Activation",
+                "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -48,8 +48,13 @@ public final class PostgresStore: Sendable {
             do {
                 try await store.migrate()
                 try await store.checkMasterKey()
+            } catch let error as PostgresStoreError {
+                throw error
             } catch let error as PSQLError {
-                throw PostgresStoreError.unreachable(url: url, error: error)
+                throw PostgresStoreError.unreachable(url: url, detail: error.serverInfo?[.message] ?? "\(error.code)")
+            } catch {
+                // The pool gave up connecting (refused, no route, wrong port).
+                throw PostgresStoreError.unreachable(url: url, detail: "\(error)")
             }
             return try await body(store)
         }
@@ -99,14 +104,13 @@ public final class PostgresStore: Sendable {
 
 /// Why the store could not start, in words a person can act on.
 public enum PostgresStoreError: Error, CustomStringConvertible {
-    case unreachable(url: PostgresURL, error: PSQLError)
+    case unreachable(url: PostgresURL, detail: String)
     case storedWord(column: String, value: String)
     case wrongMasterKey
 
     public var description: String {
         switch self {
-        case .unreachable(let url, let error):
-            let detail = error.serverInfo?[.message] ?? "\(error.code)"
+        case .unreachable(let url, let detail):
             return "could not open the PostgreSQL database \(url) (\(detail)): check the URL, that the server runs and accepts this user, then start again"
         case .wrongMasterKey:
             return "this process's master key cannot open the database's secrets: give every process of the deployment the same SFDEST_MASTER_KEY (the one the first process started with)"

@@ -27,6 +27,7 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     let router = Router(context: SfdestRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestIDMiddleware())
+    if settings.probesOnly { router.add(middleware: ProbesOnlyMiddleware()) }
     let routes = router.group().add(middleware: APIKeyMiddleware(settings: settings, store: services.store))
     routes.get("health") { _, _ in
         JSON(dictionaryLiteral: ("status", "ok")).response()
@@ -44,6 +45,21 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     KeyRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     SetupRoutes(destinations: destinations).register(on: v1)
     return router
+}
+
+/// A worker's port: `/health` and `/metrics`, and for anything else a 404 that says where the API is.
+struct ProbesOnlyMiddleware: RouterMiddleware {
+    typealias Context = SfdestRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path == "/health" || request.uri.path == "/metrics" else {
+            throw APIError(
+                status: .notFound, code: "not_found",
+                message: "this sfdest process is a worker (--role worker): its port serves /health and /metrics only; send API requests to a process with --role api or all"
+            )
+        }
+        return try await next(request, context)
+    }
 }
 
 /// `/` and `/ui/...` go to the web UI; everything else to the API.

@@ -79,10 +79,12 @@ public struct SfdestRuntime: Sendable {
     /// `insecureHTTP`, unusable TLS files), opens the data directory and the store; nothing runs
     /// until `run`.
     public init(settings: Settings, logger: Logger) throws {
+        // The listener first: nothing is created for a refused one.
+        let tls = try ListenerSecurity.check(settings)
         let directory = DataDirectory(path: settings.dataDirectory)
         let keys = try directory.open(environment: settings.environment)
         let store = try SQLiteStore(path: directory.databasePath, secrets: keys.secrets, limits: settings.storeLimits)
-        try self.init(settings: settings, keys: keys, store: store, logger: logger)
+        try self.init(settings: settings, tls: tls, keys: keys, store: store, logger: logger)
     }
 
     /// The service on PostgreSQL, for `body` to run: every process of a deployment shares the
@@ -91,14 +93,15 @@ public struct SfdestRuntime: Sendable {
     public static func withPostgres<T: Sendable>(
         url: PostgresURL, settings: Settings, logger: Logger, _ body: (SfdestRuntime) async throws -> T
     ) async throws -> T {
+        let tls = try ListenerSecurity.check(settings)
         let keys = try DataDirectory.sharedKeys(environment: settings.environment)
         return try await PostgresStore.run(url: url, secrets: keys.secrets, logger: logger) { store in
-            try await body(try SfdestRuntime(settings: settings, keys: keys, store: store, logger: logger))
+            try await body(try SfdestRuntime(settings: settings, tls: tls, keys: keys, store: store, logger: logger))
         }
     }
 
-    init(settings: Settings, keys: DataDirectory.Keys, store: any SfdestStore, logger: Logger) throws {
-        self.tls = try ListenerSecurity.check(settings)
+    init(settings: Settings, tls: ServerTLS?, keys: DataDirectory.Keys, store: any SfdestStore, logger: Logger) throws {
+        self.tls = tls
         self.settings = settings
         self.logger = logger
         self.keys = keys

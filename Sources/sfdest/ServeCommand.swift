@@ -1,14 +1,26 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresStore
 import SfdestRuntime
 
 /// `sfdest serve`: the service.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the service: the HTTP API, ingest and delivery, on SQLite in the data directory."
+        abstract: "Run the service: the HTTP API, ingest and delivery, on SQLite in the data directory or on a shared PostgreSQL database.",
+        discussion: """
+            With --postgres (or SFDEST_POSTGRES_URL) any number of processes share one database: \
+            give each the same SFDEST_MASTER_KEY and SFDEST_API_KEY, and a --role: all (the default), \
+            api (the HTTP API and ingest) or worker (delivery and alerts; its port serves /health and /metrics).
+            """
     )
+
+    @Option(help: ArgumentHelp("Keep everything in this PostgreSQL database (postgres://user:password@host:5432/db) instead of SQLite; also SFDEST_POSTGRES_URL.", valueName: "url"))
+    var postgres: String?
+
+    @Option(help: "What this process runs with --postgres: all, api (HTTP API and ingest) or worker (delivery and alerts).")
+    var role: String = "all"
 
     @Option(help: "Data directory: SQLite database, master key, API key. Created if missing.")
     var dataDir = "./.sfdest"
@@ -44,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestsInFlight = 256
 
     func validate() throws {
+        guard SfdestRuntime.Role(rawValue: self.role) != nil else {
+            throw ValidationError("--role must be all, api or worker")
+        }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port must be between 0 and 65535") }
         if (self.tlsCert == nil) != (self.tlsKey == nil) {
             throw ValidationError(self.tlsCert == nil
@@ -74,6 +89,15 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(error.description)
         }
+        settings.role = SfdestRuntime.Role(rawValue: self.role) ?? .all
+        let postgres = self.postgres ?? settings.environment["SFDEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let postgres {
+            try await self.serve(postgres: postgres, settings: settings, logger: logger)
+            return
+        }
+        guard settings.role == .all else {
+            throw CommandFailure("--role \(self.role) needs --postgres: processes of different roles share one PostgreSQL database (SQLite serves one process, which runs everything)")
+        }
         let runtime: SfdestRuntime
         do {
             runtime = try SfdestRuntime(settings: settings, logger: logger)
@@ -83,11 +107,37 @@ struct ServeCommand: AsyncParsableCommand {
             let reason = error is DataDirectoryError ? "\(error)" : error.localizedDescription
             throw CommandFailure("cannot open the data directory \(self.dataDir): \(reason) (check that it exists or can be created, and is writable)")
         }
+        try await self.run(runtime, store: "data directory  \(runtime.settings.dataDirectory)")
+    }
+
+    /// On PostgreSQL: the database, and the keys every process of the deployment shares.
+    func serve(postgres: String, settings: SfdestRuntime.Settings, logger: Logger) async throws {
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(postgres)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        do {
+            try await SfdestRuntime.withPostgres(url: url, settings: settings, logger: logger) { runtime in
+                try await self.run(runtime, store: "PostgreSQL      \(url) (role \(settings.role.rawValue))")
+            }
+        } catch let refusal as ListenerRefusal {
+            throw CommandFailure(refusal.description)
+        } catch let error as DataDirectoryError {
+            throw CommandFailure("\(error)")
+        } catch let error as PostgresStoreError {
+            throw CommandFailure(error.description)
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, printing where it listens once it does.
+    func run(_ runtime: SfdestRuntime, store: String) async throws {
         let keys = runtime.keys
         let host = self.host
         let scheme = self.tlsCert == nil ? "http" : "https"
         try await runtime.run { port in
-            var lines = ["sfdest listening on \(scheme)://\(host):\(port)", "  data directory  \(runtime.settings.dataDirectory)", "  master key      \(keys.masterKeySource)"]
+            var lines = ["sfdest listening on \(scheme)://\(host):\(port)", "  \(store)", "  master key      \(keys.masterKeySource)"]
             if keys.apiKeyIsNew, let key = keys.apiKey {
                 lines.append("  API key         \(key)   (generated; shown only now: keep it, or set SFDEST_API_KEY)")
             } else if keys.apiKeyMigrated, let key = keys.apiKey {

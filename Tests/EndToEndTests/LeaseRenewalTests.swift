@@ -8,11 +8,12 @@ import Testing
 @Suite("End to end: leases renewed while a request is in flight")
 struct LeaseRenewalTests {
     @Test func aRequestOutlivingItsLeaseKeepsItsRecords() async throws {
-        // Leases of 1 s and requests of 2.5 s: without renewal, the second sender would take the
-        // first one's records after a second and write them again beside it.
+        // Leases of 5 s and requests of 11 s: without renewal, a sender free again would take the
+        // other one's records once their lease ended and write them again beside it. Renewals
+        // come every 1.7 s, so one may be late by 3 s (a loaded machine) and still hold.
         let configure: (inout SfdestRuntime.Settings) -> Void = {
             $0.salesforceRequestTimeout = .seconds(20)
-            $0.delivery.lease = 1
+            $0.delivery.lease = 5
             $0.delivery.ambiguousSettle = 0.2
             $0.delivery.batchSize = 20
             $0.delivery.concurrentRequests = 2
@@ -21,7 +22,7 @@ struct LeaseRenewalTests {
             let destination = try await e2e.configureDestination()
             let ids = e2e.emulator.seededContactIds
             let before = try await e2e.admin.stats()
-            try await e2e.admin.setFaults(["latencyMs": 2_500])
+            try await e2e.admin.setFaults(["latencyMs": 11_000])
             try await e2e.post(ids.map { xdmProfile(id: $0, lastName: "Slow \($0.suffix(4))") })
             try await e2e.waitUntilDelivered(destination, timeout: .seconds(120))
             try await e2e.admin.setFaults(["latencyMs": 0])

@@ -20,6 +20,8 @@ final class ProcessHarness {
     let children: ChildProcesses
     private(set) var current: ServeProcess?
     private(set) var generation = 0
+    /// Arguments every `sfdest serve` of this harness gets (`--postgres URL --role api`, say).
+    var serveArguments: [String] = []
 
     init(emulator: RunningEmulator, binary: URL, root: String, environment extra: [String: String], children: ChildProcesses) {
         self.emulator = emulator
@@ -78,10 +80,19 @@ final class ProcessHarness {
         self.generation += 1
         let process = try await ServeProcess.launch(
             binary: self.binary, dataDirectory: self.dataDirectory, environment: self.environment,
-            logDirectory: self.root, generation: self.generation, registry: self.children
+            logDirectory: self.root, generation: self.generation, registry: self.children, arguments: self.serveArguments
         )
         self.current = process
         return process
+    }
+
+    /// Starts another `sfdest serve` beside the current one (a worker on the same database), with
+    /// `arguments`; it is killed with the others at the end.
+    func launch(_ number: Int, arguments: [String]) async throws -> ServeProcess {
+        try await ServeProcess.launch(
+            binary: self.binary, dataDirectory: self.dataDirectory, environment: self.environment,
+            logDirectory: self.root, generation: number, registry: self.children, arguments: arguments, logName: "worker"
+        )
     }
 
     /// SIGKILL, then waits for the end (at most 10 s) and insists it was the kill that ended it.

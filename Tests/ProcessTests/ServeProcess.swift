@@ -69,10 +69,10 @@ final class ServeProcess: @unchecked Sendable {
     /// Launches `sfdest serve --data-dir DIR --port 0` and returns once it listens.
     static func launch(
         binary: URL, dataDirectory: String, environment: [String: String], logDirectory: String, generation: Int,
-        registry: ChildProcesses, startTimeout: Duration = .seconds(30)
+        registry: ChildProcesses, startTimeout: Duration = .seconds(30), arguments extra: [String] = [], logName: String = "serve"
     ) async throws -> ServeProcess {
-        let stdoutPath = "\(logDirectory)/serve-\(generation).out"
-        let stderrPath = "\(logDirectory)/serve-\(generation).err"
+        let stdoutPath = "\(logDirectory)/\(logName)-\(generation).out"
+        let stderrPath = "\(logDirectory)/\(logName)-\(generation).err"
         guard FileManager.default.createFile(atPath: stdoutPath, contents: nil), FileManager.default.createFile(atPath: stderrPath, contents: nil) else {
             throw HarnessFailure("cannot create the log files in \(logDirectory)")
         }
@@ -84,7 +84,7 @@ final class ServeProcess: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--host", "127.0.0.1", "--port", "0"]
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--host", "127.0.0.1", "--port", "0"] + extra
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import PostgresStore
+import SfdestTestSupport
 import Store
 import Testing
 
@@ -18,8 +19,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { self.rawValue }
 
-    static let postgresURL = ProcessInfo.processInfo.environment["SFDEST_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let available: [Backend] = postgresURL != nil || ProcessInfo.processInfo.environment["CI"] != nil ? [.sqlite, .postgres] : [.sqlite]
+    static let available: [Backend] = PostgresTestDatabase.enabled ? [.sqlite, .postgres] : [.sqlite]
 
     static let logger: Logger = {
         var logger = Logger(label: "store-contract")
@@ -54,41 +54,11 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     /// A database of its own on the test server for `body`, dropped afterwards.
     static func withDatabase(_ body: (PostgresURL) async throws -> Void) async throws {
-        guard let text = Self.postgresURL else {
-            throw BackendMissing("the PostgreSQL contract tests need a server: set SFDEST_TEST_POSTGRES_URL (scripts/postgres/test-server.sh start DIR prints one)")
-        }
-        let base = try PostgresURL(text)
-        let name = "sfdest_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await Self.admin(base) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
-        }
-        do {
-            try await body(base.database(name))
-        } catch {
-            try? await Self.drop(name, base)
-            throw error
-        }
-        try await Self.drop(name, base)
+        try await PostgresTestDatabase.with(body)
     }
 
-    private static func drop(_ name: String, _ base: PostgresURL) async throws {
-        try await Self.admin(base) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Self.logger)
-        }
-    }
-
-    /// A client of the server's base database for `body`.
+    /// A client of the database `url` names, for `body`.
     static func admin(_ url: PostgresURL, _ body: (PostgresClient) async throws -> Void) async throws {
-        let client = PostgresClient(configuration: url.configuration, backgroundLogger: Self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await body(client)
-        }
+        try await PostgresTestDatabase.admin(url, body)
     }
-}
-
-struct BackendMissing: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
