@@ -18,7 +18,7 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -68,10 +68,23 @@ class Flow:
         self.screenshots.append(path)
 
     def wait(self, condition, timeout=45, message="timed out"):
+        # A monitoring page redraws itself while work is in flight: an element found just before
+        # a redraw is stale, and the condition is tried again on the new one.
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(condition)
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(condition)
         except TimeoutException:
             raise CheckFailed(message)
+
+    def click(self, selector, timeout=45):
+        """Clicks the element, finding it again when a redraw replaced it between find and click."""
+        def attempt(_):
+            try:
+                self.driver.find_element(By.CSS_SELECTOR, selector).click()
+                return True
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+        self.wait(attempt, timeout, f"could not click {selector} on {self.driver.current_url}")
 
     def find(self, selector, timeout=45):
         return self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, selector)), timeout, f"no element {selector} on {self.driver.current_url}")
@@ -125,11 +138,11 @@ class Flow:
     def login(self, key):
         self.go("/ui/login")
         self.type("input[name=apiKey]", key)
-        self.find("#sign-in").click()
+        self.click("#sign-in")
         self.find("#key-name")
 
     def logout(self):
-        self.find("#logout button").click()
+        self.click("#logout button")
         self.find("#login")
 
     # the flow --------------------------------------------------------------------------------
@@ -163,7 +176,7 @@ class Flow:
 
         self.step("a wrong key is refused")
         self.type("input[name=apiKey]", "sfd_not_a_key_of_this_service_000000000")
-        self.find("#sign-in").click()
+        self.click("#sign-in")
         error = self.find("#login-error")
         self.check("not valid" in error.text, f"login error: {error.text}")
         self.check(not self.exists("#key-name"), "signed in with a wrong key")
@@ -180,16 +193,16 @@ class Flow:
         self.check(status == 202 and answer["accepted"] == 6, f"profiles: {status} {answer}")
 
         self.step("connect: Salesforce's refusal shown, then connected")
-        self.find("a.button[href='/ui/connections']").click()
+        self.click("a.button[href='/ui/connections']")
         self.type("#c-name", "Emulator org")
-        self.find("#lk-url").click()
+        self.click("#lk-url")
         self.type("#c-url", self.emulator)
         self.type("#p-user", "integration@emulator.sfdest")
         self.type("#p-pass", "wrong-password")
         self.type("#p-token", "TOKEN123")
         self.type("#p-key", "sfdest-emulator-consumer-key")
         self.type("#p-secret", "sfdest-emulator-consumer-secret")
-        self.find("#connect").click()
+        self.click("#connect")
         refusal = self.find(".flash.error")
         self.check("Salesforce refused the credentials" in refusal.text, f"refusal: {refusal.text}")
         self.check(self.find("#p-pass").get_attribute("value") == "", "the password came back to the browser")
@@ -197,18 +210,18 @@ class Flow:
         self.type("#p-pass", "emulator-pw")
         self.type("#p-secret", "sfdest-emulator-consumer-secret")
         self.type("#p-token", "TOKEN123")
-        self.find("#connect").click()
+        self.click("#connect")
         self.wait_for_text("Connected: Emulator org reaches")
         self.check("connected" in self.find("#connections").text, "the connection is not listed as connected")
         self.shot("04-connected")
 
         self.step("create a Contact destination")
         self.go("/ui/")
-        self.find("#new-destination").click()
+        self.click("#new-destination")
         self.type("#d-name", "Sales contacts")
         self.type("#d-description", "Audiences for reps")
-        self.find("#o-contact").click()
-        self.find("#create-destination").click()
+        self.click("#o-contact")
+        self.click("#create-destination")
         self.find("#mapping")
         destination_id = d.current_url.rstrip("/").split("/")[-2]
         self.check(destination_id.startswith("dest_"), f"destination id from {d.current_url}")
@@ -231,7 +244,7 @@ class Flow:
         Select(self.find("#target-3")).select_by_value("attribute:Work_Email__c")
         self.wait(lambda _: self.find("#live-problems").get_attribute("data-state") == "ready", message="the fixed mapping still has problems: " + self.find("#live-problems").text)
         self.shot("06-mapping")
-        self.find("#save-mapping").click()
+        self.click("#save-mapping")
         self.find("#audiences")
         self.wait_for_text("Mapping saved")
 
@@ -245,24 +258,24 @@ class Flow:
         mapping.send_keys("crm_9_seg")
         self.wait(lambda _: "crm_9_seg" in self.find("#live-problems").text, message="no live problem for a missing field: " + self.find("#live-problems").text)
         self.check(self.find("#fields-used").text == "1", f"fields used: {self.find('#fields-used').text}")
-        self.find("#save-audiences").click()
+        self.click("#save-audiences")
         self.find("#problems")
         self.check("crm_9_seg" in self.find("#problems").text, self.find("#problems").text)
         self.check(not self.find("#enable").is_enabled(), "Enable is offered with a problem")
         self.shot("07-review-problem")
-        self.find("#problems a[href$='/audiences']").click()
+        self.click("#problems a[href$='/audiences']")
         gold = self.find("input[aria-label='Send seg-gold']")
         mapping = gold.find_element(By.XPATH, "./ancestor::tr").find_element(By.CSS_SELECTOR, "input[name=mappingId]")
         mapping.clear()
         mapping.send_keys("crm_1_seg")
         self.wait(lambda _: self.find("#live-problems").get_attribute("data-state") == "ready", message="the fixed audiences still have problems: " + self.find("#live-problems").text)
         self.shot("08-audiences")
-        self.find("#save-audiences").click()
+        self.click("#save-audiences")
         self.find("#ready")
         self.shot("09-review-ready")
 
         self.step("enable")
-        self.find("#enable").click()
+        self.click("#enable")
         self.wait_for_text("Enabled: stored profiles are being sent")
         status, destination = self.api("GET", f"/v1/destinations/{destination_id}")
         self.check(destination["status"] == "enabled", f"status {destination['status']}")
@@ -295,7 +308,7 @@ class Flow:
 
         self.step("one record's history")
         self.type("#r-id", contact_ids[7])
-        self.find("#record-lookup button").click()
+        self.click("#record-lookup button")
         self.find("#acknowledged")
         self.check("Lovelace-7" in self.find("#acknowledged").text, self.find("#acknowledged").text)
         self.check("acknowledged" in self.find("#history").text, self.find("#history").text)
@@ -308,7 +321,7 @@ class Flow:
         status, _ = self.emulator_admin("POST", "/emulator/fields", {"type": "Contact", "name": "Work_Email__c", "fieldType": "string", "length": 80})
         self.check(status in (200, 201), f"re-add field: {status}")
         self.go(f"/ui/destinations/{destination_id}")
-        self.find("button[data-code='INVALID_EMAIL_ADDRESS']").click()
+        self.click("button[data-code='INVALID_EMAIL_ADDRESS']")
         self.wait_for_text("1 record queued again")
         self.reload_until(lambda: not self.exists("button[data-code='INVALID_EMAIL_ADDRESS']"), message="the replayed record failed again")
         _, record = self.emulator_admin("GET", f"/emulator/records/{contact_ids[15]}")
@@ -323,8 +336,8 @@ class Flow:
         self.step("a view-only key made on the keys page")
         self.go("/ui/keys")
         self.type("#k-name", "reps viewer")
-        self.find("#perm-view-destinations").click()
-        self.find("#create-key").click()
+        self.click("#perm-view-destinations")
+        self.click("#create-key")
         viewer_key = self.find("#new-key-value").text.strip()
         self.check(viewer_key.startswith("sfd_"), f"new key: {viewer_key}")
         self.shot("14-keys")
@@ -332,7 +345,7 @@ class Flow:
         self.step("CSRF: a form with a forged token is refused")
         self.go(f"/ui/destinations/{destination_id}")
         self.driver.execute_script("document.querySelectorAll('input[name=csrf]').forEach(function (f) { f.value = 'forged'; });")
-        self.find("#disable").click()
+        self.click("#disable")
         self.wait_for_text("CSRF token is missing or wrong")
         self.shot("15-csrf-refused")
         _, destination = self.api("GET", f"/v1/destinations/{destination_id}")
