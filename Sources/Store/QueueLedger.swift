@@ -330,7 +330,7 @@ package func inPages(of pageSize: Int, _ page: () async throws -> Int) async thr
     while true {
         let count = try await page()
         total += count
-        if count < max(1, pageSize) || count == 0 { return total }
+        if count < max(1, pageSize) { return total }
     }
 }
 

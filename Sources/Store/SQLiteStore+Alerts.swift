@@ -165,7 +165,13 @@ extension SQLiteStore {
     // MARK: webhook deliveries
 
     public func dueWebhookDeliveries(now: Date, limit: Int) async throws -> [WebhookDelivery] {
-        try await self.write { db in
+        // The webhook poll runs every few seconds and almost always finds nothing: it takes the
+        // single writer only when something is due.
+        let anyDue = try await self.pool.read { db in
+            try !Row.fetchAll(db, sql: PeriodicQuery.dueWebhookDeliveries.sql, arguments: [now.timeIntervalSince1970, 1]).isEmpty
+        }
+        guard anyDue else { return [] }
+        return try await self.write { db in
             let rows = try Row.fetchAll(db, sql: PeriodicQuery.dueWebhookDeliveries.sql, arguments: [now.timeIntervalSince1970, limit])
             let hold = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET due_at = ? WHERE id = ?")
             return try rows.map { row in

@@ -3,6 +3,7 @@ import Foundation
 import PostgresNIO
 import PostgresStore
 import SfdestJSON
+import SfdestTestSupport
 import Store
 import Testing
 
@@ -72,7 +73,7 @@ struct ConfigurationAndAccessContractTests {
             let other = try SQLiteStore(path: path, secrets: try SecretBox(base64Key: SecretBox.generateKey()))
             await #expect(throws: (any Error).self) { try await other.connection(id: "conn_a") }
         case .postgres:
-            try await Backend.withDatabase { url in
+            try await PostgresTestDatabase.with { url in
                 try await PostgresStore.run(url: url, secrets: Backend.secrets, logger: Backend.logger) { store in
                     try await store.saveConnection(Self.connection("conn_a"))
                 }
@@ -196,7 +197,7 @@ struct ConfigurationAndAccessContractTests {
 struct PostgresStoreTests {
     @Test(.enabled(if: Backend.available.contains(.postgres)))
     func processesStartingTogetherMigrateOnce() async throws {
-        try await Backend.withDatabase { url in
+        try await PostgresTestDatabase.with { url in
             // Four processes' stores starting at once on an empty database.
             try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 {
@@ -213,11 +214,11 @@ struct PostgresStoreTests {
 
     @Test(.enabled(if: Backend.available.contains(.postgres)))
     func aConnectionRowPointedAtAnotherHostNoLongerOpens() async throws {
-        try await Backend.withDatabase { url in
+        try await PostgresTestDatabase.with { url in
             try await PostgresStore.run(url: url, secrets: Backend.secrets, logger: Backend.logger) { store in
                 try await store.saveConnection(ConfigurationAndAccessContractTests.connection("conn_a", password: "the-password"))
             }
-            try await Backend.admin(url) { client in
+            try await PostgresTestDatabase.admin(url) { client in
                 // The sealed bytes hold no secret in the clear.
                 let rows = try await client.query("SELECT sealed_secrets FROM connections", logger: Backend.logger)
                 for try await sealed in rows.decode(Data.self) {

@@ -2,6 +2,7 @@ import Activation
 import Foundation
 import PostgresNIO
 import PostgresStore
+import SfdestTestSupport
 import Store
 import Testing
 
@@ -94,14 +95,14 @@ struct MonitoringContractTests {
     /// tens of thousands of delivered records, exclusions and run windows in the tables.
     @Test(arguments: Backend.available.filter { $0 == .postgres })
     func postgresPeriodicQueriesUseTheirIndexes(_ backend: Backend) async throws {
-        try await Backend.withDatabase { url in
+        try await PostgresTestDatabase.with { url in
             try await PostgresStore.run(url: url, secrets: Backend.secrets, logger: Backend.logger) { store in
                 // A few queued through the store; the history beside them is written below.
                 let destination = try Q.destination()
                 _ = try await store.ingest(Q.ids.map { Q.profile($0, lastName: "New") }, into: [destination], at: Q.t0)
                 _ = try await store.claim(destinationId: "dest-1", limit: 1, lease: 60, now: Q.t0)
             }
-            try await Backend.admin(url) { client in
+            try await PostgresTestDatabase.admin(url) { client in
                 // Delivered records (settled: nothing pending), many windows of history, and many
                 // exclusions beside the failures, over 20 destinations.
                 try await client.query("""

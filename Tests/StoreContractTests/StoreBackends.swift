@@ -40,7 +40,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             limits.auditEntries = auditEntries
             try await body(try SQLiteStore(path: directory.appendingPathComponent("sfdest.sqlite").path, secrets: secrets, limits: limits))
         case .postgres:
-            try await Self.withDatabase { url in
+            try await PostgresTestDatabase.with { url in
                 var limits = PostgresStore.Limits()
                 limits.auditEntries = auditEntries
                 try await PostgresStore.run(url: url, secrets: secrets, limits: limits, logger: Self.logger) { store in
@@ -51,14 +51,4 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     static let secrets: SecretBox = try! SecretBox(base64Key: SecretBox.generateKey())
-
-    /// A database of its own on the test server for `body`, dropped afterwards.
-    static func withDatabase(_ body: (PostgresURL) async throws -> Void) async throws {
-        try await PostgresTestDatabase.with(body)
-    }
-
-    /// A client of the database `url` names, for `body`.
-    static func admin(_ url: PostgresURL, _ body: (PostgresClient) async throws -> Void) async throws {
-        try await PostgresTestDatabase.admin(url, body)
-    }
 }
