@@ -9,8 +9,15 @@ import Store
 /// delivery status, opens an alert when a rule starts to hold (one open alert per rule and
 /// destination) and resolves it when the rule no longer holds. Each event is queued durably for
 /// the webhook subscriptions in the same transaction, and sent (signed, retried) by the same service.
+/// Of several processes sharing one store, one evaluates at a time (the turn `alerts`, renewed at
+/// each evaluation and taken over when its holder stops); every one sends due webhooks.
 public struct AlertMonitor: Service {
-    let store: any ConfigurationStore & MonitoringStore & AlertStore
+    /// The turn whose holder evaluates the rules.
+    public static let turn = "alerts"
+
+    let store: any ConfigurationStore & MonitoringStore & AlertStore & TurnStore
+    /// This monitor's token for the turn.
+    let holder = Int64.random(in: 1...Int64.max)
     let delivery: any DeliveryStateSource
     let logger: Logger
     let options: AlertOptions
@@ -18,7 +25,7 @@ public struct AlertMonitor: Service {
 
     /// `hostPolicy` decides which webhook addresses events may be sent to (checked again at each send).
     public init(
-        store: any ConfigurationStore & MonitoringStore & AlertStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger,
+        store: any ConfigurationStore & MonitoringStore & AlertStore & TurnStore, delivery: any DeliveryStateSource, httpClient: HTTPClient, logger: Logger,
         options: AlertOptions = AlertOptions(), hostPolicy: OutboundHostPolicy
     ) {
         self.store = store
@@ -31,7 +38,11 @@ public struct AlertMonitor: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.loop(every: self.options.evaluationInterval) { try await self.evaluate() } }
+                group.addTask {
+                    await self.loop(every: self.options.evaluationInterval) {
+                        if try await self.hasTurn() { try await self.evaluate() }
+                    }
+                }
                 group.addTask { await self.loop(every: self.options.webhookPollInterval) { try await self.sender.sendDue() } }
             }
         }
@@ -49,6 +60,13 @@ public struct AlertMonitor: Service {
             }
             guard (try? await Task.sleep(for: interval)) != nil else { return }
         }
+    }
+
+    /// Whether this process evaluates now: its turn lasts three evaluation intervals (at least
+    /// 10 s), so another process takes over within that when this one stops.
+    func hasTurn(now: Date = Date()) async throws -> Bool {
+        let lease = max(3 * self.options.evaluationInterval.inSeconds, 10)
+        return try await self.store.takeTurn(Self.turn, holder: self.holder, lease: lease, now: now)
     }
 
     /// Evaluates every destination once.

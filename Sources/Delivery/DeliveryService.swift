@@ -92,11 +92,16 @@ public actor DeliveryService: Service {
     }
 
     /// A destination or its connection changed (enabled, mappings fixed, new credentials): clear its
-    /// pauses and send what waits now.
-    public func destinationChanged(_ destinationId: String) async {
+    /// pauses and send what waits now. `reschedule: false` when the process that made the change
+    /// already made its queued records due (this one heard of it by a signal).
+    public func destinationChanged(_ destinationId: String, reschedule: Bool = true) async {
         self.policy.destinationChanged(destinationId)
         if let connectionId = try? await self.store.destination(id: destinationId)?.connectionId {
             self.policy.connectionChanged(connectionId)
+        }
+        guard reschedule else {
+            self.wake.yield()
+            return
         }
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())

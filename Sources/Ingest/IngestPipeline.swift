@@ -6,7 +6,10 @@ import Store
 
 /// The way in: profiles from many concurrent requests are committed together (group commit), so
 /// one fsync serves them all; a request is answered only after its profiles are durable. Backfills
-/// of stored profiles go through the same single writer, after waiting requests.
+/// of stored profiles go through the same single writer, after waiting requests; each is held in
+/// the store (`BackfillHold`), so of several processes sharing one database one runs it, and
+/// another takes it over when that one dies. A pipeline that does not run backfills (an `api`
+/// process's) only records their start.
 public actor IngestPipeline: Service {
     /// The store cannot take more now: the caller should answer 503 with Retry-After.
     public struct Overloaded: Error, CustomStringConvertible {
@@ -29,6 +32,9 @@ public actor IngestPipeline: Service {
     private let maxBatchProfiles: Int
     private let maxWaitingProfiles: Int
     private let backfillRetryDelay: Duration = .seconds(5)
+    private let runsBackfills: Bool
+    private let hold: BackfillHold
+    private let backfillClaimInterval: Duration
     private var active: [ActiveDestination] = []
     private var waiting: [Submission] = []
     private var waitingProfiles = 0
@@ -43,9 +49,15 @@ public actor IngestPipeline: Service {
         logger: Logger,
         maxBatchProfiles: Int = 5_000,
         maxWaitingProfiles: Int = 200_000,
+        runsBackfills: Bool = true,
+        backfillLease: TimeInterval = 30,
+        backfillClaimInterval: Duration = .seconds(5),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.runsBackfills = runsBackfills
+        self.hold = BackfillHold(lease: backfillLease)
+        self.backfillClaimInterval = backfillClaimInterval
         self.logger = logger
         self.now = now
         self.maxBatchProfiles = maxBatchProfiles
@@ -92,31 +104,70 @@ public actor IngestPipeline: Service {
     }
 
     /// Re-evaluates every stored profile for a destination, in pages, after waiting requests. The
-    /// start is recorded in the store, so a crash before the end resumes it on the next start.
-    public func startBackfill(destinationId: String) async {
-        do {
-            try await self.store.startBackfill(destinationId: destinationId)
-        } catch {
-            self.logger.error("could not record the backfill's start; it runs now but would not resume after a crash", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
-        }
-        self.backfills[destinationId] = 0
-        self.wake.yield()
+    /// start is recorded in the store (throws when it cannot be), so a crash before the end
+    /// resumes it, here or in another process.
+    public func startBackfill(destinationId: String) async throws {
+        try await self.store.startBackfill(destinationId: destinationId)
+        await self.claimBackfills()
     }
 
-    /// Destinations with a backfill still running.
+    /// The backfills this process runs now.
     public var backfillsRunning: [String] { Array(self.backfills.keys) }
+
+    /// Takes the backfills this process may run (new ones, and those whose holder stopped
+    /// renewing) and renews its own; forgets those another process runs now. Called every
+    /// `backfillClaimInterval`, and when another process says a backfill started.
+    public func claimBackfills() async {
+        guard self.runsBackfills, !self.stopped else { return }
+        let claimed: [String: Int64]
+        do {
+            // A read when none runs anywhere (the usual case); the claim itself writes.
+            if self.backfills.isEmpty, try await self.store.runningBackfills().isEmpty { return }
+            claimed = try await self.store.claimBackfills(self.hold, now: self.now())
+        } catch {
+            self.logger.warning("could not claim backfills, trying again shortly", metadata: ["error": "\(error)"])
+            return
+        }
+        // New here, or restarted since (the cursor went back): run with the plan as saved now.
+        let changed = claimed.filter { self.backfills[$0.key] != $0.value }
+        if !changed.isEmpty {
+            do {
+                try await self.reloadDestinations()
+            } catch {
+                self.logger.warning("could not read the destinations, backfills wait", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        for (destinationId, after) in changed where self.active.contains(where: { $0.id == destinationId }) {
+            if self.backfills[destinationId] == nil {
+                self.logger.notice(after == 0 ? "running a backfill" : "resuming a backfill", metadata: ["destination": "\(destinationId)", "afterProfile": "\(after)"])
+            }
+            self.backfills[destinationId] = after
+        }
+        for destinationId in self.backfills.keys where claimed[destinationId] == nil {
+            self.backfills[destinationId] = nil
+            self.logger.info("backfill no longer run here (finished, disabled or taken over)", metadata: ["destination": "\(destinationId)"])
+        }
+        if !self.backfills.isEmpty { self.wake.yield() }
+    }
 
     public func run() async throws {
         try await self.reloadDestinations()
         // Backfills a previous run did not finish go on where they stopped.
-        for (destinationId, after) in try await self.store.runningBackfills()
-        where self.backfills[destinationId] == nil && self.active.contains(where: { $0.id == destinationId }) {
-            self.backfills[destinationId] = after
-            self.logger.notice("resuming a backfill", metadata: ["destination": "\(destinationId)", "afterProfile": "\(after)"])
-        }
-        if !self.backfills.isEmpty { self.wake.yield() }
-        for await _ in self.wakeStream.cancelOnGracefulShutdown() {
-            while try await self.commitNext() {}
+        await self.claimBackfills()
+        try await withThrowingDiscardingTaskGroup { group in
+            if self.runsBackfills {
+                group.addTask { [backfillClaimInterval] in
+                    // Ends quietly when the group is cancelled.
+                    while (try? await Task.sleep(for: backfillClaimInterval)) != nil {
+                        await self.claimBackfills()
+                    }
+                }
+            }
+            for await _ in self.wakeStream.cancelOnGracefulShutdown() {
+                while try await self.commitNext() {}
+            }
+            group.cancelAll()
         }
         self.stop()
     }
@@ -149,7 +200,13 @@ public actor IngestPipeline: Service {
         else { return false }
         let progress: BackfillProgress
         do {
-            progress = try await self.store.backfill(destination, after: after, limit: 2_000, at: self.now())
+            progress = try await self.store.backfill(destination, after: after, limit: 2_000, at: self.now(), hold: self.hold)
+        } catch is BackfillNotHeld {
+            // Restarted, or taken over after this process stalled past its hold: find out which.
+            self.backfills[destinationId] = nil
+            self.logger.notice("backfill page not stored: the backfill was restarted or another process runs it", metadata: ["destination": "\(destinationId)"])
+            await self.claimBackfills()
+            return true
         } catch {
             // Storage trouble must not stop ingest: the backfill resumes where it was, later.
             let level: Logger.Level = error is StoreUnavailable ? .warning : .error

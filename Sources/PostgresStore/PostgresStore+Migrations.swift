@@ -126,6 +126,13 @@ extension PostgresStore {
         // A value sealed with the deployment's master key: a process started with another key
         // cannot open it and stops at start (`checkMasterKey`).
         ("pg5_key_check", ["CREATE TABLE store_keys (name text PRIMARY KEY, sealed bytea NOT NULL)"]),
+        // Who runs a destination's backfill and until when: any process may, one at a time, and
+        // another takes it over once the hold has run out. Named turns (the alert evaluation) the same way.
+        ("pg6_backfill_holds", [
+            "ALTER TABLE destinations ADD COLUMN backfill_holder bigint",
+            "ALTER TABLE destinations ADD COLUMN backfill_held_until double precision",
+            "CREATE TABLE turns (name text PRIMARY KEY, holder bigint NOT NULL, until double precision NOT NULL)",
+        ]),
     ]
 
     /// The names of every migration, in order.

@@ -62,8 +62,15 @@ extension PostgresStore: IngestStore {
 
     /// A page of stored profiles evaluated for one destination; with a bulk threshold, what it
     /// queues waits in the bulk lane (`BulkQueue`).
-    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
+    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date, hold: BackfillHold?) async throws -> BackfillProgress {
         try await self.queueTransaction(now: now) { writer in
+            if let hold {
+                // The destination's row stays locked to the end: a restart or a takeover waits for this page.
+                let row = try await writer.rows("SELECT backfill_after, backfill_holder FROM destinations WHERE id = \(destination.id) FOR UPDATE").first
+                guard let row, try row.value("backfill_holder", as: Int64?.self) == hold.holder,
+                      try row.value("backfill_after", as: Int64?.self) == after
+                else { throw BackfillNotHeld(destinationId: destination.id) }
+            }
             let page = try await writer.rows("SELECT id, body FROM profiles WHERE id > \(after) ORDER BY id LIMIT \(limit)")
             let bulkThreshold = try await writer.rows("SELECT bulk_threshold FROM destinations WHERE id = \(destination.id)")
                 .first?.value("bulk_threshold", as: Int?.self)
@@ -80,13 +87,17 @@ extension PostgresStore: IngestStore {
             let next = page.count < limit ? nil : last
             if next == nil, let bulkThreshold { try await writer.finishBulkLane(destination.id, threshold: bulkThreshold) }
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
-            try await writer.execute("UPDATE destinations SET backfill_after = \(next) WHERE id = \(destination.id)")
+            let heldUntil = hold.map { now.timeIntervalSince1970 + $0.lease }
+            try await writer.execute("UPDATE destinations SET backfill_after = \(next), backfill_held_until = \(heldUntil) WHERE id = \(destination.id)")
             return BackfillProgress(nextAfter: next, counts: counts)
         }
     }
 
     public func startBackfill(destinationId: String) async throws {
-        try await self.client.query("UPDATE destinations SET backfill_after = 0 WHERE id = \(destinationId)", logger: self.logger)
+        try await self.client.query(
+            "UPDATE destinations SET backfill_after = 0, backfill_holder = NULL, backfill_held_until = NULL WHERE id = \(destinationId)",
+            logger: self.logger
+        )
     }
 
     public func runningBackfills() async throws -> [String: Int64] {
@@ -95,6 +106,36 @@ extension PostgresStore: IngestStore {
             cursors[try row.value("id", as: String.self)] = try row.value("backfill_after", as: Int64.self)
         }
         return cursors
+    }
+
+    public func claimBackfills(_ hold: BackfillHold, now: Date) async throws -> [String: Int64] {
+        let at = now.timeIntervalSince1970
+        var cursors: [String: Int64] = [:]
+        // A page in progress keeps its row locked: the update waits for it, then checks again
+        // who holds the backfill (READ COMMITTED re-reads a row it waited for).
+        let rows = try await self.rows("""
+            UPDATE destinations SET backfill_holder = \(hold.holder), backfill_held_until = \(at + hold.lease)
+            WHERE backfill_after IS NOT NULL AND status = 'enabled'
+              AND (backfill_holder IS NULL OR backfill_holder = \(hold.holder) OR backfill_held_until < \(at))
+            RETURNING id, backfill_after
+            """)
+        for row in rows {
+            cursors[try row.value("id", as: String.self)] = try row.value("backfill_after", as: Int64.self)
+        }
+        return cursors
+    }
+}
+
+extension PostgresStore: TurnStore {
+    public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
+        let at = now.timeIntervalSince1970
+        let rows = try await self.rows("""
+            INSERT INTO turns (name, holder, until) VALUES (\(name), \(holder), \(at + lease))
+            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+            WHERE turns.holder = excluded.holder OR turns.until < \(at)
+            RETURNING holder
+            """)
+        return !rows.isEmpty
     }
 }
 

@@ -53,6 +53,7 @@ struct ConnectionRoutes: Sendable {
         await self.services.clients.invalidate(connectionId: id)
         for destination in try await self.services.store.destinations() where destination.connectionId == id {
             await self.services.delivery.destinationChanged(destination.id)
+            await self.services.signals.publish(.destinationChanged(destination.id))
         }
         self.logger.notice("connection updated", metadata: ["connection": "\(id)"])
         return connectionJSON(connection).response()

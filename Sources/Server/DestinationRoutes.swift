@@ -132,6 +132,7 @@ struct DestinationRoutes: Sendable {
         try await self.services.store.saveDestination(destination)
         try await self.services.audit(.destinationDisable, id, before: destinationAuditJSON(before), after: destinationAuditJSON(destination))
         try await self.services.ingest.reloadDestinations()
+        await self.services.signals.publish(.destinationChanged(id))
         self.logger.notice("destination disabled", metadata: ["destination": "\(id)"])
         return try await destinationJSON(destination, services: self.services).response()
     }
@@ -149,15 +150,19 @@ struct DestinationRoutes: Sendable {
         guard deleted else { throw APIError.destinationNotFound(id) }
         try await self.services.audit(.destinationDelete, id, before: destinationAuditJSON(before))
         await self.services.delivery.destinationChanged(id)
+        await self.services.signals.publish(.destinationChanged(id))
         self.logger.notice("destination deleted", metadata: ["destination": "\(id)"])
         return Response(status: .noContent)
     }
 
     /// After an enabled destination's settings were saved: ingest uses them, stored profiles are
-    /// evaluated again, delivery resumes.
+    /// evaluated again, delivery resumes; in this process now, in the others sharing the store
+    /// when the signals reach them.
     func activate(_ destination: Destination) async throws {
         try await self.services.ingest.reloadDestinations()
-        await self.services.ingest.startBackfill(destinationId: destination.id)
+        await self.services.signals.publish(.destinationChanged(destination.id))
+        try await self.services.ingest.startBackfill(destinationId: destination.id)
+        await self.services.signals.publish(.backfillStarted(destination.id))
         await self.services.delivery.destinationChanged(destination.id)
     }
 

@@ -62,12 +62,15 @@ public struct SfdestServices: Sendable {
     public let httpClient: HTTPClient
     /// What `GET /metrics` shows; delivery reports into the same registry.
     public let metrics: SfdestMetrics
+    /// How this process tells the others sharing its store what changed (none on SQLite).
+    public let signals: any StoreSignals
 
     public init(
         store: any SfdestStore, ingest: IngestPipeline, delivery: DeliveryService, clients: SalesforceClients, httpClient: HTTPClient,
-        metrics: SfdestMetrics = SfdestMetrics()
+        metrics: SfdestMetrics = SfdestMetrics(), signals: any StoreSignals = NoStoreSignals()
     ) {
         self.metrics = metrics
+        self.signals = signals
         self.store = store
         self.ingest = ingest
         self.delivery = delivery

@@ -54,10 +54,12 @@ struct DestinationActivity: Sendable {
     var bulkJobs: [BulkJobSummary] = []
 
     static func of(_ destination: Destination, services: SfdestServices) async throws -> DestinationActivity {
-        DestinationActivity(
+        // From the store: the process running it may be another one.
+        let backfilling = try await services.store.runningBackfills()[destination.id] != nil
+        return DestinationActivity(
             backlog: try await services.store.backlog(destinationId: destination.id),
             delivery: await services.delivery.status(of: destination.id),
-            backfillRunning: await services.ingest.backfillsRunning.contains(destination.id),
+            backfillRunning: destination.status == .enabled && backfilling,
             bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown)
         )
     }

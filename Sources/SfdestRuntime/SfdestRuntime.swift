@@ -96,11 +96,16 @@ public struct SfdestRuntime: Sendable {
         let tls = try ListenerSecurity.check(settings)
         let keys = try DataDirectory.sharedKeys(environment: settings.environment)
         return try await PostgresStore.run(url: url, secrets: keys.secrets, logger: logger) { store in
-            try await body(try SfdestRuntime(settings: settings, tls: tls, keys: keys, store: store, logger: logger))
+            try await body(try SfdestRuntime(
+                settings: settings, tls: tls, keys: keys, store: store, signals: PostgresSignals(store: store), logger: logger
+            ))
         }
     }
 
-    init(settings: Settings, tls: ServerTLS?, keys: DataDirectory.Keys, store: any SfdestStore, logger: Logger) throws {
+    init(
+        settings: Settings, tls: ServerTLS?, keys: DataDirectory.Keys, store: any SfdestStore, signals: any StoreSignals = NoStoreSignals(),
+        logger: Logger
+    ) throws {
         self.tls = tls
         self.settings = settings
         self.logger = logger
@@ -110,12 +115,17 @@ public struct SfdestRuntime: Sendable {
         let clients = SalesforceClients(
             store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout, hostPolicy: self.outboundHosts
         )
-        let ingest = IngestPipeline(store: store, logger: logger, maxWaitingProfiles: settings.ingestQueueProfiles)
+        // An api process records the backfills it starts; the workers run them.
+        let ingest = IngestPipeline(
+            store: store, logger: logger, maxWaitingProfiles: settings.ingestQueueProfiles, runsBackfills: settings.role != .api
+        )
         let metrics = SfdestMetrics()
         let delivery = DeliveryService(
             store: store, clients: clients, logger: logger, options: settings.delivery, metrics: DeliveryMetrics(factory: metrics.factory)
         )
-        self.services = SfdestServices(store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient, metrics: metrics)
+        self.services = SfdestServices(
+            store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient, metrics: metrics, signals: signals
+        )
     }
 
     /// The HTTP API with its routes, keys and limits. `onListening` receives the bound port
@@ -140,20 +150,26 @@ public struct SfdestRuntime: Sendable {
     }
 
     /// Everything but the HTTP API, in start order: the outbound HTTP client (shut down last),
-    /// ingest, delivery (woken by each ingest commit) and the alert monitor.
-    /// An `api` process runs ingest (and the backfills it starts) only; a `worker` delivery and
-    /// alerts only.
+    /// ingest, delivery (woken by each ingest commit and by other processes' signals) and the
+    /// alert monitor. An `api` process runs ingest only (the backfills it starts are recorded for
+    /// the workers); a `worker` the backfills, delivery and alerts.
     public func backgroundServices() async -> [any Service] {
         let delivery = self.services.delivery
-        await self.services.ingest.onCommit { destinations in delivery.nudge(destinations) }
+        let announce = QueuedAnnouncer(signals: self.services.signals)
+        await self.services.ingest.onCommit { destinations in
+            delivery.nudge(destinations)
+            announce.queued()
+        }
         let alerts = AlertMonitor(
             store: self.services.store, delivery: DeliveryStates(delivery: delivery), httpClient: self.services.httpClient,
             logger: self.logger, options: self.settings.alerts, hostPolicy: self.outboundHosts
         )
+        let relay = SignalRelay(signals: self.services.signals, ingest: self.services.ingest, delivery: delivery, role: self.settings.role)
+        let http = HTTPClientService(client: self.services.httpClient)
         switch self.settings.role {
-        case .all: return [HTTPClientService(client: self.services.httpClient), self.services.ingest, delivery, alerts]
-        case .api: return [HTTPClientService(client: self.services.httpClient), self.services.ingest]
-        case .worker: return [HTTPClientService(client: self.services.httpClient), delivery, alerts]
+        case .all: return [http, self.services.ingest, delivery, alerts, relay]
+        case .api: return [http, self.services.ingest, relay]
+        case .worker: return [http, self.services.ingest, delivery, alerts, relay]
         }
     }
 

@@ -18,6 +18,8 @@ extension SfdestRuntime.Settings {
     ///   allows 25 long-running requests per org at once.
     /// - `SFDEST_DELIVERY_LINGER_MS` (default 250, at most 10000): how long a change may wait for
     ///   company before a partial batch is sent (a full batch of 200 goes at once).
+    /// - `SFDEST_DELIVERY_POLL_MS` (default 250, from 10 to 600000): how often delivery looks for
+    ///   due work besides being woken (by ingest in its process, by a PostgreSQL signal from others).
     /// - `SFDEST_UI_SESSION_IDLE_SECONDS` (default 1800) and `SFDEST_UI_SESSION_HOURS` (default 12):
     ///   when a web UI session ends without a request, and at the latest.
     /// - `SFDEST_ALLOWED_HOSTS` (default empty): extra login hosts (and webhook hosts on private
@@ -43,6 +45,9 @@ extension SfdestRuntime.Settings {
         }
         if let hours = try self.number("SFDEST_UI_SESSION_HOURS", "a number of hours from 0.1 to 720", in: 0.1...720) {
             self.uiSessionLifetime = hours * 3600
+        }
+        if let milliseconds = try self.number("SFDEST_DELIVERY_POLL_MS", "a whole number of milliseconds from 10 to 600000", in: 10...600_000, whole: true) {
+            self.delivery.pollInterval = .milliseconds(Int64(milliseconds))
         }
         if let milliseconds = try self.number("SFDEST_DELIVERY_LINGER_MS", "a whole number of milliseconds from 0 to 10000", in: 0...10_000, whole: true) {
             self.delivery.linger = .milliseconds(Int64(milliseconds))

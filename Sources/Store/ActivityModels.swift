@@ -37,6 +37,33 @@ public struct BackfillProgress: Sendable, Hashable {
     }
 }
 
+/// The process running a backfill: a random token per process, like a claim's, and how long its
+/// hold lasts without a page. Another process takes the backfill over once the hold has run out
+/// (its holder died or stalled); a restarted backfill is free again.
+public struct BackfillHold: Sendable, Hashable {
+    public var holder: Int64
+    public var lease: TimeInterval
+
+    public init(holder: Int64 = Int64.random(in: 1...Int64.max), lease: TimeInterval) {
+        self.holder = holder
+        self.lease = lease
+    }
+}
+
+/// A backfill page was not stored: this process no longer holds the backfill (its hold ran out
+/// and another process took it over, or the backfill was restarted).
+public struct BackfillNotHeld: Error, CustomStringConvertible {
+    public let destinationId: String
+
+    package init(destinationId: String) {
+        self.destinationId = destinationId
+    }
+
+    public var description: String {
+        "the backfill of \(destinationId) is no longer this process's: another process took it over or it was restarted"
+    }
+}
+
 /// A record taken for sending: nobody else sends it until it is completed or its lease expires.
 public struct ClaimedRecord: Sendable, Hashable {
     /// The record's key: its Salesforce Id, or its external Id value (upsert destinations).

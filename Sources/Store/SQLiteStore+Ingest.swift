@@ -20,8 +20,14 @@ extension SQLiteStore {
         }
     }
 
-    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
+    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date, hold: BackfillHold?) async throws -> BackfillProgress {
         try await self.write { db in
+            if let hold {
+                let row = try Row.fetchOne(db, sql: "SELECT backfill_after, backfill_holder FROM destinations WHERE id = ?", arguments: [destination.id])
+                guard let row, row["backfill_holder"] as Int64? == hold.holder, row["backfill_after"] as Int64? == after else {
+                    throw BackfillNotHeld(destinationId: destination.id)
+                }
+            }
             var writer = QueueWriter(db: db, now: now)
             var counts = OutcomeCounts()
             var last: Int64?
@@ -46,14 +52,53 @@ extension SQLiteStore {
             if next == nil, let bulkThreshold { try writer.finishBulkLane(destination.id, threshold: bulkThreshold) }
             try writer.flush()
             // The cursor moves in the same transaction as the page: a crash resumes exactly here.
-            try db.execute(sql: "UPDATE destinations SET backfill_after = ? WHERE id = ?", arguments: [next, destination.id])
+            try db.execute(
+                sql: "UPDATE destinations SET backfill_after = ?, backfill_held_until = ? WHERE id = ?",
+                arguments: [next, hold.map { now.timeIntervalSince1970 + $0.lease }, destination.id]
+            )
             return BackfillProgress(nextAfter: next, counts: counts)
         }
     }
 
     public func startBackfill(destinationId: String) async throws {
         try await self.write { db in
-            try db.execute(sql: "UPDATE destinations SET backfill_after = 0 WHERE id = ?", arguments: [destinationId])
+            try db.execute(
+                sql: "UPDATE destinations SET backfill_after = 0, backfill_holder = NULL, backfill_held_until = NULL WHERE id = ?",
+                arguments: [destinationId]
+            )
+        }
+    }
+
+    public func claimBackfills(_ hold: BackfillHold, now: Date) async throws -> [String: Int64] {
+        try await self.write { db in
+            let at = now.timeIntervalSince1970
+            var cursors: [String: Int64] = [:]
+            let free = try Row.fetchAll(db, sql: """
+                SELECT id, backfill_after FROM destinations
+                WHERE backfill_after IS NOT NULL AND status = 'enabled'
+                  AND (backfill_holder IS NULL OR backfill_holder = ? OR backfill_held_until < ?)
+                """, arguments: [hold.holder, at])
+            for row in free {
+                let id: String = row["id"]
+                cursors[id] = row["backfill_after"]
+                try db.execute(
+                    sql: "UPDATE destinations SET backfill_holder = ?, backfill_held_until = ? WHERE id = ?",
+                    arguments: [hold.holder, at + hold.lease, id]
+                )
+            }
+            return cursors
+        }
+    }
+
+    public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
+        try await self.write { db in
+            let at = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO turns (name, holder, until) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+                WHERE turns.holder = excluded.holder OR turns.until < ?
+                """, arguments: [name, holder, at + lease, at])
+            return try Int64.fetchOne(db, sql: "SELECT holder FROM turns WHERE name = ?", arguments: [name]) == holder
         }
     }
 

@@ -173,6 +173,15 @@ public final class SQLiteStore: SfdestStore {
             // to records still held by its claim (a sender whose lease was taken over is fenced).
             try db.execute(sql: "ALTER TABLE records ADD COLUMN claim_token INTEGER")
         }
+        migrator.registerMigration("v16_backfill_holds") { db in
+            // Who runs a destination's backfill and until when (a lease, as claims have); named
+            // turns (alert evaluation) held the same way. One process here, the rules of many.
+            try db.execute(sql: """
+                ALTER TABLE destinations ADD COLUMN backfill_holder INTEGER;
+                ALTER TABLE destinations ADD COLUMN backfill_held_until REAL;
+                CREATE TABLE turns (name TEXT PRIMARY KEY, holder INTEGER NOT NULL, until REAL NOT NULL);
+                """)
+        }
         return migrator
     }
 

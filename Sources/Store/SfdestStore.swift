@@ -6,7 +6,7 @@ import Foundation
 /// service asks only for the roles it needs. The store keeps data and applies the domain's rules
 /// inside its transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
 public typealias SfdestStore = ConfigurationStore & IngestStore & DeliveryQueue & MonitoringStore & AlertStore & RecordHistoryStore
-    & AccessStore & BulkQueue
+    & AccessStore & BulkQueue & TurnStore
 
 /// Connections (with sealed secrets) and destinations.
 public protocol ConfigurationStore: Sendable {
@@ -29,12 +29,33 @@ public protocol IngestStore: Sendable {
     /// in one durable transaction.
     func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary
     /// Evaluates stored profiles (after `after`, at most `limit`) for one destination, and keeps
-    /// where it got to (nil when done) so a restart resumes the backfill.
-    func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress
-    /// Records that a destination's backfill starts from the first stored profile.
+    /// where it got to (nil when done) so a restart resumes the backfill. With `hold`, only while
+    /// that holder holds the backfill at `after` (else `BackfillNotHeld`, nothing stored), and the
+    /// hold is extended by its lease.
+    func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date, hold: BackfillHold?) async throws -> BackfillProgress
+    /// Records that a destination's backfill starts from the first stored profile; whoever held
+    /// it before holds it no more.
     func startBackfill(destinationId: String) async throws
     /// The backfills not finished yet, with where each got to.
     func runningBackfills() async throws -> [String: Int64]
+    /// The running backfills of enabled destinations that `hold` may run now: those nobody holds,
+    /// those whose hold ran out, and its own; each is then held by it until a lease from `now`.
+    func claimBackfills(_ hold: BackfillHold, now: Date) async throws -> [String: Int64]
+}
+
+extension IngestStore {
+    /// One page, without a hold (a single process, or a test).
+    public func backfill(_ destination: ActiveDestination, after: Int64, limit: Int, at now: Date) async throws -> BackfillProgress {
+        try await self.backfill(destination, after: after, limit: limit, at: now, hold: nil)
+    }
+}
+
+/// Work that one process of a deployment does at a time (evaluating the alert rules): a named
+/// lease, taken and renewed by whoever does it.
+public protocol TurnStore: Sendable {
+    /// True when `holder` has the turn `name` until `lease` from `now`: it was free, ran out, or
+    /// was already this holder's (renewed). False while another holder's lease runs.
+    func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool
 }
 
 /// The way out: claims on queued records, Salesforce's answers, when the next record is due.

@@ -1,0 +1,140 @@
+import EmulatorAdminClient
+import Foundation
+import PostgresStore
+import SfdestClient
+import SfdestTestSupport
+import Testing
+
+/// Workers on PostgreSQL: woken by the api process's signals rather than a poll, running the
+/// backfills the api process starts, and fenced when paused past their lease. In the crash tests'
+/// serialized suite, as the scale-out test is.
+extension CrashSafetyTests {
+    @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
+    func aWorkerRunsTheBackfillTheAPIStartsAndIsWokenBySignalsNotItsPoll() async throws {
+        try await PostgresTestDatabase.with { url in
+            // The worker looks for due work every 10 minutes on its own: anything sooner was a signal.
+            let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_POLL_MS": "600000"]
+            try await ProcessHarness.with(name: "pg-signals", contacts: 120, environment: environment, deadline: .seconds(200)) { harness in
+                let database = ["--postgres", url.commandLineText]
+                harness.serveArguments = database + ["--role", "api"]
+                let api = try await harness.start()
+                let worker = try await harness.launch(1, arguments: database + ["--role", "worker"])
+                let ids = harness.emulator.seededContactIds
+                var expected = ExpectedOrg()
+                var figures = CrashSafetyTests.Figures()
+
+                // Stored before any destination exists: only the backfill at enable sends them.
+                try await CrashSafetyTests.stream(
+                    ProfileRounds.bodies(round: 0, ids: ids, linesPerBody: 40), harness: harness, expected: &expected, figures: &figures, kill: nil
+                )
+                let destination = try await harness.configureDestination()
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+                let backfilled = try await harness.mismatches(against: expected)
+                #expect(backfilled.checked == ids.count && backfilled.mismatches.isEmpty, "after the backfill: \(backfilled.mismatches.prefix(8))")
+                let apiLog = try String(contentsOfFile: api.stderrPath, encoding: .utf8)
+                let workerLog = try String(contentsOfFile: worker.stderrPath, encoding: .utf8)
+                #expect(!apiLog.contains("running a backfill"), "the api process ran the backfill")
+                #expect(workerLog.contains("running a backfill"), "the worker did not log running the backfill")
+
+                // Changes committed by the api process reach the idle worker at once.
+                for round in 1...2 {
+                    let posted = ContinuousClock.now
+                    try await CrashSafetyTests.stream(
+                        ProfileRounds.bodies(round: round, ids: ids, linesPerBody: 40), harness: harness, expected: &expected, figures: &figures, kill: nil
+                    )
+                    try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+                    print("ProcessTests pg-signals: round \(round) delivered \(ContinuousClock.now - posted) after its first body was posted (worker poll 600 s)")
+                }
+                let (checked, mismatches) = try await harness.mismatches(against: expected)
+                #expect(checked == ids.count)
+                #expect(mismatches.isEmpty, "\(mismatches.count) fields differ, e.g. \(mismatches.prefix(8))")
+            }
+        }
+    }
+
+    @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(5)))
+    func aWorkerPausedPastItsLeaseCannotOverwriteWhatTheWorkerAfterItDid() async throws {
+        try await PostgresTestDatabase.with { url in
+            let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"]
+            try await ProcessHarness.with(name: "pg-sigstop", contacts: 300, environment: environment, deadline: .seconds(280)) { harness in
+                let database = ["--postgres", url.commandLineText]
+                harness.serveArguments = database + ["--role", "api"]
+                try await harness.start()
+                let paused = try await harness.launch(1, arguments: database + ["--role", "worker"])
+                let ids = harness.emulator.seededContactIds
+                let destination = try await harness.configureDestination()
+                var expected = ExpectedOrg()
+                var figures = CrashSafetyTests.Figures()
+
+                // Worker 1's first requests are held by the emulator; it is stopped while they are in flight.
+                try await harness.admin.setFaults(["holdRestCalls": true, "latencyMs": 20])
+                try await CrashSafetyTests.stream(
+                    ProfileRounds.bodies(round: 0, ids: ids, linesPerBody: 50), harness: harness, expected: &expected, figures: &figures, kill: nil
+                )
+                // Every record in one of worker 1's requests.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while true {
+                    let inFlight = try await harness.deliveryState(destination).inFlight
+                    if inFlight == ids.count, try await harness.admin.stats().restCallsInFlight > 0 { break }
+                    guard ContinuousClock.now < deadline else { throw HarnessFailure("worker 1 did not send every record within 30 s") }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                paused.signal(SIGSTOP)
+                // Salesforce applies the held writes and answers; the answers wait in the stopped
+                // worker's sockets. Once its 2 s lease ran out, another worker takes its claims
+                // over, and its requests are held in turn.
+                try await harness.admin.setFaults(["holdRestCalls": false])
+                while try await harness.admin.stats().restCallsInFlight > 0 { try await Task.sleep(for: .milliseconds(10)) }
+                try await Task.sleep(for: .seconds(3))
+                try await harness.admin.setFaults(["holdRestCalls": true])
+                let successor = try await harness.launch(2, arguments: database + ["--role", "worker"])
+                while try await harness.admin.stats().restCallsInFlight == 0 {
+                    guard ContinuousClock.now < deadline + .seconds(30) else { throw HarnessFailure("worker 2 took nothing over") }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+
+                // Worker 1 goes on while worker 2's requests for the same records are in flight:
+                // its late answers must change nothing, and worker 2's must all apply.
+                paused.signal(SIGCONT)
+                let fenced = try await Self.fencedAnswers(of: paused, destination: destination, within: .seconds(30))
+                try #require(fenced > 0, "worker 1 reported no fenced answer after it was resumed")
+                try await harness.admin.setFaults(["holdRestCalls": false])
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+                let successorFenced = try await Self.fencedAnswers(of: successor, destination: destination, within: .zero)
+                #expect(successorFenced == 0, "worker 2's answers were refused: \(successorFenced)")
+
+                // Then changes stream as usual; round 4 sets some records back to round 0's
+                // values, those worker 1's late answers carried: sent only if the state is right.
+                for round in 1...4 {
+                    try await CrashSafetyTests.stream(
+                        ProfileRounds.bodies(round: round, ids: ids, linesPerBody: 50), harness: harness, expected: &expected, figures: &figures, kill: nil
+                    )
+                }
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(90))
+
+                let (checked, mismatches) = try await harness.mismatches(against: expected)
+                #expect(checked == ids.count)
+                #expect(mismatches.isEmpty, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; "))")
+                let stats = try await harness.admin.stats()
+                #expect(stats.overlappingWrites == 0, "records written by two requests at once: \(stats.overlappingRecords)")
+                let client = ContractClient(baseURL: "http://127.0.0.1:\(successor.port)", apiKey: ProcessHarness.apiKey)
+                try await client.expect(200, .GET, "/health")
+                print("ProcessTests pg-sigstop: worker 1 stopped with requests in flight past its 2 s lease, resumed while worker 2 sent the same records: \(fenced) late answers fenced, 0 of worker 2's, \(checked) records checked, \(mismatches.count) mismatches")
+            }
+        }
+    }
+
+    /// The answers a process reported fenced (`sfdest_delivery_answers_fenced_total`), once it
+    /// reports some or `within` has passed.
+    static func fencedAnswers(of process: ServeProcess, destination: String, within: Duration) async throws -> Int {
+        let client = ContractClient(baseURL: "http://127.0.0.1:\(process.port)", apiKey: ProcessHarness.apiKey)
+        let deadline = ContinuousClock.now + within
+        while true {
+            let metrics = try await client.expect(200, .GET, "/metrics").text
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("sfdest_delivery_answers_fenced_total") && $0.contains(destination) }
+            let count = line.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { Int($0) } ?? 0
+            if count > 0 || ContinuousClock.now >= deadline { return count }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
