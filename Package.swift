@@ -214,9 +214,11 @@ let package = Package(
         .testTarget(
             name: "StoreContractTests",
             dependencies: [
-                "Store", "PostgresStore", "Activation", "SfdestJSON", "SfdestTestSupport",
+                "Store", "PostgresStore", "Activation", "SfdestJSON", "SfdestTestSupport", "Delivery", "SalesforceAPI", "SalesforceEmulator",
+                "EmulatorAdminClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Store", "Activation"]),

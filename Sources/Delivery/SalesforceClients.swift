@@ -6,9 +6,14 @@ import SfdestBasics
 import Store
 
 /// One Salesforce client per connection (its token cache lives there), built from the stored
-/// connection and rebuilt when the connection changes.
+/// connection and rebuilt when the connection changes. With `sharesSessions` (processes sharing a
+/// PostgreSQL store), a connection's session is kept in the store and one process at a time asks
+/// Salesforce for a new one.
 public actor SalesforceClients {
-    private let store: any ConfigurationStore
+    private let store: any ConfigurationStore & SessionStore & TurnStore
+    private let sharesSessions: Bool
+    /// This process's token for the connections' refresh turns.
+    private let holder = Int64.random(in: 1...Int64.max)
     private let httpClient: HTTPClient
     private let logger: Logger
     /// How long one Salesforce call may take.
@@ -18,9 +23,10 @@ public actor SalesforceClients {
     private var clients: [String: (updatedAt: Date, client: SalesforceClient)] = [:]
 
     public init(
-        store: any ConfigurationStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30),
-        hostPolicy: OutboundHostPolicy = .salesforceAndLoopback
+        store: any ConfigurationStore & SessionStore & TurnStore, httpClient: HTTPClient, logger: Logger, requestTimeout: Duration = .seconds(30),
+        hostPolicy: OutboundHostPolicy = .salesforceAndLoopback, sharesSessions: Bool = false
     ) {
+        self.sharesSessions = sharesSessions
         self.hostPolicy = hostPolicy
         self.store = store
         self.httpClient = httpClient
@@ -36,7 +42,13 @@ public actor SalesforceClients {
         if let cached = self.clients[connectionId], cached.updatedAt == connection.updatedAt {
             return cached.client
         }
-        let client = try SalesforceClient(configuration: Self.configuration(for: connection, timeout: self.requestTimeout, hostPolicy: self.hostPolicy), httpClient: self.httpClient, logger: self.logger)
+        var configuration = try Self.configuration(for: connection, timeout: self.requestTimeout, hostPolicy: self.hostPolicy)
+        if self.sharesSessions {
+            configuration.sessionSharing = StoredSessions(
+                store: self.store, connectionId: connectionId, credentialsAt: connection.updatedAt, holder: self.holder, logger: self.logger
+            )
+        }
+        let client = try SalesforceClient(configuration: configuration, httpClient: self.httpClient, logger: self.logger)
         self.clients[connectionId] = (connection.updatedAt, client)
         return client
     }

@@ -42,6 +42,7 @@ extension PostgresStore: ConfigurationStore {
             guard users.isEmpty else {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
             }
+            try await connection.query("DELETE FROM salesforce_sessions WHERE connection_id = \(id)", logger: self.logger)
             return try await !self.rows("DELETE FROM connections WHERE id = \(id) RETURNING id", on: connection).isEmpty
         }
     }

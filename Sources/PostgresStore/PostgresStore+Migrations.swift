@@ -133,6 +133,15 @@ extension PostgresStore {
             "ALTER TABLE destinations ADD COLUMN backfill_held_until double precision",
             "CREATE TABLE turns (name text PRIMARY KEY, holder bigint NOT NULL, until double precision NOT NULL)",
         ]),
+        // A connection's current Salesforce session, sealed, shared by every process: one token
+        // request (under the turn `token:<connection>`) serves them all.
+        ("pg7_salesforce_sessions", [
+            """
+            CREATE TABLE salesforce_sessions (
+                connection_id text PRIMARY KEY, credentials_at double precision NOT NULL, sealed bytea NOT NULL,
+                stored_at double precision NOT NULL)
+            """,
+        ]),
     ]
 
     /// The names of every migration, in order.

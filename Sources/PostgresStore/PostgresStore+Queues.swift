@@ -126,19 +126,6 @@ extension PostgresStore: IngestStore {
     }
 }
 
-extension PostgresStore: TurnStore {
-    public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
-        let at = now.timeIntervalSince1970
-        let rows = try await self.rows("""
-            INSERT INTO turns (name, holder, until) VALUES (\(name), \(holder), \(at + lease))
-            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-            WHERE turns.holder = excluded.holder OR turns.until < \(at)
-            RETURNING holder
-            """)
-        return !rows.isEmpty
-    }
-}
-
 // MARK: DeliveryQueue
 
 extension PostgresStore: DeliveryQueue {

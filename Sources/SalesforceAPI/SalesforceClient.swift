@@ -49,7 +49,7 @@ public final class SalesforceClient: Sendable {
         self.tokens = TokenCache(endpoint: OAuthTokenEndpoint(
             loginURL: self.loginURL, credentials: configuration.credentials, transport: self.transport,
             hostPolicy: configuration.hostPolicy
-        ))
+        ), sharing: configuration.sessionSharing)
     }
 
     /// The latest API usage Salesforce reported on this connection, nil before the first answer.

@@ -67,6 +67,9 @@ public struct SalesforceConnectionConfiguration: Sendable {
     /// Which login and instance hosts the client may send credentials and tokens to. The default
     /// (Salesforce's domains and loopback) is a service's on 127.0.0.1; the runtime passes its own.
     public var hostPolicy: OutboundHostPolicy
+    /// Where processes sharing one store share this connection's session (nil: this client keeps
+    /// its own, as a single process does).
+    public var sessionSharing: (any SessionSharing)?
 
     public init(
         login: SalesforceLoginHost,

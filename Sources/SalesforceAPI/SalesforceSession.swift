@@ -18,6 +18,25 @@ public struct SalesforceSession: Sendable, CustomStringConvertible, CustomReflec
         self.issuedAt = issuedAt
     }
 
+    /// The session as kept for other processes (the token in it: seal it before it is stored).
+    package var sharedForm: Data {
+        var fields = ["accessToken": self.accessToken, "instanceURL": self.instanceURL]
+        fields["identityURL"] = self.identityURL
+        fields["issuedAt"] = self.issuedAt.map { String($0.timeIntervalSince1970) }
+        return (try? JSONEncoder().encode(fields)) ?? Data()
+    }
+
+    /// A session read back from `sharedForm`; nil when it is not one.
+    package init?(sharedForm data: Data) {
+        guard let fields = try? JSONDecoder().decode([String: String].self, from: data),
+              let accessToken = fields["accessToken"], let instanceURL = fields["instanceURL"]
+        else { return nil }
+        self.init(
+            accessToken: accessToken, instanceURL: instanceURL, identityURL: fields["identityURL"],
+            issuedAt: fields["issuedAt"].flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
+        )
+    }
+
     /// The org Id (15 or 18 characters) taken from the identity URL.
     public var organizationId: String? { self.identityPart(fromEnd: 1) }
     /// The integration user's Id taken from the identity URL.

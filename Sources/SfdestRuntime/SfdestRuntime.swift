@@ -113,7 +113,9 @@ public struct SfdestRuntime: Sendable {
         self.outboundHosts = try OutboundHostPolicy(listenHost: settings.host, environment: settings.environment)
         let httpClient = HTTPClientService.makeClient()
         let clients = SalesforceClients(
-            store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout, hostPolicy: self.outboundHosts
+            store: store, httpClient: httpClient, logger: logger, requestTimeout: settings.salesforceRequestTimeout, hostPolicy: self.outboundHosts,
+            // Several processes share a PostgreSQL store, and so a connection's session.
+            sharesSessions: !(signals is NoStoreSignals)
         )
         // An api process records the backfills it starts; the workers run them.
         let ingest = IngestPipeline(

@@ -89,26 +89,4 @@ extension SQLiteStore {
             return cursors
         }
     }
-
-    public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
-        try await self.write { db in
-            let at = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT INTO turns (name, holder, until) VALUES (?, ?, ?)
-                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-                WHERE turns.holder = excluded.holder OR turns.until < ?
-                """, arguments: [name, holder, at + lease, at])
-            return try Int64.fetchOne(db, sql: "SELECT holder FROM turns WHERE name = ?", arguments: [name]) == holder
-        }
-    }
-
-    public func runningBackfills() async throws -> [String: Int64] {
-        try await self.pool.read { db in
-            var cursors: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, backfill_after FROM destinations WHERE backfill_after IS NOT NULL") {
-                cursors[row["id"]] = row["backfill_after"]
-            }
-            return cursors
-        }
-    }
 }

@@ -182,6 +182,14 @@ public final class SQLiteStore: SfdestStore {
                 CREATE TABLE turns (name TEXT PRIMARY KEY, holder INTEGER NOT NULL, until REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v17_salesforce_sessions") { db in
+            // A connection's current Salesforce session, sealed (bound to the connection), for the
+            // credentials of `credentials_at`.
+            try db.execute(sql: """
+                CREATE TABLE salesforce_sessions (
+                    connection_id TEXT PRIMARY KEY, credentials_at REAL NOT NULL, sealed BLOB NOT NULL, stored_at REAL NOT NULL)
+                """)
+        }
         return migrator
     }
 
@@ -277,6 +285,7 @@ public final class SQLiteStore: SfdestStore {
             guard users.isEmpty else {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
             }
+            try db.execute(sql: "DELETE FROM salesforce_sessions WHERE connection_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }

@@ -29,6 +29,10 @@ public enum SealContext {
             username: row["username"], clientId: row["client_id"]
         )
     }
+    /// A connection's shared Salesforce session, for the credentials of `credentialsAt`.
+    public static func session(_ connectionId: String, credentialsAt: Date) -> String {
+        "salesforce_sessions/\(connectionId)/\(credentialsAt.timeIntervalSince1970)/sealed"
+    }
     public static func subscriptionSecret(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_secret" }
     public static func subscriptionURL(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_url" }
 

@@ -6,7 +6,7 @@ import Foundation
 /// service asks only for the roles it needs. The store keeps data and applies the domain's rules
 /// inside its transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
 public typealias SfdestStore = ConfigurationStore & IngestStore & DeliveryQueue & MonitoringStore & AlertStore & RecordHistoryStore
-    & AccessStore & BulkQueue & TurnStore
+    & AccessStore & BulkQueue & TurnStore & SessionStore
 
 /// Connections (with sealed secrets) and destinations.
 public protocol ConfigurationStore: Sendable {
@@ -56,6 +56,18 @@ public protocol TurnStore: Sendable {
     /// True when `holder` has the turn `name` until `lease` from `now`: it was free, ran out, or
     /// was already this holder's (renewed). False while another holder's lease runs.
     func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool
+    /// Ends `holder`'s turn `name` now, so another may take it at once (nothing when not its own).
+    func releaseTurn(_ name: String, holder: Int64) async throws
+}
+
+/// Salesforce sessions kept for every process sharing the store, so that one token request serves
+/// them all. A session is a secret: it is kept sealed, bound to its connection.
+public protocol SessionStore: Sendable {
+    /// The session saved for the connection's credentials of `credentialsAt` (the connection's
+    /// `updatedAt`: new credentials never get an old session); nil when none.
+    func storedSession(connectionId: String, credentialsAt: Date) async throws -> Data?
+    /// Keeps `session` as the connection's current one, replacing any other.
+    func saveSession(_ session: Data, connectionId: String, credentialsAt: Date, at now: Date) async throws
 }
 
 /// The way out: claims on queued records, Salesforce's answers, when the next record is due.

@@ -71,6 +71,9 @@ extension CrashSafetyTests {
                 #expect(mismatches.isEmpty, "\(mismatches.count) fields differ from the last accepted value, e.g. \(mismatches.prefix(12).joined(separator: "; "))")
                 let stats = try await harness.admin.stats()
                 #expect(stats.overlappingWrites == 0, "records written by two requests at once: \(stats.overlappingRecords)")
+                // The connection's check, then one session shared by the four processes (and the
+                // worker started after the kill's takeover).
+                #expect(stats.tokenRequests == 2, "token requests: \(stats.tokenRequests)")
                 #expect(figures.killsWithRequestsInFlight == 1, "the SIGKILL caught no request to Salesforce in flight: \(figures.kills)")
                 // The survivor still answers its probes after the others ended.
                 let survivor = ContractClient(baseURL: "http://127.0.0.1:\(workers[2].port)", apiKey: ProcessHarness.apiKey)

@@ -48,6 +48,9 @@ extension CrashSafetyTests {
                 let (checked, mismatches) = try await harness.mismatches(against: expected)
                 #expect(checked == ids.count)
                 #expect(mismatches.isEmpty, "\(mismatches.count) fields differ, e.g. \(mismatches.prefix(8))")
+                // One token to check the credentials when the connection was made, one shared by
+                // the api process and the worker since.
+                #expect(try await harness.admin.stats().tokenRequests == 2)
             }
         }
     }
