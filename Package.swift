@@ -169,7 +169,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "SalesforceEmulator", "SfdestRuntime", "SfdestClient", "SfdestBasics", "EmulatorAdminClient", "Activation",
+                "SalesforceEmulator", "SfdestRuntime", "SfdestClient", "SfdestBasics", "EmulatorAdminClient", "Activation", "PostgresStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -8,6 +8,7 @@ public struct BenchReport: Sendable, Codable {
     public var stream: ServiceBench.StreamResult?
     public var idle: ServiceBench.IdleResult?
     public var backfill: ServiceBench.BackfillResult?
+    public var postgres: [PostgresBench.Run]?
 
     public init() {}
 
@@ -54,6 +55,17 @@ public struct BenchReport: Sendable, Codable {
                 row("backfill", "\(run.path): API calls", "\(run.apiCalls)", run.path == "bulk" ? "<= 30" : "")
                 row("backfill", "\(run.path): peak RSS (service and emulator)", String(format: "%.0f MB", run.peakResidentMegabytes))
                 row("backfill", "\(run.path): bulk jobs, records written (emulator)", "\(run.bulkJobs), \(Self.number(Double(run.recordsWritten)))")
+            }
+        }
+        if let runs = self.postgres {
+            for run in runs {
+                let name = run.store == "sqlite" ? "SQLite, 1 process" : "PostgreSQL, 1 api + \(run.workers) worker\(run.workers == 1 ? "" : "s")"
+                row("scale-out", "\(name): ingest profiles/s", Self.number(run.ingestProfilesPerSecond))
+                row("scale-out", "\(name): sync records/s", Self.number(run.recordsPerSecond))
+                row("scale-out", "\(name): API calls (minimum), tokens", "\(run.apiCalls) (\(run.minimumApiCalls)), \(run.tokenRequests)", "= minimum")
+                if !run.workerPeakMegabytes.isEmpty {
+                    row("scale-out", "\(name): peak RSS per worker", run.workerPeakMegabytes.map { String(format: "%.0f MB", $0) }.joined(separator: ", "))
+                }
             }
         }
         if let scale = self.scale {

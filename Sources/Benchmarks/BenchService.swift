@@ -2,6 +2,7 @@ import EmulatorAdminClient
 import Foundation
 import Logging
 import NIOHTTP1
+import PostgresStore
 import SalesforceEmulator
 import SfdestBasics
 import SfdestClient
@@ -22,7 +23,27 @@ struct BenchService {
         var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
         settings.port = 0
         settings.environment = [:]
-        let runtime = try SfdestRuntime(settings: settings, logger: logger)
+        return try await Self.serve(try SfdestRuntime(settings: settings, logger: logger), dataDirectory: dataDirectory, body)
+    }
+
+    /// Runs `body` with an `api` runtime on PostgreSQL (`environment` holds the deployment's keys);
+    /// its workers are other processes.
+    static func withPostgres<T: Sendable>(
+        url: PostgresURL, environment: [String: String], logger: Logger, _ body: @Sendable (BenchService) async throws -> T
+    ) async throws -> T {
+        var settings = SfdestRuntime.Settings(dataDirectory: "")
+        settings.port = 0
+        settings.environment = environment
+        settings.role = .api
+        return try await SfdestRuntime.withPostgres(url: url, settings: settings, logger: logger) { runtime in
+            try await Self.serve(runtime, dataDirectory: "", body)
+        }
+    }
+
+    /// Runs the runtime until `body` returns, then stops it.
+    private static func serve<T: Sendable>(
+        _ runtime: SfdestRuntime, dataDirectory: String, _ body: @Sendable (BenchService) async throws -> T
+    ) async throws -> T {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run(gracefulShutdownSignals: []) { continuation.yield($0) } }
@@ -42,8 +63,10 @@ struct BenchService {
 
     /// A connection to the emulator and an enabled Contact destination with the standard mappings
     /// and two audiences; returns the destination's id.
-    func configureContactDestination(emulator: RunningEmulator) async throws -> String {
-        try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
+    func configureContactDestination(emulator: RunningEmulator, addFields: Bool = true) async throws -> String {
+        if addFields {
+            try await EmulatorAdminClient(baseURL: emulator.baseURL).addLongTextAreaFields(["crm_1_seg__c", "crm_2_seg__c"], to: ["Contact"])
+        }
         let connection = try await self.api.connectToEmulator(loginURL: emulator.baseURL, name: "Bench org")
         let id = try await self.api.createDestination(connectionId: connection, name: "Bench contacts")
         try await self.api.configureDestination(

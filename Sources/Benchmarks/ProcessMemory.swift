@@ -26,8 +26,11 @@ enum ProcessMemory {
         return value(usage.ru_utime) + value(usage.ru_stime)
     }
 
-    private static func statusField(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    /// The highest resident set size of another process, in bytes.
+    static func peakResidentBytes(pid: Int32) -> Int? { self.statusField("VmHWM", of: "\(pid)") }
+
+    private static func statusField(_ name: String, of process: String = "self") -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
             let digits = line.split(separator: " ").dropFirst().first { Int($0) != nil }
             return digits.flatMap { Int($0) }.map { $0 * 1024 }

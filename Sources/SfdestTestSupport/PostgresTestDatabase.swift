@@ -22,35 +22,25 @@ public enum PostgresTestDatabase {
         guard let text = Self.serverURL else {
             throw MissingServer(description: "the PostgreSQL tests need a server: set SFDEST_TEST_POSTGRES_URL (scripts/postgres/test-server.sh start DIR prints one)")
         }
-        let base = try PostgresURL(text)
-        let name = "sfdest_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await Self.admin(base) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
-        }
-        do {
-            let result = try await body(base.database(name))
-            try await Self.drop(name, base)
-            return result
-        } catch {
-            try? await Self.drop(name, base)
-            throw error
-        }
-    }
-
-    private static func drop(_ name: String, _ base: PostgresURL) async throws {
-        try await Self.admin(base) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Self.logger)
-        }
+        return try await ScratchDatabase.with(on: try PostgresURL(text), prefix: "sfdest_t_", logger: Self.logger, body)
     }
 
     /// A client of the database `url` names, for `body`.
     public static func admin(_ url: PostgresURL, _ body: (PostgresClient) async throws -> Void) async throws {
-        let client = PostgresClient(configuration: url.configuration, backgroundLogger: Self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await body(client)
+        try await ScratchDatabase.admin(url, logger: Self.logger, body)
+    }
+
+    /// The names of the test server's databases that start with `prefix`.
+    public static func databases(startingWith prefix: String) async throws -> [String] {
+        guard let text = Self.serverURL else { return [] }
+        var names: [String] = []
+        try await Self.admin(try PostgresURL(text)) { client in
+            for try await name in try await client.query("SELECT datname FROM pg_database ORDER BY datname", logger: Self.logger).decode(String.self)
+            where name.hasPrefix(prefix) {
+                names.append(name)
+            }
         }
+        return names
     }
 
     public struct MissingServer: Error, CustomStringConvertible {
@@ -60,8 +50,5 @@ public enum PostgresTestDatabase {
 
 extension PostgresURL {
     /// The URL as `sfdest serve --postgres` takes it (password included: for test servers only).
-    public var commandLineText: String {
-        let password = self.password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? $0) } ?? ""
-        return "postgres://\(self.username)\(password)@\(self.host):\(self.port)/\(self.database)?sslmode=\(self.sslMode)"
-    }
+    public var commandLineText: String { self.text }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Logging
+import PostgresStore
 import SfdestCLI
 import SfdestRuntime
 import Synchronization
@@ -16,7 +17,9 @@ struct BenchCommand: AsyncParsableCommand {
             with pre-built bodies), sync (fresh profiles from first byte to last acknowledgement; also reports ingest \
             and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write), idle (the CPU the \
             idle service uses after delivering --idle-records records), backfill (a backfill of --profiles stored profiles \
-            through Bulk API 2.0 and through sObject Collections, side by side).
+            through Bulk API 2.0 and through sObject Collections, side by side). With --postgres URL: the sync \
+            scenario on SQLite, then on PostgreSQL with 1 api and each of --workers worker processes, each run in a new \
+            database on that server (the URL's user must be allowed to create databases; each is dropped after its run).
             """
     )
 
@@ -24,8 +27,13 @@ struct BenchCommand: AsyncParsableCommand {
         case scale, ceiling, sync, ingest, unchanged, stream, idle, backfill
     }
 
-    @Option(help: "Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (ingest and unchanged are part of sync).")
-    var scenario: [Scenario] = [.scale, .ceiling, .sync, .stream, .idle]
+    static let defaultScenarios: [Scenario] = [.scale, .ceiling, .sync, .stream, .idle]
+
+    @Option(help: """
+        Scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (ingest and unchanged are part of sync); \
+        default \(Self.defaultScenarios.map(\.rawValue).joined(separator: ",")), none with --postgres.
+        """)
+    var scenario: [Scenario] = []
 
     @Option(help: "Profiles in the sync and backfill scenarios.")
     var profiles = 100_000
@@ -51,6 +59,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Profile bodies in flight at once (the ceiling always has 4 requests in flight, as delivery does).")
     var concurrency = 8
 
+    @Option(name: .customLong("postgres"), help: "A PostgreSQL server (postgres://user:pw@host:port/db) for the scale-out runs; or SFDEST_BENCH_POSTGRES_URL.")
+    var postgres: String?
+
+    @Option(help: "Worker processes in each scale-out run, comma-separated (with --postgres).")
+    var workers = "1,2,4"
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -59,14 +73,27 @@ struct BenchCommand: AsyncParsableCommand {
         guard (1...64).contains(self.concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard self.profiles >= 1, self.scaleProfiles >= 1 else { throw ValidationError("--profiles and --scale-profiles must be at least 1") }
         guard self.idleRecords >= 1, self.idleSeconds >= 1 else { throw ValidationError("--idle-records and --idle-seconds must be at least 1") }
+        guard self.workerCounts.allSatisfy({ (1...16).contains($0) }), !self.workerCounts.isEmpty else {
+            throw ValidationError("--workers must be whole numbers from 1 to 16, comma-separated (got \"\(self.workers)\")")
+        }
+        if let text = self.postgresText {
+            do {
+                _ = try PostgresURL(text)
+            } catch {
+                throw ValidationError("--postgres: \(error.description)")
+            }
+        }
         guard self.streamRate >= 10, self.streamSeconds >= 1 else { throw ValidationError("--stream-rate must be at least 10 and --stream-seconds at least 1") }
     }
+
+    var workerCounts: [Int] { self.workers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
+    var postgresText: String? { self.postgres ?? ProcessInfo.processInfo.environment["SFDEST_BENCH_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
 
     func run() async throws {
         var logger = Logger(label: "sfdest.bench")
         logger.logLevel = .warning
         var report = BenchReport()
-        let wanted = Set(self.scenario)
+        let wanted = Set(self.scenario.isEmpty && self.postgresText == nil ? Self.defaultScenarios : self.scenario)
         let progress = ProgressBoard(enabled: !self.json)
         var options = ServiceBench.Options()
         options.profiles = self.profiles
@@ -98,6 +125,16 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if wanted.contains(.backfill) {
             report.backfill = try await bench.runBackfill()
+            progress.finish()
+        }
+        if let text = self.postgresText {
+            var options = PostgresBench.Options()
+            options.profiles = self.profiles
+            options.concurrency = self.concurrency
+            options.workers = self.workerCounts
+            report.postgres = try await PostgresBench(server: try PostgresURL(text), options: options, logger: logger) { label, done, total in
+                progress.update(label, done: done, total: total)
+            }.run()
             progress.finish()
         }
         if wanted.contains(.idle) {
