@@ -80,6 +80,20 @@ struct BenchService {
         return id
     }
 
+    /// Posts `bodies` and waits until the destination has delivered them: how long to the last
+    /// 202 (ingest) and to the last acknowledgement (sync), both from the first byte.
+    /// `posted` is called with how many bodies were answered so far.
+    func deliver(
+        _ bodies: [Data], to destination: String, concurrency: Int, posted: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws -> (ingest: Duration, sync: Duration) {
+        let done = Shared(0)
+        let started = ContinuousClock.now
+        try await self.post(bodies, concurrency: concurrency) { _, _ in posted(done.withLock { $0 += 1; return $0 }) }
+        let ingested = ContinuousClock.now
+        try await self.api.waitUntilDelivered(destination, timeout: .seconds(3_600), pollInterval: .milliseconds(20))
+        return (ingested - started, ContinuousClock.now - started)
+    }
+
     /// Posts NDJSON bodies, `concurrency` at a time; returns when every one was answered 202.
     /// `answered` is called with each body's index and how long its request took (to the 202).
     func post(_ bodies: [Data], concurrency: Int, answered: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) async throws {
@@ -119,6 +133,14 @@ enum BenchProfiles {
 
     static func bodies(ids: [String], size: Int, round: Int) -> [Data] {
         stride(from: 0, to: ids.count, by: size).map { self.body(ids: ids[$0..<min($0 + size, ids.count)], round: round) }
+    }
+}
+
+extension EmulatorStats {
+    /// sObject Collections update calls since `before`.
+    func patchCalls(since before: EmulatorStats) -> Int {
+        let patch = "PATCH /composite/sobjects"
+        return (self.callsByEndpoint[patch] ?? 0) - (before.callsByEndpoint[patch] ?? 0)
     }
 }
 

@@ -78,22 +78,15 @@ public struct PostgresBench: Sendable {
         let ids = Array(emulator.seededContactIds.prefix(self.options.profiles))
         // Another round's values each run: every record is a real change in the org too.
         let bodies = BenchProfiles.bodies(ids: ids, size: self.options.bodySize, round: workers.count + 1)
-        let done = Shared(0)
-        let started = ContinuousClock.now
-        try await service.post(bodies, concurrency: self.options.concurrency) { _, _ in
-            let count = done.withLock { $0 += 1; return $0 }
-            self.progress(label, count * self.options.bodySize, ids.count)
+        let timing = try await service.deliver(bodies, to: destination, concurrency: self.options.concurrency) { posted in
+            self.progress(label, posted * self.options.bodySize, ids.count)
         }
-        let ingested = ContinuousClock.now
-        try await service.api.waitUntilDelivered(destination, timeout: .seconds(3_600), pollInterval: .milliseconds(20))
-        let synced = ContinuousClock.now
         let after = try await admin.stats()
-        let patch = "PATCH /composite/sobjects"
         return Run(
             store: workers.isEmpty ? "sqlite" : "postgres", workers: workers.count, profiles: ids.count,
-            ingestSeconds: seconds(ingested - started), ingestProfilesPerSecond: Double(ids.count) / seconds(ingested - started),
-            syncSeconds: seconds(synced - started), recordsPerSecond: Double(ids.count) / seconds(synced - started),
-            apiCalls: (after.callsByEndpoint[patch] ?? 0) - (before.callsByEndpoint[patch] ?? 0), minimumApiCalls: (ids.count + 199) / 200,
+            ingestSeconds: seconds(timing.ingest), ingestProfilesPerSecond: Double(ids.count) / seconds(timing.ingest),
+            syncSeconds: seconds(timing.sync), recordsPerSecond: Double(ids.count) / seconds(timing.sync),
+            apiCalls: after.patchCalls(since: before), minimumApiCalls: (ids.count + 199) / 200,
             tokenRequests: after.tokenRequests - before.tokenRequests,
             workerPeakMegabytes: workers.map { Double(ProcessMemory.peakResidentBytes(pid: $0) ?? 0) / 1_048_576 }
         )

@@ -93,35 +93,25 @@ public struct ServiceBench: Sendable {
 
         // sync: ingest and delivery together, from the first byte to the last acknowledgement
         let before = try await admin.stats()
-        let done = Shared(0)
-        let started = ContinuousClock.now
-        try await service.post(bodies, concurrency: self.options.concurrency) { _, _ in
-            let count = done.withLock { $0 += 1; return $0 }
-            self.progress("sync", count * self.options.bodySize, ids.count)
+        let fresh = try await service.deliver(bodies, to: destination, concurrency: self.options.concurrency) { posted in
+            self.progress("sync", posted * self.options.bodySize, ids.count)
         }
-        let ingested = ContinuousClock.now
-        try await service.api.waitUntilDelivered(destination, timeout: .seconds(3_600), pollInterval: .milliseconds(20))
-        let synced = ContinuousClock.now
         let after = try await admin.stats()
 
         // unchanged: the same profiles again
-        let unchangedStart = ContinuousClock.now
-        try await service.post(bodies, concurrency: self.options.concurrency)
-        let unchangedIngested = ContinuousClock.now
-        try await service.api.waitUntilDelivered(destination, timeout: .seconds(3_600), pollInterval: .milliseconds(20))
+        let unchanged = try await service.deliver(bodies, to: destination, concurrency: self.options.concurrency)
         let afterUnchanged = try await admin.stats()
 
-        let patch = "PATCH /composite/sobjects"
         let sync = SyncResult(
             profiles: ids.count,
-            ingestSeconds: seconds(ingested - started),
-            ingestProfilesPerSecond: Double(ids.count) / seconds(ingested - started),
-            syncSeconds: seconds(synced - started),
-            recordsPerSecond: Double(ids.count) / seconds(synced - started),
-            apiCalls: (after.callsByEndpoint[patch] ?? 0) - (before.callsByEndpoint[patch] ?? 0),
+            ingestSeconds: seconds(fresh.ingest),
+            ingestProfilesPerSecond: Double(ids.count) / seconds(fresh.ingest),
+            syncSeconds: seconds(fresh.sync),
+            recordsPerSecond: Double(ids.count) / seconds(fresh.sync),
+            apiCalls: after.patchCalls(since: before),
             minimumApiCalls: (ids.count + 199) / 200,
-            unchangedIngestProfilesPerSecond: Double(ids.count) / seconds(unchangedIngested - unchangedStart),
-            unchangedApiCalls: (afterUnchanged.callsByEndpoint[patch] ?? 0) - (after.callsByEndpoint[patch] ?? 0)
+            unchangedIngestProfilesPerSecond: Double(ids.count) / seconds(unchanged.ingest),
+            unchangedApiCalls: afterUnchanged.patchCalls(since: after)
         )
         guard stream else { return (sync, nil) }
         return (sync, try await self.stream(service: service, admin: admin, emulator: emulator, destination: destination))
@@ -172,7 +162,7 @@ public struct ServiceBench: Sendable {
             profilesPerSecondTarget: self.options.streamRate, profiles: ticks * perTick, seconds: elapsed,
             p50Milliseconds: percentile(latencies, 0.50), p95Milliseconds: percentile(latencies, 0.95),
             p99Milliseconds: percentile(latencies, 0.99), maxMilliseconds: latencies.last ?? 0,
-            apiCalls: (after.callsByEndpoint["PATCH /composite/sobjects"] ?? 0) - (before.callsByEndpoint["PATCH /composite/sobjects"] ?? 0)
+            apiCalls: after.patchCalls(since: before)
         )
     }
 
