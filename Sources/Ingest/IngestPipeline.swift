@@ -111,9 +111,6 @@ public actor IngestPipeline: Service {
         await self.claimBackfills()
     }
 
-    /// The backfills this process runs now.
-    public var backfillsRunning: [String] { Array(self.backfills.keys) }
-
     /// Takes the backfills this process may run (new ones, and those whose holder stopped
     /// renewing) and renews its own; forgets those another process runs now. Called every
     /// `backfillClaimInterval`, and when another process says a backfill started.
