@@ -8,28 +8,46 @@ import Store
 /// API budget, saving and logging request-level failures, releasing a batch. What each of them
 /// means (waits, pauses, statuses, the retention window) is `DeliveryPolicy`'s to decide.
 extension DeliveryService {
-    /// Says once that a connection reached its API budget, and pauses it.
-    func pauseForBudget(_ connectionId: String, usage: APIUsage, now: Date) {
+    /// Says once that a connection reached its API budget, and pauses it (for every process).
+    func pauseForBudget(_ connectionId: String, usage: APIUsage, now: Date) async {
         if self.policy.pauseForBudget(connectionId: connectionId, used: usage.used, max: usage.max, now: now) {
             self.logger.warning("API budget reached, pausing the connection", metadata: ["connection": "\(connectionId)", "used": "\(usage.used)", "max": "\(usage.max)"])
         }
+        await self.sharePause(connectionId)
     }
 
-    /// Reads the org's usage (one API call) and says whether the budget allows sending again.
+    /// Reads the org's usage (one API call) and says whether the budget allows sending again. With
+    /// shared pauses one process reads it; the others follow what it decides.
     func budgetAllows(_ connectionId: String) async -> Bool {
+        switch await self.budgetTurn(connectionId, now: Date()) {
+        case .paused: return false
+        case .lifted:
+            await self.budgetReadElsewhere(connectionId)
+            return true
+        case .read:
+            let allows = await self.readBudget(connectionId)
+            await self.endBudgetTurn(connectionId)
+            return allows
+        }
+    }
+
+    /// Reads the org's usage (one API call): pauses the connection again, or ends its pause.
+    private func readBudget(_ connectionId: String) async -> Bool {
         do {
             let client = try await self.clients.client(connectionId: connectionId)
             let limits = try await client.limits()
             self.metrics.apiCall(connectionId: connectionId, usage: client.apiUsage)
             let usage = client.apiUsage ?? limits.dailyApiRequests.map { APIUsage(used: $0.used, max: $0.max) }
             if let usage, self.policy.overBudget(used: usage.used, max: usage.max) {
-                self.pauseForBudget(connectionId, usage: usage, now: Date())
+                await self.pauseForBudget(connectionId, usage: usage, now: Date())
                 return false
             }
+            await self.clearSharedPause(connectionId)
             self.logger.notice("API budget allows sending again, resuming the connection", metadata: ["connection": "\(connectionId)"])
             return true
         } catch {
             self.policy.budgetUnread(connectionId: connectionId, now: Date())
+            await self.sharePause(connectionId)
             return false
         }
     }
@@ -55,10 +73,12 @@ extension DeliveryService {
         switch decision {
         case .credentialsRefused(let pause):
             self.logger.warning("Salesforce refused the connection's credentials", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "nextTrySeconds": "\(Int(pause))"])
+            await self.sharePause(destination.connectionId)
             await self.markConnection(destination.connectionId, failed: reason)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case .throttled(let pause):
             self.logger.warning("Salesforce API allowance used up", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
+            await self.sharePause(destination.connectionId)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case .backingOff(let wait, let requeueAfter, let outcomeUnknown):
             self.logger.notice("Salesforce call failed, retrying later", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "waitSeconds": "\(Int(wait))"])

@@ -57,8 +57,14 @@ public struct DeliveryOptions: Sendable {
 /// sends them in sObject Collections requests of up to 200 with `allOrNone:false`, and applies
 /// every record's result. A few requests per destination are in flight at once.
 public actor DeliveryService: Service {
-    let store: any ConfigurationStore & DeliveryQueue & BulkQueue
+    let store: any ConfigurationStore & DeliveryQueue & BulkQueue & ConnectionPauseStore & TurnStore
     let clients: SalesforceClients
+    /// Processes share the store (PostgreSQL): connection pauses are saved for all of them.
+    let sharesPauses: Bool
+    /// This process's token for the budget turns.
+    let holder = Int64.random(in: 1...Int64.max)
+    /// The connections the store kept a pause for at the last look.
+    var sharedPauses: Set<String> = []
     let logger: Logger
     let options: DeliveryOptions
     let metrics: DeliveryMetrics
@@ -66,6 +72,8 @@ public actor DeliveryService: Service {
     var policy: DeliveryPolicy
     /// Set at shutdown: senders finish their current request and start no other.
     var stopping = false
+    /// Set when delivery runs in this process.
+    var delivers = false
     /// Where the backoff's jitter comes from.
     var random = SystemRandomNumberGenerator()
     /// The bulk lane's workers and backoffs (`BulkDelivery.swift`).
@@ -74,9 +82,10 @@ public actor DeliveryService: Service {
     private let wake: AsyncStream<Void>.Continuation
 
     public init(
-        store: any ConfigurationStore & DeliveryQueue & BulkQueue, clients: SalesforceClients, logger: Logger, options: DeliveryOptions = DeliveryOptions(),
-        metrics: DeliveryMetrics = DeliveryMetrics()
+        store: any ConfigurationStore & DeliveryQueue & BulkQueue & ConnectionPauseStore & TurnStore, clients: SalesforceClients, logger: Logger,
+        options: DeliveryOptions = DeliveryOptions(), metrics: DeliveryMetrics = DeliveryMetrics(), sharesPauses: Bool = false
     ) {
+        self.sharesPauses = sharesPauses
         self.metrics = metrics
         self.store = store
         self.clients = clients
@@ -96,13 +105,18 @@ public actor DeliveryService: Service {
     /// already made its queued records due (this one heard of it by a signal).
     public func destinationChanged(_ destinationId: String, reschedule: Bool = true) async {
         self.policy.destinationChanged(destinationId)
-        if let connectionId = try? await self.store.destination(id: destinationId)?.connectionId {
+        let connectionId = try? await self.store.destination(id: destinationId)?.connectionId
+        if let connectionId {
             self.policy.connectionChanged(connectionId)
+            // The usage seen last may be a refusal's (all used): the next answer says what it is now.
+            try? await self.clients.client(connectionId: connectionId).forgetUsage()
         }
         guard reschedule else {
             self.wake.yield()
             return
         }
+        // The process that made the change ends the pause for every process, then tells them.
+        if let connectionId { await self.clearSharedPause(connectionId) }
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())
         } catch {
@@ -111,12 +125,16 @@ public actor DeliveryService: Service {
         self.wake.yield()
     }
 
-    /// What delivery is doing for a destination.
-    public func status(of destinationId: String) -> DeliveryStatus {
-        self.policy.status(of: destinationId)
+    /// What delivery is doing for a destination. In a process that does not deliver, beside
+    /// processes that do (an `api` process), what the store shares: the error that stopped the
+    /// destination, its connection's pause, and `inFlight` (its records in flight, when known).
+    public func status(of destinationId: String, inFlight: Int? = nil) async -> DeliveryStatus {
+        guard self.sharesPauses, !self.delivers else { return self.policy.status(of: destinationId) }
+        return await self.sharedStatus(of: destinationId, inFlight: inFlight ?? 0)
     }
 
     public func run() async throws {
+        self.delivers = true
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [wake, options] in
                 // Ends quietly when the group is cancelled at shutdown.
@@ -148,6 +166,7 @@ public actor DeliveryService: Service {
     private func destinationsWithDueWork() async -> [Destination] {
         let now = Date()
         var ready: [Destination] = []
+        await self.adoptSharedPauses(now: now)
         do {
             for destination in try await self.store.destinations() where destination.status == .enabled {
                 var admission = self.policy.admit(
@@ -227,7 +246,7 @@ public actor DeliveryService: Service {
         do {
             let client = try await self.clients.client(connectionId: destination.connectionId)
             if let usage = client.apiUsage, self.policy.overBudget(used: usage.used, max: usage.max) {
-                self.pauseForBudget(destination.connectionId, usage: usage, now: Date())
+                await self.pauseForBudget(destination.connectionId, usage: usage, now: Date())
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
                 return nil
             }
@@ -259,6 +278,7 @@ public actor DeliveryService: Service {
             self.metrics.record(outcomes.filter { !completion.fenced.contains($0.key) }, claimed: claimed, destinationId: destinationId)
             self.reportFenced(completion, destinationId: destinationId)
             self.policy.delivered(destinationId: destination.id, connectionId: destination.connectionId)
+            await self.sharedPauseEnded(destination.connectionId, now: answered)
             return completion.next
         } catch let error as SalesforceError {
             await self.handle(error, claimed: claimed, destination: destination)

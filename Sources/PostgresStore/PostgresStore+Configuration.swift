@@ -43,6 +43,7 @@ extension PostgresStore: ConfigurationStore {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
             }
             try await connection.query("DELETE FROM salesforce_sessions WHERE connection_id = \(id)", logger: self.logger)
+            try await connection.query("DELETE FROM connection_pauses WHERE connection_id = \(id)", logger: self.logger)
             return try await !self.rows("DELETE FROM connections WHERE id = \(id) RETURNING id", on: connection).isEmpty
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import PostgresNIO
 import Store
 
-// Turns (work one process does at a time) and the Salesforce sessions every process shares.
+// Turns (work one process does at a time), and the Salesforce sessions and connection pauses
+// every process shares.
 
 extension PostgresStore: TurnStore {
     public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
@@ -36,5 +37,36 @@ extension PostgresStore: SessionStore {
             VALUES (\(connectionId), \(credentialsAt.timeIntervalSince1970), \(sealed), \(now.timeIntervalSince1970))
             ON CONFLICT (connection_id) DO UPDATE SET credentials_at = excluded.credentials_at, sealed = excluded.sealed, stored_at = excluded.stored_at
             """, logger: self.logger)
+    }
+}
+
+extension PostgresStore: ConnectionPauseStore {
+    public func savePause(_ pause: ConnectionPause) async throws {
+        try await self.client.query("""
+            INSERT INTO connection_pauses (connection_id, kind, reason, until, refusals)
+            VALUES (\(pause.connectionId), \(pause.kind.rawValue), \(pause.reason), \(pause.until.timeIntervalSince1970), \(pause.refusals))
+            ON CONFLICT (connection_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, until = excluded.until,
+                refusals = excluded.refusals
+            """, logger: self.logger)
+    }
+
+    public func connectionPauses() async throws -> [ConnectionPause] {
+        try await self.rows("SELECT connection_id, kind, reason, until, refusals FROM connection_pauses ORDER BY connection_id").compactMap { row in
+            guard let kind = ConnectionPause.Kind(rawValue: try row.value("kind", as: String.self)) else { return nil }
+            return ConnectionPause(
+                connectionId: try row.value("connection_id", as: String.self), kind: kind, reason: try row.value("reason", as: String.self),
+                until: Date(timeIntervalSince1970: try row.value("until", as: Double.self)), refusals: try row.value("refusals", as: Int.self)
+            )
+        }
+    }
+
+    public func clearPause(connectionId: String, ranOutBy: Date?) async throws {
+        if let ranOutBy {
+            try await self.client.query(
+                "DELETE FROM connection_pauses WHERE connection_id = \(connectionId) AND until <= \(ranOutBy.timeIntervalSince1970)", logger: self.logger
+            )
+        } else {
+            try await self.client.query("DELETE FROM connection_pauses WHERE connection_id = \(connectionId)", logger: self.logger)
+        }
     }
 }

@@ -142,6 +142,15 @@ extension PostgresStore {
                 stored_at double precision NOT NULL)
             """,
         ]),
+        // A connection's pause (API allowance, API budget, refused credentials): one process meets
+        // the trouble, every process waits.
+        ("pg8_connection_pauses", [
+            """
+            CREATE TABLE connection_pauses (
+                connection_id text PRIMARY KEY, kind text NOT NULL, reason text NOT NULL, until double precision NOT NULL,
+                refusals integer NOT NULL DEFAULT 0)
+            """,
+        ]),
     ]
 
     /// The names of every migration, in order.

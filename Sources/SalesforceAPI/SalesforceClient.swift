@@ -57,6 +57,12 @@ public final class SalesforceClient: Sendable {
         self.transport.latestUsage.withLockedValue { $0 }
     }
 
+    /// Forgets the usage seen: another process read a newer one (the budget allows again), and
+    /// the next answer brings the current figure.
+    public func forgetUsage() {
+        self.transport.latestUsage.withLockedValue { $0 = nil }
+    }
+
     /// Asks for a new token now (joining one already being fetched) and caches it.
     /// Throws an `.authentication` error with Salesforce's `error`, `error_description` and a hint.
     @discardableResult

@@ -56,9 +56,10 @@ struct DestinationActivity: Sendable {
     static func of(_ destination: Destination, services: SfdestServices) async throws -> DestinationActivity {
         // From the store: the process running it may be another one.
         let backfilling = try await services.store.runningBackfills()[destination.id] != nil
+        let backlog = try await services.store.backlog(destinationId: destination.id)
         return DestinationActivity(
-            backlog: try await services.store.backlog(destinationId: destination.id),
-            delivery: await services.delivery.status(of: destination.id),
+            backlog: backlog,
+            delivery: await services.delivery.status(of: destination.id, inFlight: backlog.inFlight),
             backfillRunning: destination.status == .enabled && backfilling,
             bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown)
         )

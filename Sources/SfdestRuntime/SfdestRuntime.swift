@@ -123,7 +123,9 @@ public struct SfdestRuntime: Sendable {
         )
         let metrics = SfdestMetrics()
         let delivery = DeliveryService(
-            store: store, clients: clients, logger: logger, options: settings.delivery, metrics: DeliveryMetrics(factory: metrics.factory)
+            store: store, clients: clients, logger: logger, options: settings.delivery, metrics: DeliveryMetrics(factory: metrics.factory),
+            // ... and its connections' pauses (API allowance, budget, refused credentials).
+            sharesPauses: !(signals is NoStoreSignals)
         )
         self.services = SfdestServices(
             store: store, ingest: ingest, delivery: delivery, clients: clients, httpClient: httpClient, metrics: metrics, signals: signals

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Turns and shared Salesforce sessions: one process here, the same rules as several on PostgreSQL.
+/// Turns, shared Salesforce sessions and connection pauses: one process here, the same rules as several on PostgreSQL.
 extension SQLiteStore {
     public func takeTurn(_ name: String, holder: Int64, lease: TimeInterval, now: Date) async throws -> Bool {
         try await self.write { db in
@@ -38,6 +38,40 @@ extension SQLiteStore {
                 INSERT INTO salesforce_sessions (connection_id, credentials_at, sealed, stored_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (connection_id) DO UPDATE SET credentials_at = excluded.credentials_at, sealed = excluded.sealed, stored_at = excluded.stored_at
                 """, arguments: [connectionId, credentialsAt.timeIntervalSince1970, sealed, now.timeIntervalSince1970])
+        }
+    }
+
+    public func savePause(_ pause: ConnectionPause) async throws {
+        try await self.write { db in
+            try db.execute(sql: """
+                INSERT INTO connection_pauses (connection_id, kind, reason, until, refusals) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (connection_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, until = excluded.until,
+                    refusals = excluded.refusals
+                """, arguments: [pause.connectionId, pause.kind.rawValue, pause.reason, pause.until.timeIntervalSince1970, pause.refusals])
+        }
+    }
+
+    public func connectionPauses() async throws -> [ConnectionPause] {
+        try await self.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM connection_pauses ORDER BY connection_id").compactMap { row in
+                guard let kind = ConnectionPause.Kind(rawValue: row["kind"]) else { return nil }
+                return ConnectionPause(
+                    connectionId: row["connection_id"], kind: kind, reason: row["reason"], until: Date(timeIntervalSince1970: row["until"]),
+                    refusals: row["refusals"]
+                )
+            }
+        }
+    }
+
+    public func clearPause(connectionId: String, ranOutBy: Date?) async throws {
+        try await self.write { db in
+            if let ranOutBy {
+                try db.execute(
+                    sql: "DELETE FROM connection_pauses WHERE connection_id = ? AND until <= ?", arguments: [connectionId, ranOutBy.timeIntervalSince1970]
+                )
+            } else {
+                try db.execute(sql: "DELETE FROM connection_pauses WHERE connection_id = ?", arguments: [connectionId])
+            }
         }
     }
 

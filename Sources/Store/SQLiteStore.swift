@@ -190,6 +190,15 @@ public final class SQLiteStore: SfdestStore {
                     connection_id TEXT PRIMARY KEY, credentials_at REAL NOT NULL, sealed BLOB NOT NULL, stored_at REAL NOT NULL)
                 """)
         }
+        migrator.registerMigration("v18_connection_pauses") { db in
+            // A connection's pause (API allowance, API budget, refused credentials), shared by the
+            // processes of a deployment.
+            try db.execute(sql: """
+                CREATE TABLE connection_pauses (
+                    connection_id TEXT PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, until REAL NOT NULL,
+                    refusals INTEGER NOT NULL DEFAULT 0)
+                """)
+        }
         return migrator
     }
 
@@ -286,6 +295,7 @@ public final class SQLiteStore: SfdestStore {
                 throw StoreConflict("the connection is used by destination(s) \(users.joined(separator: ", ")): delete or move them first")
             }
             try db.execute(sql: "DELETE FROM salesforce_sessions WHERE connection_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM connection_pauses WHERE connection_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }

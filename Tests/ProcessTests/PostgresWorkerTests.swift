@@ -129,6 +129,55 @@ extension CrashSafetyTests {
 
     /// The answers a process reported fenced (`sfdest_delivery_answers_fenced_total`), once it
     /// reports some or `within` has passed.
+    @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
+    func theOrgsLimitMetByOneWorkerPausesEveryWorkerAndTheAPIProcessShowsIt() async throws {
+        try await PostgresTestDatabase.with { url in
+            try await ProcessHarness.with(name: "pg-pauses", contacts: 40, environment: ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey], deadline: .seconds(200)) { harness in
+                let database = ["--postgres", url.commandLineText]
+                harness.serveArguments = database + ["--role", "api"]
+                try await harness.start()
+                for number in 1...2 { _ = try await harness.launch(number, arguments: database + ["--role", "worker"]) }
+                let destination = try await harness.configureDestination()
+                let ids = harness.emulator.seededContactIds
+                var expected = ExpectedOrg()
+                var figures = CrashSafetyTests.Figures()
+
+                // The org's allowance is used up: the worker that sends meets REQUEST_LIMIT_EXCEEDED.
+                let used = try await harness.admin.stats().apiUsed
+                try await harness.admin.setFaults(["apiLimit": Double(used + 1000), "apiUsed": Double(used + 1000)])
+                try await CrashSafetyTests.stream(
+                    ProfileRounds.bodies(round: 0, ids: ids, linesPerBody: 40), harness: harness, expected: &expected, figures: &figures, kill: nil
+                )
+                // The api process, which sends nothing, shows the pause a worker met.
+                let deadline = ContinuousClock.now + .seconds(60)
+                var shown: [String: Any] = [:]
+                while ContinuousClock.now < deadline {
+                    shown = try await harness.api.expect(200, .GET, "/v1/destinations/\(destination)").object["delivery"] as? [String: Any] ?? [:]
+                    if shown["status"] as? String == "paused_api_limit" { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(shown["status"] as? String == "paused_api_limit", "the api process shows \(shown)")
+                #expect((shown["reason"] as? String)?.contains("REQUEST_LIMIT_EXCEEDED") == true, "\(shown)")
+                // Both workers wait out the 60 s pause: no further call reaches the org.
+                let refused = try await harness.admin.stats().faultsStruck.requestLimitExceeded
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await harness.admin.stats().faultsStruck.requestLimitExceeded == refused)
+                #expect(try await harness.admin.stats().recordsWritten == 0)
+
+                // The allowance is back and the destination is enabled again: the pause ends in
+                // every process at once, long before its 60 s.
+                try await harness.admin.setFaults(["apiUsed": 0])
+                let resumed = ContinuousClock.now
+                try await harness.api.enable(destination)
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(45))
+                print("ProcessTests pg-pauses: delivered \(ContinuousClock.now - resumed) after the destination was enabled again; \(refused) call(s) refused")
+                let (checked, mismatches) = try await harness.mismatches(against: expected)
+                #expect(checked == ids.count)
+                #expect(mismatches.isEmpty, "\(mismatches.prefix(8))")
+            }
+        }
+    }
+
     static func fencedAnswers(of process: ServeProcess, destination: String, within: Duration) async throws -> Int {
         let client = ContractClient(baseURL: "http://127.0.0.1:\(process.port)", apiKey: ProcessHarness.apiKey)
         let deadline = ContinuousClock.now + within
