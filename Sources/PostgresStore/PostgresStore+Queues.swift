@@ -47,12 +47,17 @@ extension PostgresStore: IngestStore {
     public func ingest(_ fragments: [Profile], into destinations: [ActiveDestination], at now: Date) async throws -> IngestSummary {
         try await self.queueTransaction(now: now) { writer in
             try await writer.lockIdentities(of: fragments)
+            // A batch's rows are read in a few statements, not a few per profile: the profiles
+            // first, then (once merged) the records they are evaluated into.
+            try await writer.readAhead(profilesOf: fragments)
+            var merged: [(Int64, Profile)] = []
+            for fragment in fragments { merged.append(try await writer.mergeProfile(fragment)) }
+            try await writer.readAhead(records: Self.recordKeys(merged.map(\.1), destinations))
             var summary = IngestSummary()
-            for fragment in fragments {
-                let (profileId, merged) = try await writer.mergeProfile(fragment)
+            for (profileId, profile) in merged {
                 summary.profiles += 1
                 for destination in destinations {
-                    let counts = try await writer.fanOut(merged, profileId: profileId, to: destination)
+                    let counts = try await writer.fanOut(profile, profileId: profileId, to: destination)
                     if counts.received > 0 { summary.perDestination[destination.id, default: OutcomeCounts()] += counts }
                 }
             }
@@ -77,12 +82,16 @@ extension PostgresStore: IngestStore {
             if bulkThreshold != nil { writer.ledger.queuedRecordIds = [] }
             var counts = OutcomeCounts()
             var last: Int64?
-            for row in page {
-                let id = try row.value("id", as: Int64.self)
-                let profile = try row.value("body", as: Data.self).withUnsafeBytes { StoredBinary.decodeProfile($0) }
+            let profiles = try page.map { row in
+                (try row.value("id", as: Int64.self), try row.value("body", as: Data.self).withUnsafeBytes { StoredBinary.decodeProfile($0) })
+            }
+            try await writer.readAhead(records: Self.recordKeys(profiles.map(\.1), [destination]))
+            for (id, profile) in profiles {
                 counts += try await writer.fanOut(profile, profileId: id, to: destination)
                 last = id
             }
+            // The page's rows are stored before the lane marks some of them.
+            try await writer.writeRecords()
             try await writer.markBulkLane(destination.id, writer.ledger.queuedRecordIds ?? [])
             let next = page.count < limit ? nil : last
             if next == nil, let bulkThreshold { try await writer.finishBulkLane(destination.id, threshold: bulkThreshold) }
@@ -91,6 +100,17 @@ extension PostgresStore: IngestStore {
             try await writer.execute("UPDATE destinations SET backfill_after = \(next), backfill_held_until = \(heldUntil) WHERE id = \(destination.id)")
             return BackfillProgress(nextAfter: next, counts: counts)
         }
+    }
+
+    /// The records each destination's plan puts these profiles in, to read ahead.
+    static func recordKeys(_ profiles: [Profile], _ destinations: [ActiveDestination]) -> [String: Set<String>] {
+        var keys: [String: Set<String>] = [:]
+        for destination in destinations {
+            for profile in profiles {
+                if case .record(let desired) = destination.plan.evaluate(profile) { keys[destination.id, default: []].insert(desired.key) }
+            }
+        }
+        return keys
     }
 
     public func startBackfill(destinationId: String) async throws {
@@ -192,7 +212,8 @@ extension PostgresQueueWriter {
         if self.ledger.waitsForCompany(expired: expired, due: due, limit: limit, partialAfter: partialAfter) { return [] }
         // One token for the whole claim; random, so claims of any process never share one.
         let (claimed, save) = self.ledger.claim(expired + due, destinationId: destinationId, lease: lease, token: Int64.random(in: 1...Int64.max))
-        for record in save { try await self.storeRecord(record) }
+        for record in save { self.ahead.recordWrites[destinationId, default: [:]][record.recordId] = record }
+        try await self.writeRecords()
         try await self.applyEffects()
         return claimed
     }
@@ -203,16 +224,21 @@ extension PostgresQueueWriter {
     mutating func complete(destinationId: String, results: [String: DeliveryResult], claim: Int64?) async throws -> Completion {
         var completion = Completion()
         var delivered = false
+        // The rows in one statement, locked in record order; written back in one more.
+        self.ahead.records[destinationId] = nil
+        try await self.readAhead(records: [destinationId: Set(results.keys)])
         for (recordId, result) in results.sorted(by: { $0.key < $1.key }) {
-            var record = try await self.lockRecord(destinationId, recordId)
-            guard QueueLedger.holds(record, claim: claim) else {
+            guard var record = self.ahead.records[destinationId]?[recordId], QueueLedger.holds(record, claim: claim) else {
                 completion.fenced.append(recordId)
                 continue
             }
             completion.applied += 1
             if self.ledger.apply(result, to: &record) { delivered = true }
-            try await self.storeRecord(record)
+            self.ahead.recordWrites[destinationId, default: [:]][recordId] = record
+            self.ahead.records[destinationId]?[recordId] = record.withStoredCategory()
         }
+        // Stored before a claim in the same transaction reads them.
+        try await self.writeRecords()
         try await self.applyEffects()
         if delivered {
             try await self.execute("UPDATE destinations SET last_delivery_at = \(self.ledger.now.timeIntervalSince1970) WHERE id = \(destinationId)")

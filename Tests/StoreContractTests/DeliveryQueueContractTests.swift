@@ -141,6 +141,9 @@ struct DeliveryQueueContractTests {
             let second = Profile(identities: ["email": ["grace@example.com"]], attributes: ["person.name.firstName": .string("Grace")], memberships: [:])
             let summary = try await store.ingest([first, second], into: [destination], at: Self.t0)
             #expect(summary.profiles == 2)
+            // One profile, one record, counted once although the batch changed it twice.
+            #expect(try await store.profileCount() == 1)
+            #expect(try await store.backlog(destinationId: "dest-1").pending == 1)
             let claimed = try await store.claim(destinationId: "dest-1", limit: 200, lease: 60, now: Self.t0)
             #expect(claimed.map(\.fields) == [["LastName": .string("Hopper"), "FirstName": .string("Grace"), "crm_1_seg__c": .string("realized")]])
 
