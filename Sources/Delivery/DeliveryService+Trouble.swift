@@ -121,6 +121,12 @@ extension DeliveryService {
             let completion = try await Task { try await store.complete(destinationId: destinationId, claim: claim, results: results, now: now) }.value
             self.metrics.record(results.filter { !completion.fenced.contains($0.key) }, claimed: claimed, destinationId: destinationId)
             self.reportFenced(completion, destinationId: destinationId)
+            // Put back for after a pause that ended meanwhile (the destination enabled again, new
+            // credentials): due now, not after the pause.
+            if !countAttempt, after > 0, !self.stopping,
+               !self.policy.isPaused(destinationId: destinationId, connectionId: destination.connectionId, now: Date()) {
+                await self.rescheduleQueued(destinationId)
+            }
         } catch {
             // The claims expire after their lease and are taken again: nothing is lost.
             self.logger.error("could not requeue a batch; it is retried after its lease", metadata: ["destination": "\(destination.id)", "error": "\(error)"])

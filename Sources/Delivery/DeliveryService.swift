@@ -101,28 +101,30 @@ public actor DeliveryService: Service {
     }
 
     /// A destination or its connection changed (enabled, mappings fixed, new credentials): clear its
-    /// pauses and send what waits now. `reschedule: false` when the process that made the change
-    /// already made its queued records due (this one heard of it by a signal).
-    public func destinationChanged(_ destinationId: String, reschedule: Bool = true) async {
+    /// pauses and send what waits now. `heardBySignal`: another process made the change and already
+    /// ended the connection's shared pause; the queued records are made due here too, since a batch
+    /// this process put back while the change was made may have been postponed by the pause.
+    public func destinationChanged(_ destinationId: String, heardBySignal: Bool = false) async {
         self.policy.destinationChanged(destinationId)
         let connectionId = try? await self.store.destination(id: destinationId)?.connectionId
         if let connectionId {
             self.policy.connectionChanged(connectionId)
             // The usage seen last may be a refusal's (all used): the next answer says what it is now.
             try? await self.clients.client(connectionId: connectionId).forgetUsage()
+            // The process that made the change ends the pause for every process, then tells them.
+            if !heardBySignal { await self.clearSharedPause(connectionId) }
         }
-        guard reschedule else {
-            self.wake.yield()
-            return
-        }
-        // The process that made the change ends the pause for every process, then tells them.
-        if let connectionId { await self.clearSharedPause(connectionId) }
+        await self.rescheduleQueued(destinationId)
+        self.wake.yield()
+    }
+
+    /// Makes the destination's queued records not in flight due now.
+    func rescheduleQueued(_ destinationId: String) async {
         do {
             try await self.store.reschedule(destinationId: destinationId, at: Date())
         } catch {
             self.logger.error("could not reschedule queued records", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
         }
-        self.wake.yield()
     }
 
     /// What delivery is doing for a destination. In a process that does not deliver, beside

@@ -476,6 +476,10 @@ struct PostgresQueueWriter {
                 """)
         }
         self.ledger.runs = [:]
+        for destinationId in self.ahead.delivered.sorted() {
+            try await self.execute("UPDATE destinations SET last_delivery_at = \(now) WHERE id = \(destinationId)")
+        }
+        self.ahead.delivered = []
     }
 }
 
@@ -503,6 +507,8 @@ struct PostgresReadAhead {
     var records: [String: [String: QueueRecord]] = [:]
     /// Record rows changed, to write at the end (`exists`: the row was stored before).
     var recordWrites: [String: [String: QueueRecord]] = [:]
+    /// Destinations that had records delivered (their `last_delivery_at` is set last).
+    var delivered: Set<String> = []
     /// History entries to insert, in order, before the next effect that depends on them.
     var history: [(destinationId: String, recordId: String, entry: RecordHistoryEntry)] = []
 

@@ -26,7 +26,7 @@ struct SignalRelay: Service {
             if delivers { self.delivery.nudge([]) }
         case .destinationChanged(let destinationId):
             try? await self.ingest.reloadDestinations()
-            if delivers { await self.delivery.destinationChanged(destinationId, reschedule: false) }
+            if delivers { await self.delivery.destinationChanged(destinationId, heardBySignal: true) }
         case .backfillStarted:
             await self.ingest.claimBackfills()
         case .resync:

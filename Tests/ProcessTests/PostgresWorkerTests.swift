@@ -164,6 +164,12 @@ extension CrashSafetyTests {
                 #expect(try await harness.admin.stats().faultsStruck.requestLimitExceeded == refused)
                 #expect(try await harness.admin.stats().recordsWritten == 0)
 
+                // The refused batch is back in the queue (a batch still in flight when the
+                // destination is enabled again would come back due after the pause).
+                let requeued = ContinuousClock.now + .seconds(30)
+                while try await harness.deliveryState(destination).inFlight > 0, ContinuousClock.now < requeued {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 // The allowance is back and the destination is enabled again: the pause ends in
                 // every process at once, long before its 60 s.
                 try await harness.admin.setFaults(["apiUsed": 0])

@@ -144,7 +144,7 @@ struct SharedPauseContractTests {
                     try await deployment.admin.setFaults(["apiUsed": 0])
                     await first.destinationChanged("dest-1")
                     #expect(try await deployment.store.connectionPauses().isEmpty)
-                    await second.destinationChanged("dest-1", reschedule: false)
+                    await second.destinationChanged("dest-1", heardBySignal: true)
                     try await Self.eventually("every record is delivered") {
                         let settled = try await deployment.settled()
                         let written = try await deployment.admin.stats().recordsWritten
