@@ -75,6 +75,12 @@ extension DeliveryService {
                 if self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: now) { continue }
                 let work = try await bulkStore.bulkWork(destinationId: destination.id)
                 guard work.laneReady || !work.unfinishedJobs.isEmpty else { continue }
+                // One process at a time fills and follows a destination's jobs (records are taken
+                // into a job with SKIP LOCKED and results fenced by the job, so this saves calls,
+                // it is not what keeps them right).
+                guard try await self.store.takeTurn(Self.bulkTurn(destination.id), holder: self.holder, lease: Self.bulkTurnLease, now: now) else {
+                    continue
+                }
                 self.bulkLanes.running.insert(destination.id)
                 ready.append(destination)
             }
@@ -84,14 +90,30 @@ extension DeliveryService {
         return ready
     }
 
-    /// One bulk worker for a destination: follows the jobs a previous run left, then sends the
-    /// lane in jobs until it is empty.
+    /// One bulk worker for a destination, under the turn `bulk:<destination>` (renewed while it
+    /// works, released after): follows the jobs a previous run left, then sends the lane in jobs
+    /// until it is empty.
     func bulkWork(_ destination: Destination) async {
         let store = self.store
-        defer {
-            self.bulkLanes.running.remove(destination.id)
-            self.nudge([destination.id])
+        let (turn, holder, lease, logger) = (Self.bulkTurn(destination.id), self.holder, Self.bulkTurnLease, self.logger)
+        let renewer = Task {
+            while (try? await Task.sleep(for: .seconds(lease / 3))) != nil {
+                if (try? await store.takeTurn(turn, holder: holder, lease: lease, now: Date())) == false {
+                    logger.warning("another process took over this destination's bulk jobs", metadata: ["destination": "\(destination.id)"])
+                    return
+                }
+            }
         }
+        await self.bulkRound(destination, store: store)
+        renewer.cancel()
+        try? await store.releaseTurn(turn, holder: holder)
+        self.bulkLanes.running.remove(destination.id)
+        self.nudge([destination.id])
+    }
+
+    /// Follows the jobs a previous run left, then sends the lane in jobs until it is empty; backs
+    /// off after trouble.
+    private func bulkRound(_ destination: Destination, store: any BulkQueue) async {
         do {
             let client = try await self.clients.client(connectionId: destination.connectionId)
             var work = try await store.bulkWork(destinationId: destination.id)
@@ -119,6 +141,11 @@ extension DeliveryService {
             ])
         }
     }
+
+    /// The turn of the process that fills and follows a destination's bulk jobs, renewed every
+    /// third of its lease while it works.
+    static func bulkTurn(_ destinationId: String) -> String { "bulk:\(destinationId)" }
+    static let bulkTurnLease: TimeInterval = 60
 
     /// Creates one job, puts the lane's records of one set of columns in it, uploads, closes and
     /// follows it. False when the lane had nothing to send.

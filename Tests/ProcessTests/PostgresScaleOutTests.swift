@@ -18,7 +18,7 @@ extension CrashSafetyTests {
         try await PostgresTestDatabase.with { url in
             // Short leases: the killed worker's claims are taken over after 3 s (twice the timeout).
             let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"]
-            // 500 contacts in bodies of 50 profiles: PostgreSQL ingest writes row by row so far (a
+            // 500 contacts in bodies of 50 profiles, sized when PostgreSQL ingest wrote row by row (a
             // body of 250 took more than the client's 30 s, 1,500 contacts more than 300 s, beside
             // the whole suite on 2 cores).
             try await ProcessHarness.with(name: "scale-out", contacts: 500, environment: environment, deadline: .seconds(300)) { harness in

@@ -66,7 +66,7 @@ struct SharedPauseContractTests {
             _ = try await self.store.ingest(ids.map { Q.profile($0, lastName: lastName) }, into: [try Q.destination()], at: Date())
         }
 
-        static func with(_ backend: Backend, contacts: Int, _ body: (Deployment) async throws -> Void) async throws {
+        static func with(_ backend: Backend, contacts: Int, bulkThreshold: Int? = nil, _ body: (Deployment) async throws -> Void) async throws {
             var logger = Logger(label: "shared-pauses")
             logger.logLevel = .critical
             try await SalesforceEmulator.with(EmulatorConfiguration(port: 0, contacts: contacts), logger: logger) { emulator in
@@ -76,7 +76,7 @@ struct SharedPauseContractTests {
                     try await store.saveConnection(SharedSessionContractTests.connection(loginURL: emulator.baseURL))
                     try await store.saveDestination(Destination(
                         id: "dest-1", name: "d", description: "", connectionId: "conn-1", objectType: .contact, status: .enabled,
-                        createdAt: Q.t0, updatedAt: Q.t0, bulkThreshold: nil
+                        createdAt: Q.t0, updatedAt: Q.t0, bulkThreshold: bulkThreshold
                     ))
                     try await body(Deployment(store: store, emulator: emulator, admin: admin, logger: logger))
                 }
@@ -200,6 +200,33 @@ struct SharedPauseContractTests {
             }
             for id in ids {
                 #expect(try await deployment.admin.record(id)?["LastName"] as? String == "Budgeted")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func oneProcessAtATimeSendsADestinationsBulkLane(_ backend: Backend) async throws {
+        try await Deployment.with(backend, contacts: 30, bulkThreshold: 10) { deployment in
+            let ids = deployment.emulator.seededContactIds
+            // Stored first, then backfilled past the threshold: the records wait in the bulk lane.
+            _ = try await deployment.store.ingest(ids.map { Q.profile($0, lastName: "Bulk") }, into: [], at: Date())
+            try await deployment.store.startBackfill(destinationId: "dest-1")
+            let progress = try await deployment.store.backfill(try Q.destination(), after: 0, limit: 100, at: Date())
+            #expect(progress.counts.queued == ids.count)
+            #expect(try await deployment.store.bulkWork(destinationId: "dest-1").laneReady)
+
+            let processes = [deployment.process(), deployment.process()]
+            try await Self.running(processes) {
+                try await Self.eventually("the lane is sent") {
+                    let settled = try await deployment.settled()
+                    let written = try await deployment.admin.stats().recordsWritten
+                    return settled && written >= ids.count
+                }
+            }
+            // One job for the whole lane: the other process waited for the turn rather than open its own.
+            #expect(try await deployment.admin.stats().callsByEndpoint["POST /jobs/ingest"] == 1)
+            for id in ids {
+                #expect(try await deployment.admin.record(id)?["LastName"] as? String == "Bulk")
             }
         }
     }
