@@ -151,6 +151,19 @@ extension PostgresStore {
                 refusals integer NOT NULL DEFAULT 0)
             """,
         ]),
+        // The web UI's sessions (by the hash of their id) and their sealed next-page messages:
+        // every `api` process knows every signed-in browser.
+        ("pg9_web_sessions", [
+            """
+            CREATE TABLE web_sessions (
+                id_hash text PRIMARY KEY, key_hash text NOT NULL, key_name text NOT NULL, created_at double precision NOT NULL,
+                last_seen_at double precision NOT NULL)
+            """,
+            "CREATE INDEX web_sessions_key ON web_sessions(key_hash, last_seen_at)",
+            "CREATE INDEX web_sessions_seen ON web_sessions(last_seen_at)",
+            "CREATE TABLE web_flashes (id bigserial PRIMARY KEY, session_hash text NOT NULL, sealed bytea NOT NULL)",
+            "CREATE INDEX web_flashes_session ON web_flashes(session_hash, id)",
+        ]),
     ]
 
     /// The names of every migration, in order.

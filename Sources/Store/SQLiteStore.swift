@@ -199,6 +199,19 @@ public final class SQLiteStore: SfdestStore {
                     refusals INTEGER NOT NULL DEFAULT 0)
                 """)
         }
+        migrator.registerMigration("v19_web_sessions") { db in
+            // The web UI's sessions (by the hash of their id) and their sealed next-page messages,
+            // so a restart does not sign everyone out and every process serving the UI knows them.
+            try db.execute(sql: """
+                CREATE TABLE web_sessions (
+                    id_hash TEXT PRIMARY KEY, key_hash TEXT NOT NULL, key_name TEXT NOT NULL, created_at REAL NOT NULL,
+                    last_seen_at REAL NOT NULL);
+                CREATE INDEX web_sessions_key ON web_sessions(key_hash, last_seen_at);
+                CREATE INDEX web_sessions_seen ON web_sessions(last_seen_at);
+                CREATE TABLE web_flashes (id INTEGER PRIMARY KEY AUTOINCREMENT, session_hash TEXT NOT NULL, sealed BLOB NOT NULL);
+                CREATE INDEX web_flashes_session ON web_flashes(session_hash, id);
+                """)
+        }
         return migrator
     }
 

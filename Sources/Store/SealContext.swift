@@ -34,6 +34,8 @@ public enum SealContext {
         "salesforce_sessions/\(connectionId)/\(credentialsAt.timeIntervalSince1970)/sealed"
     }
     public static func subscriptionSecret(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_secret" }
+    /// A message kept for a web UI session's next page.
+    public static func webFlash(_ sessionHash: String) -> String { "web_flashes/\(sessionHash)/sealed" }
     public static func subscriptionURL(_ id: String) -> String { "alert_subscriptions/\(id)/sealed_url" }
 
     /// Every sealed column of the schema (for re-sealing under a new master key): table, column,

@@ -6,7 +6,7 @@ import Foundation
 /// service asks only for the roles it needs. The store keeps data and applies the domain's rules
 /// inside its transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
 public typealias SfdestStore = ConfigurationStore & IngestStore & DeliveryQueue & MonitoringStore & AlertStore & RecordHistoryStore
-    & AccessStore & BulkQueue & TurnStore & SessionStore & ConnectionPauseStore
+    & AccessStore & BulkQueue & TurnStore & SessionStore & ConnectionPauseStore & WebSessionStore
 
 /// Connections (with sealed secrets) and destinations.
 public protocol ConfigurationStore: Sendable {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 @testable import Server
 import SfdestClient
+import Store
 import Testing
 
 /// What a browser does, over real HTTP without a browser: cookies kept by hand, redirects not
@@ -251,22 +252,67 @@ struct WebUITests {
         }
     }
 
-    @Test func theSessionStoreEndsSessionsIdleOrTooOldAndKeepsEachKeysCount() async {
-        let store = UISessionStore(idle: 60, lifetime: 600)
-        let start = Date(timeIntervalSince1970: 1_000_000)
-        let session = await store.create(keyHash: "a", keyName: "a", now: start)
-        #expect(await store.session(id: session.id, now: start.addingTimeInterval(59)) != nil)
-        // Used at 59 s: idle counts from then.
-        #expect(await store.session(id: session.id, now: start.addingTimeInterval(110)) != nil)
-        // A refresh does not restart the idle clock.
-        #expect(await store.session(id: session.id, touch: false, now: start.addingTimeInterval(160)) != nil)
-        #expect(await store.session(id: session.id, now: start.addingTimeInterval(171)) == nil, "idle 61 s since its last use")
-        // However busy, a session ends at its lifetime.
-        let busy = await store.create(keyHash: "b", keyName: "b", now: start)
-        for minute in 1...9 { #expect(await store.session(id: busy.id, now: start.addingTimeInterval(Double(minute) * 59)) != nil) }
-        #expect(await store.session(id: busy.id, now: start.addingTimeInterval(600)) == nil)
-        #expect(UIToken.matches(busy.csrfToken, busy.csrfToken) && !UIToken.matches(nil, busy.csrfToken) && !UIToken.matches("", busy.csrfToken))
-        #expect(session.id != busy.id && session.id.count == 43)
+    /// A UI session store over a SQLite store in a fresh folder; `body` gets the database's path.
+    static func withSessionStores(idle: TimeInterval, lifetime: TimeInterval, _ body: ([UISessionStore], String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-ui-sessions-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sfdest.sqlite").path
+        let store = try SQLiteStore(path: path, secrets: try SecretBox(base64Key: SecretBox.generateKey()))
+        // Two processes serving the UI over one store.
+        try await body([UISessionStore(store: store, idle: idle, lifetime: lifetime), UISessionStore(store: store, idle: idle, lifetime: lifetime)], directory.path)
+    }
+
+    @Test func theSessionStoreEndsSessionsIdleOrTooOldAndKeepsEachKeysCount() async throws {
+        try await Self.withSessionStores(idle: 60, lifetime: 600) { stores, _ in
+            let store = stores[0]
+            let start = Date(timeIntervalSince1970: 1_000_000)
+            let session = try await store.create(keyHash: "a", keyName: "a", now: start)
+            #expect(await store.session(id: session.id, now: start.addingTimeInterval(59)) != nil)
+            // Used at 59 s: idle counts from then.
+            #expect(await store.session(id: session.id, now: start.addingTimeInterval(110)) != nil)
+            // A refresh does not restart the idle clock.
+            #expect(await store.session(id: session.id, touch: false, now: start.addingTimeInterval(160)) != nil)
+            #expect(await store.session(id: session.id, now: start.addingTimeInterval(171)) == nil, "idle 61 s since its last use")
+            // However busy, a session ends at its lifetime.
+            let busy = try await store.create(keyHash: "b", keyName: "b", now: start)
+            for minute in 1...9 { #expect(await store.session(id: busy.id, now: start.addingTimeInterval(Double(minute) * 59)) != nil) }
+            #expect(await store.session(id: busy.id, now: start.addingTimeInterval(600)) == nil)
+            #expect(UIToken.matches(busy.csrfToken, busy.csrfToken) && !UIToken.matches(nil, busy.csrfToken) && !UIToken.matches("", busy.csrfToken))
+            #expect(session.id != busy.id && session.id.count == 43)
+            #expect(busy.csrfToken != session.csrfToken && busy.csrfToken != busy.id)
+        }
+    }
+
+    @Test func everyProcessServingTheUIKnowsASessionAndTheDatabaseHoldsNothingToUse() async throws {
+        try await Self.withSessionStores(idle: 600, lifetime: 3_600) { stores, directory in
+            let now = Date()
+            let session = try await stores[0].create(keyHash: "k", keyName: "admin", now: now)
+            // Signed in through one process, used through the other: same key, same CSRF token.
+            let there = try #require(await stores[1].session(id: session.id, now: now.addingTimeInterval(1)))
+            #expect(there.keyHash == "k" && there.keyName == "admin" && there.csrfToken == session.csrfToken)
+            // A message kept by one (a new key shown once) is shown by the other, once.
+            let secret = "sfd_\(UUID().uuidString)"
+            await stores[0].flash(UIFlash(kind: .success, message: "Key made", secret: secret), for: session.id)
+            let shown = await stores[1].takeFlashes(for: session.id)
+            #expect(shown.map(\.message) == ["Key made"] && shown.first?.secret == secret)
+            #expect(await stores[0].takeFlashes(for: session.id).isEmpty)
+            await stores[0].flash(UIFlash(kind: .info, message: "kept", secret: secret), for: session.id)
+
+            // Neither the session's id, its CSRF token nor the secret is in the database's files.
+            var bytes = Data()
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
+                bytes.append(try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(file)))
+            }
+            for (what, value) in [("session id", session.id), ("CSRF token", session.csrfToken), ("new key", secret)] {
+                #expect(bytes.range(of: Data(value.utf8)) == nil, "the \(what) is in the database's files")
+            }
+
+            // Signed out in one, signed out in both; its messages go with it.
+            await stores[1].end(id: session.id)
+            #expect(await stores[0].session(id: session.id, now: now.addingTimeInterval(2)) == nil)
+            #expect(await stores[0].takeFlashes(for: session.id).isEmpty)
+        }
     }
 
     @Test func pagesEscapeWhatPeopleTypedAndUnknownPagesAre404() async throws {

@@ -55,7 +55,7 @@ struct UILoginRoutes: Sendable {
         }
         // A session already open in this browser ends: one browser, one session.
         if let previous = request.cookies[self.ui.sessionCookie]?.value { await self.ui.sessions.end(id: previous) }
-        let session = await self.ui.sessions.create(keyHash: hash, keyName: key.name)
+        let session = try await self.ui.sessions.create(keyHash: hash, keyName: key.name)
         self.ui.logger.notice("UI sign-in", metadata: ["key": "\(key.id)"])
         return WebUI.redirect(WebUI.safeNext(form["next"]), cookies: [
             self.ui.cookie(self.ui.sessionCookie, session.id),

@@ -28,7 +28,7 @@ struct WebUI: Sendable {
         self.settings = settings
         self.api = api
         self.keys = APIKeyMiddleware(settings: settings, store: services.store)
-        self.sessions = UISessionStore(idle: settings.uiSessionIdle, lifetime: settings.uiSessionLifetime)
+        self.sessions = UISessionStore(store: services.store, idle: settings.uiSessionIdle, lifetime: settings.uiSessionLifetime)
         self.templates = UITemplates.shared
         self.logger = logger
     }
