@@ -28,6 +28,8 @@ public struct ActivationPlan: Sendable {
     public let audienceFields: [(field: String, audiences: [AudienceSchedule])]
     /// The org's fields by API name, from describe (empty when not known yet).
     public let fields: [String: SalesforceField]
+    /// The attribute whose value says whether the profile consents to sharing (nil: not checked).
+    public let consentPath: String?
     private let scheduledSegments: Set<String>
 
     /// The identity namespace whose identity is the Salesforce record Id (update destinations).
@@ -48,7 +50,8 @@ public struct ActivationPlan: Sendable {
         operation: DestinationOperation = .update,
         mappings: [Mapping],
         audiences: [AudienceSchedule],
-        fields: [SalesforceField] = []
+        fields: [SalesforceField] = [],
+        consentPath: String? = Governance.defaultConsentPath
     ) throws(ConfigurationProblems) {
         var problems: [ConfigurationProblem] = []
         var keying: RecordKeying?
@@ -121,6 +124,7 @@ public struct ActivationPlan: Sendable {
         }
         self.fields = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.scheduledSegments = segments
+        self.consentPath = consentPath
     }
 
     /// At most this many audience status fields per destination (Salesforce's limit per object).
@@ -138,6 +142,9 @@ public struct ActivationPlan: Sendable {
         switch self.key(of: profile) {
         case .success(let value): key = value
         case .failure(let exclusion): return .excluded(exclusion)
+        }
+        if let path = self.consentPath, Governance.refusesConsent(profile, path: path) {
+            return .excluded(Exclusion(code: .consentRefused, message: "the profile refused sharing (\(path) is \(profile.attributes[path]?.text ?? "")): nothing of it is sent until it consents", recordId: key, field: nil))
         }
         var values: [String: FieldValue] = [:]
         for (path, field) in self.attributeMappings {
@@ -166,6 +173,12 @@ public struct ActivationPlan: Sendable {
             return "\(audience.segmentId):\(membership.status.rawValue)"
         }
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+
+    /// The key of the profile's record in this destination's queue (nil when the profile has no
+    /// usable identity or external Id value).
+    public func recordKey(of profile: Profile) -> String? {
+        try? self.key(of: profile).get()
     }
 
     /// The record's key: its Salesforce Id, or its external Id value.
@@ -294,6 +307,8 @@ public struct Exclusion: Sendable, Hashable, Error {
         case requiredValueEmpty = "REQUIRED_VALUE_EMPTY"
         /// An upsert profile without a value for a field creating the record requires.
         case requiredValueMissing = "REQUIRED_VALUE_MISSING"
+        /// The profile refused sharing (its consent attribute is `n`).
+        case consentRefused = "CONSENT_REFUSED"
     }
 
     public var code: Code

@@ -73,7 +73,7 @@ public struct AlertMonitor: Service {
     func evaluate(now: Date = Date()) async throws {
         for destination in try await self.store.destinations() {
             let open = try await self.store.alerts(state: .open, destinationId: destination.id, limit: AlertRule.allCases.count * 2)
-            let findings = destination.status == .enabled ? try await self.findings(destination, now: now) : [:]
+            let findings = destination.status.isActivated ? try await self.findings(destination, now: now) : [:]
             for rule in AlertRule.allCases {
                 let current = open.first { $0.rule == rule }
                 switch (findings[rule], current) {
@@ -101,7 +101,10 @@ public struct AlertMonitor: Service {
         let snapshot = DestinationSnapshot(
             latestRun: latest, delivery: delivery, deliveryError: destination.deliveryError,
             retryExhausted: try await self.store.failureCount(destinationId: destination.id, code: "RETRY_EXHAUSTED"),
-            oldestPending: try await self.store.oldestPendingChange(destinationId: destination.id), now: now
+            oldestPending: try await self.store.oldestPendingChange(destinationId: destination.id), now: now,
+            policyPause: destination.status == .pausedPolicy
+                ? "a label on a source it exports breaks a policy; its changes stay queued until the mapping or the label changes (GET /v1/destinations/\(destination.id) lists the violations)"
+                : nil
         )
         return AlertRules.evaluate(snapshot, settings: settings)
     }

@@ -14,11 +14,14 @@ public struct DestinationSnapshot: Sendable {
     /// When the oldest change still waiting was queued.
     public var oldestPending: Date?
     public var now: Date
+    /// Why a data usage policy paused the destination (`paused_policy`), if one did.
+    public var policyPause: String?
 
     public init(
         latestRun: DataflowRun?, delivery: DeliveryState, deliveryError: String?,
-        retryExhausted: Int, oldestPending: Date?, now: Date
+        retryExhausted: Int, oldestPending: Date?, now: Date, policyPause: String? = nil
     ) {
+        self.policyPause = policyPause
         self.latestRun = latestRun
         self.delivery = delivery
         self.deliveryError = deliveryError
@@ -73,6 +76,10 @@ public enum AlertRules {
     static func failure(_ snapshot: DestinationSnapshot) -> AlertFinding? {
         var details: [String: AlertDetail] = ["deliveryStatus": .text(snapshot.delivery.kind.rawValue)]
         var reasons: [String] = []
+        if let policyPause = snapshot.policyPause {
+            reasons.append("paused by a data usage policy: \(policyPause)")
+            details["policy"] = .text(policyPause)
+        }
         if snapshot.delivery.needsAPerson {
             reasons.append("delivery is \(snapshot.delivery.kind.rawValue): \(snapshot.delivery.reason ?? "no reason given")")
             details["reason"] = .text(snapshot.delivery.reason ?? "")

@@ -22,9 +22,12 @@ extension DeliveryPolicy {
     /// Takes in the pauses the store keeps at `now`: one that lasts longer than what this process
     /// knows is adopted (with the refusals counted so far). A budget pause that ran out here and
     /// that the store no longer has was lifted by the process that read the org's usage: it is
-    /// lifted here too, with no reading of its own.
+    /// lifted here too, with no reading of its own. A pause of `wasShared` (the connections the
+    /// store kept a pause for at the last look) that the store no longer has was ended by another
+    /// process (new credentials, a destination enabled again, a batch that went through): it ends
+    /// here too, however long it had to run.
     @discardableResult
-    mutating func adopt(_ pauses: [ConnectionPause], now: Date) -> Adopted {
+    mutating func adopt(_ pauses: [ConnectionPause], now: Date, wasShared: Set<String> = []) -> Adopted {
         var kept: Set<String> = []
         var budgetLifted: Set<String> = []
         for shared in pauses {
@@ -40,9 +43,13 @@ extension DeliveryPolicy {
             self.connections[shared.connectionId] = state
         }
         for (connectionId, state) in self.connections where !kept.contains(connectionId) {
-            if let pause = state.pause, pause.until <= now, case .pausedAPIBudget = pause.status {
+            guard let pause = state.pause else { continue }
+            let endedElsewhere = wasShared.contains(connectionId) && Self.isShareable(pause.status)
+            if case .pausedAPIBudget = pause.status, pause.until <= now || endedElsewhere {
                 self.connections[connectionId]?.pause = nil
                 budgetLifted.insert(connectionId)
+            } else if endedElsewhere {
+                self.connections[connectionId]?.pause = nil
             }
         }
         return Adopted(kept: kept, budgetLifted: budgetLifted)
@@ -54,6 +61,14 @@ extension DeliveryPolicy {
         var kept: Set<String>
         /// The connections whose budget pause another process ended after reading the usage.
         var budgetLifted: Set<String>
+    }
+
+    /// Whether a pause of this status is one the store shares.
+    static func isShareable(_ status: DeliveryStatus) -> Bool {
+        switch status {
+        case .pausedAPILimit, .pausedAPIBudget, .authenticationFailed: return true
+        case .idle, .delivering, .backingOff, .failed: return false
+        }
     }
 
     static func status(of pause: ConnectionPause) -> DeliveryStatus {

@@ -187,6 +187,11 @@ struct DeliveryPolicy: Sendable {
         self.destinations[destinationId]?.status = nil
     }
 
+    /// A data usage policy stopped the destination: no sender sends for it until it changes again.
+    mutating func holdBack(_ destinationId: String) {
+        self.destinations[destinationId, default: DestinationState()].pausedUntil = .distantFuture
+    }
+
     /// The connection changed (new credentials): its pause and the count of refused logins end.
     mutating func connectionChanged(_ connectionId: String) {
         self.connections[connectionId] = nil

@@ -27,7 +27,7 @@ extension DeliveryService {
     func adoptSharedPauses(now: Date) async {
         guard self.sharesPauses else { return }
         do {
-            let adopted = self.policy.adopt(try await self.store.connectionPauses(), now: now)
+            let adopted = self.policy.adopt(try await self.store.connectionPauses(), now: now, wasShared: self.sharedPauses)
             self.sharedPauses = adopted.kept
             for connectionId in adopted.budgetLifted { await self.budgetReadElsewhere(connectionId) }
         } catch {

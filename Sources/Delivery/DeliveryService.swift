@@ -106,8 +106,14 @@ public actor DeliveryService: Service {
     /// this process put back while the change was made may have been postponed by the pause.
     public func destinationChanged(_ destinationId: String, heardBySignal: Bool = false) async {
         self.policy.destinationChanged(destinationId)
-        let connectionId = try? await self.store.destination(id: destinationId)?.connectionId
-        if let connectionId {
+        let destination = try? await self.store.destination(id: destinationId)
+        if destination?.status == .pausedPolicy {
+            // A label broke a policy: senders give back what they hold before their next request
+            // (the store claims nothing more for it); its connection is none of this.
+            self.policy.holdBack(destinationId)
+            return
+        }
+        if let connectionId = destination?.connectionId {
             self.policy.connectionChanged(connectionId)
             // The usage seen last may be a refusal's (all used): the next answer says what it is now.
             try? await self.clients.client(connectionId: connectionId).forgetUsage()
@@ -202,10 +208,7 @@ public actor DeliveryService: Service {
         while !Task.isCancelled && !self.stopping {
             let now = Date()
             if self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: now) {
-                // Paused by another sender's trouble: give back what this one holds, unsent.
-                if !claimed.isEmpty {
-                    await self.requeue(claimed, destination: destination, code: "PAUSED", message: "delivery paused", after: 0, countAttempt: false)
-                }
+                await self.giveBack(claimed, destination: destination)
                 return
             }
             if claimed.isEmpty {
@@ -234,12 +237,23 @@ public actor DeliveryService: Service {
                 self.policy.claimedFullBatch(destination.id)
                 self.wake.yield()
             }
+            // Paused while it claimed (another sender's trouble, a policy): nothing goes out.
+            if self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: Date()) {
+                await self.giveBack(claimed, destination: destination)
+                return
+            }
             guard let next = await self.send(claimed, for: destination) else { return }
             claimed = next
         }
         if !claimed.isEmpty {
             await self.requeue(claimed, destination: destination, code: "SHUTDOWN", message: "the service is stopping", after: 0, countAttempt: false)
         }
+    }
+
+    /// A paused sender gives back what it holds, unsent.
+    private func giveBack(_ claimed: [ClaimedRecord], destination: Destination) async {
+        guard !claimed.isEmpty else { return }
+        await self.requeue(claimed, destination: destination, code: "PAUSED", message: "delivery paused", after: 0, countAttempt: false)
     }
 
     /// Sends one batch, applies the answer and, in the same store transaction, claims the next

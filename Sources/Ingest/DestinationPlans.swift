@@ -34,6 +34,9 @@ extension Destination {
 
     /// The compiled plan, with the org's field lengths taken at enable time.
     public func activationPlan() throws(ConfigurationProblems) -> ActivationPlan {
-        try ActivationPlan(objectType: self.objectType, operation: self.operation, mappings: try self.parsedMappings(), audiences: try self.parsedAudiences(), fields: self.orgFields)
+        try ActivationPlan(
+            objectType: self.objectType, operation: self.operation, mappings: try self.parsedMappings(), audiences: try self.parsedAudiences(),
+            fields: self.orgFields, consentPath: self.consentPath
+        )
     }
 }

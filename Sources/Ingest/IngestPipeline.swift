@@ -89,10 +89,11 @@ public actor IngestPipeline: Service {
         guard self.waitingProfiles < self.maxWaitingProfiles else { throw Overloaded() }
     }
 
-    /// Re-reads the enabled destinations and compiles their plans.
+    /// Re-reads the enabled destinations (and those a policy paused: their changes stay queued)
+    /// and compiles their plans.
     public func reloadDestinations() async throws {
         var active: [ActiveDestination] = []
-        for destination in try await self.store.destinations() where destination.status == .enabled {
+        for destination in try await self.store.destinations() where destination.status.isActivated {
             do {
                 active.append(ActiveDestination(id: destination.id, plan: try destination.activationPlan()))
             } catch {

@@ -29,6 +29,8 @@ extension PostgresStore: BulkQueue {
         rowSize: @escaping @Sendable ([FieldValue]) -> Int, now: Date
     ) async throws -> BulkLanePage {
         try await self.queueTransaction(now: now) { writer in
+            // A destination a policy paused puts nothing more into a job.
+            if try await writer.isPausedByPolicy(destinationId) { return BulkLanePage(columns: columns, records: [], cursor: nil, full: false) }
             var fill = BulkJobFill(columns: columns, after: after, maxRecords: maxRecords, maxBytes: maxBytes)
             var exhausted = false
             scan: while !fill.isDone {

@@ -55,8 +55,9 @@ extension PostgresStore: ConfigurationStore {
             guard let row = try await self.rows("SELECT status FROM destinations WHERE id = \(id) FOR UPDATE", on: connection).first else {
                 return false
             }
-            guard try row.value("status", as: String.self) != DestinationStatus.enabled.rawValue else {
-                throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
+            let status = try row.value("status", as: String.self)
+            guard DestinationStatus(rawValue: status)?.isActivated != true else {
+                throw StoreConflict("the destination is \(status): disable it first (POST /v1/destinations/\(id)/disable)")
             }
             // Everything kept for it, as on SQLite.
             for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
@@ -72,23 +73,31 @@ extension PostgresStore: ConfigurationStore {
     }
 
     public func saveDestination(_ destination: Destination) async throws {
+        try await self.transaction { connection in try await self.save(destination, on: connection) }
+    }
+
+    /// Saves a destination on a connection (inside the caller's transaction).
+    func save(_ destination: Destination, on connection: PostgresConnection) async throws {
         let mappings = String(decoding: try JSONEncoder().encode(destination.mappings), as: UTF8.self)
         let segments = String(decoding: try JSONEncoder().encode(destination.segments), as: UTF8.self)
         let orgFields = String(decoding: try JSONEncoder().encode(destination.orgFields), as: UTF8.self)
-        try await self.client.query(
+        try await connection.query(
             """
             INSERT INTO destinations (id, name, description, connection_id, object_type, operation, converted_leads, status,
-                mappings, segments, org_fields, delivery_error, last_delivery_at, bulk_threshold, created_at, updated_at)
+                mappings, segments, org_fields, delivery_error, last_delivery_at, bulk_threshold, created_at, updated_at,
+                marketing_actions, consent_path)
             VALUES (\(destination.id), \(destination.name), \(destination.description), \(destination.connectionId),
                 \(destination.objectType.rawValue), \(destination.operation.rawValue), \(destination.convertedLeads.rawValue),
                 \(destination.status.rawValue), \(mappings), \(segments), \(orgFields), \(destination.deliveryError),
                 \(destination.lastDeliveryAt?.timeIntervalSince1970), \(destination.bulkThreshold.map(Int64.init)),
-                \(destination.createdAt.timeIntervalSince1970), \(destination.updatedAt.timeIntervalSince1970))
+                \(destination.createdAt.timeIntervalSince1970), \(destination.updatedAt.timeIntervalSince1970),
+                \(MarketingAction.stored(destination.marketingActions)), \(destination.consentPath))
             ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,
                 connection_id = excluded.connection_id, object_type = excluded.object_type, operation = excluded.operation,
                 converted_leads = excluded.converted_leads, status = excluded.status, mappings = excluded.mappings,
                 segments = excluded.segments, org_fields = excluded.org_fields, delivery_error = excluded.delivery_error,
-                bulk_threshold = excluded.bulk_threshold, updated_at = excluded.updated_at
+                bulk_threshold = excluded.bulk_threshold, marketing_actions = excluded.marketing_actions,
+                consent_path = excluded.consent_path, updated_at = excluded.updated_at
             """,
             logger: self.logger
         )
@@ -141,7 +150,9 @@ extension PostgresStore: ConfigurationStore {
             orgFields: try JSONDecoder().decode([SalesforceField].self, from: Data(orgFields.utf8)),
             deliveryError: try row.value("delivery_error"), lastDeliveryAt: try row.optionalDate("last_delivery_at"),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
-            bulkThreshold: try row.value("bulk_threshold", as: Int64?.self).map(Int.init)
+            bulkThreshold: try row.value("bulk_threshold", as: Int64?.self).map(Int.init),
+            marketingActions: MarketingAction.read(stored: try row.value("marketing_actions", as: String.self)),
+            consentPath: try row.value("consent_path")
         )
     }
 }

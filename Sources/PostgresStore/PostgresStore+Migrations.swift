@@ -164,6 +164,12 @@ extension PostgresStore {
             "CREATE TABLE web_flashes (id bigserial PRIMARY KEY, session_hash text NOT NULL, sealed bytea NOT NULL)",
             "CREATE INDEX web_flashes_session ON web_flashes(session_hash, id)",
         ]),
+        // Data usage labels on sources; each destination's marketing actions and consent attribute.
+        ("pg10_governance", [
+            "CREATE TABLE data_labels (source text PRIMARY KEY, labels text NOT NULL)",
+            "ALTER TABLE destinations ADD COLUMN marketing_actions text NOT NULL DEFAULT 'exportToThirdParty'",
+            "ALTER TABLE destinations ADD COLUMN consent_path text NOT NULL DEFAULT 'consents.share.val'",
+        ]),
     ]
 
     /// The names of every migration, in order.

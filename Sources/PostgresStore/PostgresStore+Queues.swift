@@ -135,7 +135,7 @@ extension PostgresStore: IngestStore {
         // who holds the backfill (READ COMMITTED re-reads a row it waited for).
         let rows = try await self.rows("""
             UPDATE destinations SET backfill_holder = \(hold.holder), backfill_held_until = \(at + hold.lease)
-            WHERE backfill_after IS NOT NULL AND status = 'enabled'
+            WHERE backfill_after IS NOT NULL AND status IN ('enabled', 'paused_policy')
               AND (backfill_holder IS NULL OR backfill_holder = \(hold.holder) OR backfill_held_until < \(at))
             RETURNING id, backfill_after
             """)
@@ -199,6 +199,8 @@ extension PostgresQueueWriter {
     /// once take different records and never wait for each other.
     mutating func claim(destinationId: String, limit: Int, lease: TimeInterval, partialAfter: TimeInterval) async throws -> [ClaimedRecord] {
         let seconds = self.ledger.now.timeIntervalSince1970
+        // A destination a policy paused sends nothing, whoever asks (one row by its key).
+        if try await self.isPausedByPolicy(destinationId) { return [] }
         let expired = try await self.rows("""
             SELECT \(unescaped: Self.recordColumns) FROM records
             WHERE destination_id = \(destinationId) AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= \(seconds)
@@ -216,6 +218,11 @@ extension PostgresQueueWriter {
         try await self.writeRecords()
         try await self.applyEffects()
         return claimed
+    }
+
+    /// Whether a policy paused the destination (`paused_policy`): none of its records are claimed.
+    func isPausedByPolicy(_ destinationId: String) async throws -> Bool {
+        try await self.rows("SELECT 1 FROM destinations WHERE id = \(destinationId) AND status = 'paused_policy'").first != nil
     }
 
     /// Applies Salesforce's answers to the records `claim` still holds (in record order, so two

@@ -62,7 +62,7 @@ struct ActivationSettingsRoutes: Sendable {
         }
         let before = mappingsJSON(destination.mappings)
         destination.mappings = checked.settings
-        try await self.save(destination)
+        try await self.save(destination, mappingsChanged: true)
         try await self.destinations.services.audit(.destinationMappings, id, before: before, after: mappingsJSON(checked.settings))
         return mappingsJSON(destination.mappings).response()
     }
@@ -105,7 +105,7 @@ struct ActivationSettingsRoutes: Sendable {
         }
         let before = segmentsJSON(destination.segments)
         destination.segments = checked.settings
-        try await self.save(destination)
+        try await self.save(destination, mappingsChanged: false)
         try await self.destinations.services.audit(.destinationSegments, id, before: before, after: segmentsJSON(checked.settings))
         return segmentsJSON(destination.segments).response()
     }
@@ -145,16 +145,20 @@ struct ActivationSettingsRoutes: Sendable {
         return (settings, problems)
     }
 
-    /// Saves new settings. An enabled destination must pass the enable check with them first, and
-    /// then re-evaluates stored profiles under them.
-    private func save(_ destination: Destination) async throws {
+    /// Saves new settings. An enabled destination must pass the enable check with them first
+    /// (data usage policies included), and then re-evaluates stored profiles under them. One a
+    /// policy paused resumes when its new mappings break no policy; a change of its audiences alone
+    /// leaves it paused.
+    private func save(_ destination: Destination, mappingsChanged: Bool) async throws {
         var destination = destination
         destination.updatedAt = Date()
-        if destination.status == .enabled {
-            destination.orgFields = try await EnablePreflight(services: self.destinations.services).orgFields(for: destination)
+        if destination.status.isActivated {
+            let staysPaused = destination.status == .pausedPolicy && !mappingsChanged
+            destination.orgFields = try await EnablePreflight(services: self.destinations.services).orgFields(for: destination, policies: !staysPaused)
+            if !staysPaused { destination.status = .enabled }
         }
         try await self.destinations.services.store.saveDestination(destination)
-        if destination.status == .enabled {
+        if destination.status.isActivated {
             try await self.destinations.activate(destination)
         }
         self.destinations.logger.notice("destination settings saved", metadata: ["destination": "\(destination.id)"])

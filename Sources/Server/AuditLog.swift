@@ -20,6 +20,8 @@ enum AuditAction: String, Sendable, CaseIterable {
     case failuresRetry = "failures.retry"
     case keyCreate = "key.create"
     case keyRevoke = "key.revoke"
+    case labelsReplace = "labels.replace"
+    case profileErase = "profile.erase"
 }
 
 extension SfdestServices {

@@ -20,10 +20,14 @@ struct DestinationRoutes: Sendable {
         var objectType: String?
         var operation: String?
         var convertedLeads: String?
+        var marketingActions: [String]?
+        var consentPath: String?
         /// `bulkThreshold`: whether the body has it, whether it is null, its number.
         var bulkThreshold: (given: Bool, isNull: Bool, value: Double?) = (false, false, nil)
 
-        enum CodingKeys: String, CodingKey { case name, description, connectionId, objectType, operation, convertedLeads, bulkThreshold }
+        enum CodingKeys: String, CodingKey {
+            case name, description, connectionId, objectType, operation, convertedLeads, bulkThreshold, marketingActions, consentPath
+        }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.lenientContainer(keyedBy: CodingKeys.self)
@@ -33,6 +37,8 @@ struct DestinationRoutes: Sendable {
             self.objectType = try container.lenient(String.self, forKey: .objectType, decoder: decoder)
             self.operation = try container.lenient(String.self, forKey: .operation, decoder: decoder)
             self.convertedLeads = try container.lenient(String.self, forKey: .convertedLeads, decoder: decoder)
+            self.marketingActions = try container.lenient([String].self, forKey: .marketingActions, decoder: decoder)
+            self.consentPath = try container.lenient(String.self, forKey: .consentPath, decoder: decoder)
             self.bulkThreshold = (
                 container.contains(.bulkThreshold), (try? container.decodeNil(forKey: .bulkThreshold)) ?? false,
                 try container.lenient(Double.self, forKey: .bulkThreshold, decoder: decoder)
@@ -81,6 +87,8 @@ struct DestinationRoutes: Sendable {
             given: body.bulkThreshold.given, isNull: body.bulkThreshold.isNull, value: body.bulkThreshold.value,
             current: Destination.defaultBulkThreshold, problems: &problems
         )
+        let marketingActions = Self.marketingActions(body.marketingActions, problems: &problems)
+        let consentPath = Self.consentPath(body.consentPath, problems: &problems)
         guard problems.isEmpty, let objectType, let operation, let convertedLeads else {
             throw APIError.problems(problems, code: "invalid_request", summary: "the destination is not valid")
         }
@@ -88,12 +96,44 @@ struct DestinationRoutes: Sendable {
         let destination = Destination(
             id: generateID(prefix: "dest_"), name: name, description: body.description ?? "", connectionId: connectionId,
             objectType: objectType, operation: operation, convertedLeads: convertedLeads, status: .draft, createdAt: now, updatedAt: now,
-            bulkThreshold: bulkThreshold
+            bulkThreshold: bulkThreshold, marketingActions: marketingActions, consentPath: consentPath
         )
         try await self.services.store.saveDestination(destination)
         try await self.services.audit(.destinationCreate, destination.id, after: destinationAuditJSON(destination))
         self.logger.notice("destination created", metadata: ["destination": "\(destination.id)", "objectType": "\(objectType.rawValue)"])
         return try await destinationJSON(destination, services: self.services).response(.created)
+    }
+
+    /// The destination's marketing actions: the default when none are given. A Salesforce org is
+    /// a third party, so `exportToThirdParty` is always one of them (a list without it would
+    /// let labelled data out past the policies that guard that action).
+    static func marketingActions(_ names: [String]?, problems: inout [ConfigurationProblem]) -> [MarketingAction] {
+        guard let names else { return MarketingAction.defaults }
+        var actions: [MarketingAction] = []
+        for (index, name) in names.enumerated() {
+            guard let action = MarketingAction(rawValue: name) else {
+                let known = MarketingAction.allCases.map(\.rawValue).joined(separator: ", ")
+                problems.append(.init(field: "marketingActions[\(index)]", message: "'\(name)' is not a marketing action: use \(known)"))
+                continue
+            }
+            if !actions.contains(action) { actions.append(action) }
+        }
+        if !names.contains(MarketingAction.exportToThirdParty.rawValue) {
+            problems.append(.init(field: "marketingActions", message: "a Salesforce destination always exports to a third party: keep exportToThirdParty in the list, and add the others it does (such as crossSiteTargeting)"))
+        }
+        return actions
+    }
+
+    /// The attribute the destination reads consent from (`xdm:` optional): the default when none
+    /// is given.
+    static func consentPath(_ text: String?, problems: inout [ConfigurationProblem]) -> String {
+        guard let text else { return Governance.defaultConsentPath }
+        let path = text.hasPrefix("xdm:") ? String(text.dropFirst(4)) : text
+        guard case .attribute? = try? Mapping(source: "xdm:" + path, target: "attribute:LastName").source else {
+            problems.append(.init(field: "consentPath", message: "'\(text)' is not an attribute path: use a dotted XDM path such as consents.share.val"))
+            return Governance.defaultConsentPath
+        }
+        return path
     }
 
     func list() async throws -> Response {
@@ -157,13 +197,14 @@ struct DestinationRoutes: Sendable {
 
     /// After an enabled destination's settings were saved: ingest uses them, stored profiles are
     /// evaluated again, delivery resumes; in this process now, in the others sharing the store
-    /// when the signals reach them.
+    /// when the signals reach them. The connection's shared pause ends before the others hear of
+    /// the change, so none of them adopts it again afterwards.
     func activate(_ destination: Destination) async throws {
         try await self.services.ingest.reloadDestinations()
+        await self.services.delivery.destinationChanged(destination.id)
         await self.services.signals.publish(.destinationChanged(destination.id))
         try await self.services.ingest.startBackfill(destinationId: destination.id)
         await self.services.signals.publish(.backfillStarted(destination.id))
-        await self.services.delivery.destinationChanged(destination.id)
     }
 
     func load(_ id: String) async throws -> Destination {

@@ -9,12 +9,14 @@ import Store
 struct EnablePreflight: Sendable {
     let services: SfdestServices
 
-    /// The org's fields of the destination's object when the configuration fits them;
-    /// otherwise 422 `validation_failed` listing every problem.
-    func orgFields(for destination: Destination) async throws -> [SalesforceField] {
+    /// The org's fields of the destination's object when the configuration fits them and (with
+    /// `policies`) exports no labelled source against a data usage policy; otherwise 422
+    /// `validation_failed` listing every problem and every violation.
+    func orgFields(for destination: Destination, policies: Bool = true) async throws -> [SalesforceField] {
         let checked = try await self.check(destination, fresh: true)
-        guard checked.problems.isEmpty else {
-            throw APIError.problems(checked.problems, code: "validation_failed", summary: "the destination cannot be enabled")
+        let violations = policies ? try await PolicyCheck.violations(destination, store: self.services.store) : []
+        guard checked.problems.isEmpty, violations.isEmpty else {
+            throw APIError.refused(checked.problems, violations: violations, destination: destination, summary: "the destination cannot be enabled")
         }
         return checked.fields
     }

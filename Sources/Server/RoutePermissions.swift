@@ -26,8 +26,10 @@ enum RoutePermissions {
             "GET /v1/destinations", "GET /v1/destinations/{id}", "GET /v1/destinations/{id}/runs",
             "GET /v1/destinations/{id}/failures", "GET /v1/destinations/{id}/alerts",
             "GET /v1/alerts", "GET /v1/alerts/subscriptions",
-            "GET /v1/destinations/{id}/fields", "POST /v1/destinations/{id}/preflight"
+            "GET /v1/destinations/{id}/fields", "POST /v1/destinations/{id}/preflight", "GET /v1/labels"
         )
+        // Labels are governance: taking one off lets data out, so only an admin key changes them.
+        add(.requires([.admin]), "PUT /v1/labels")
         add(
             .requires([.manageDestinations]),
             "POST /v1/connections", "PUT /v1/connections/{id}", "DELETE /v1/connections/{id}",

@@ -52,6 +52,9 @@ struct DestinationActivity: Sendable {
     var delivery: DeliveryStatus
     var backfillRunning: Bool
     var bulkJobs: [BulkJobSummary] = []
+    /// The data usage policies its mappings break under the labels now (why it is `paused_policy`;
+    /// on a draft, what enabling it would refuse).
+    var violations: [PolicyViolation] = []
 
     static func of(_ destination: Destination, services: SfdestServices) async throws -> DestinationActivity {
         // From the store: the process running it may be another one.
@@ -61,7 +64,8 @@ struct DestinationActivity: Sendable {
             backlog: backlog,
             delivery: await services.delivery.status(of: destination.id, inFlight: backlog.inFlight),
             backfillRunning: destination.status == .enabled && backfilling,
-            bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown)
+            bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown),
+            violations: try await PolicyCheck.violations(destination, store: services.store)
         )
     }
 }
@@ -81,6 +85,7 @@ func destinationJSON(_ destination: Destination, activity: DestinationActivity) 
         ("lastDeliveryAt", .date(destination.lastDeliveryAt)),
         ("backfill", .bool(activity.backfillRunning)),
         ("bulkJobs", bulkJobsJSON(activity.bulkJobs)),
+        ("policyViolations", .array(PolicyCheck.details(activity.violations, destination: destination))),
     ]
     return .object(destinationSettingsFields(destination) + activityFields)
 }
@@ -100,6 +105,8 @@ func destinationSettingsFields(_ destination: Destination) -> [(String, JSON)] {
         ("mappings", mappingsJSON(destination.mappings)),
         ("segments", segmentsJSON(destination.segments)),
         ("bulkThreshold", destination.bulkThreshold.map { JSON.int($0) } ?? JSON.null),
+        ("marketingActions", .array(destination.marketingActions.map { .string($0.rawValue) })),
+        ("consentPath", .string(destination.consentPath)),
     ]
 }
 

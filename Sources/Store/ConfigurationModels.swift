@@ -114,6 +114,12 @@ public struct SegmentSetting: Sendable, Hashable, Codable {
 /// Whether a destination sends.
 public enum DestinationStatus: String, Sendable, Hashable, Codable {
     case draft, enabled, disabled
+    /// Enabled, but a label put on a source it exports later breaks a policy: nothing goes out,
+    /// changes stay queued, until the mapping or the label changes.
+    case pausedPolicy = "paused_policy"
+
+    /// Enabled or paused by a policy: it keeps receiving (and queueing) profiles.
+    public var isActivated: Bool { self == .enabled || self == .pausedPolicy }
 }
 
 /// What a Lead destination does when Salesforce answers `CANNOT_UPDATE_CONVERTED_LEAD`; the raw
@@ -149,6 +155,11 @@ public struct Destination: Sendable, Hashable {
     /// A backfill of at least this many changed records goes through Bulk API 2.0; nil: never.
     public var bulkThreshold: Int?
 
+    /// What the destination does with the data (what data usage policies are checked against).
+    public var marketingActions: [MarketingAction]
+    /// The attribute whose `n` keeps a profile out (`CONSENT_REFUSED`).
+    public var consentPath: String
+
     /// `bulkThreshold` unless a person sets it.
     public static let defaultBulkThreshold = 10_000
 
@@ -157,9 +168,12 @@ public struct Destination: Sendable, Hashable {
         operation: DestinationOperation = .update, convertedLeads: ConvertedLeadHandling = .report, status: DestinationStatus = .draft,
         mappings: [MappingSetting] = [], segments: [SegmentSetting] = [],
         orgFields: [SalesforceField] = [], deliveryError: String? = nil, lastDeliveryAt: Date? = nil, createdAt: Date, updatedAt: Date,
-        bulkThreshold: Int? = Destination.defaultBulkThreshold
+        bulkThreshold: Int? = Destination.defaultBulkThreshold, marketingActions: [MarketingAction] = MarketingAction.defaults,
+        consentPath: String = Governance.defaultConsentPath
     ) {
         self.bulkThreshold = bulkThreshold
+        self.marketingActions = marketingActions
+        self.consentPath = consentPath
         self.id = id
         self.name = name
         self.description = description

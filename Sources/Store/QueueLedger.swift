@@ -89,6 +89,12 @@ package struct QueueLedger {
         self.queueCounts[row.destinationId, default: QueueCountDelta()].add(after, 1)
     }
 
+    /// A record row is being deleted (an erased profile's): it leaves the backlog counters.
+    package mutating func deleting(_ row: QueueRecord) {
+        guard row.exists else { return }
+        self.queueCounts[row.destinationId, default: QueueCountDelta()].add(row.storedCategory, -1)
+    }
+
     // MARK: side rows
 
     /// Appends one entry to a record's history. The row counts its entries; past

@@ -261,6 +261,8 @@ extension QueueWriter {
         destinationId: String, jobId: String, columns: [String]?, after: BulkLaneCursor?, maxRecords: Int, maxBytes: Int,
         rowSize: ([FieldValue]) -> Int
     ) throws -> BulkLanePage {
+        // A destination a policy paused puts nothing more into a job.
+        if try self.isPausedByPolicy(destinationId) { return BulkLanePage(columns: columns, records: [], cursor: nil, full: false) }
         var fill = BulkJobFill(columns: columns, after: after, maxRecords: maxRecords, maxBytes: maxBytes)
         var exhausted = false
         let page = try SQLiteCall(self.db, SQLiteStore.BulkQuery.lanePage.sql)

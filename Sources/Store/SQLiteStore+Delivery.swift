@@ -102,6 +102,8 @@ extension QueueWriter {
     mutating func claim(destinationId: String, limit: Int, lease: TimeInterval, partialAfter: TimeInterval) throws -> [ClaimedRecord] {
         let now = self.now
         let seconds = now.timeIntervalSince1970
+        // A destination a policy paused sends nothing, whoever asks (one row by its key).
+        if try self.isPausedByPolicy(destinationId) { return [] }
         // Due records not in flight, and in-flight records whose claim expired (a crashed or
         // stuck sender): those go back under any newer change and are sent again. Two queries,
         // each an index range (an OR of both would scan every queued row of the destination).
@@ -152,5 +154,12 @@ extension QueueWriter {
         }
         completion.fenced.sort()
         return completion
+    }
+
+    /// Whether a policy paused the destination (`paused_policy`): none of its records are claimed.
+    func isPausedByPolicy(_ destinationId: String) throws -> Bool {
+        try String.fetchOne(
+            self.db.cachedStatement(sql: "SELECT status FROM destinations WHERE id = ?"), arguments: [destinationId]
+        ) == DestinationStatus.pausedPolicy.rawValue
     }
 }

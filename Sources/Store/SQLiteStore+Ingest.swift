@@ -75,7 +75,7 @@ extension SQLiteStore {
             var cursors: [String: Int64] = [:]
             let free = try Row.fetchAll(db, sql: """
                 SELECT id, backfill_after FROM destinations
-                WHERE backfill_after IS NOT NULL AND status = 'enabled'
+                WHERE backfill_after IS NOT NULL AND status IN ('enabled', 'paused_policy')
                   AND (backfill_holder IS NULL OR backfill_holder = ? OR backfill_held_until < ?)
                 """, arguments: [hold.holder, at])
             for row in free {

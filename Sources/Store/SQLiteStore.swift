@@ -212,6 +212,15 @@ public final class SQLiteStore: SfdestStore {
                 CREATE INDEX web_flashes_session ON web_flashes(session_hash, id);
                 """)
         }
+        migrator.registerMigration("v20_governance") { db in
+            // Data usage labels on sources, and what each destination does with the data (checked
+            // against the policies) and where its profiles' consent is read.
+            try db.execute(sql: """
+                CREATE TABLE data_labels (source TEXT PRIMARY KEY, labels TEXT NOT NULL) WITHOUT ROWID;
+                ALTER TABLE destinations ADD COLUMN marketing_actions TEXT NOT NULL DEFAULT 'exportToThirdParty';
+                ALTER TABLE destinations ADD COLUMN consent_path TEXT NOT NULL DEFAULT 'consents.share.val';
+                """)
+        }
         return migrator
     }
 
@@ -319,8 +328,8 @@ public final class SQLiteStore: SfdestStore {
     public func deleteDestination(id: String) async throws -> Bool {
         try await self.erase { db in
             guard let status = try String.fetchOne(db, sql: "SELECT status FROM destinations WHERE id = ?", arguments: [id]) else { return false }
-            guard status != DestinationStatus.enabled.rawValue else {
-                throw StoreConflict("the destination is enabled: disable it first (POST /v1/destinations/\(id)/disable)")
+            guard DestinationStatus(rawValue: status)?.isActivated != true else {
+                throw StoreConflict("the destination is \(status): disable it first (POST /v1/destinations/\(id)/disable)")
             }
             for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE destination_id = ?", arguments: [id])
@@ -361,32 +370,37 @@ public final class SQLiteStore: SfdestStore {
     }
 
     public func saveDestination(_ destination: Destination) async throws {
+        try await self.write { db in try Self.save(destination, in: db) }
+    }
+
+    /// Saves a destination inside a write transaction.
+    static func save(_ destination: Destination, in db: Database) throws {
         let mappings = String(decoding: try JSONEncoder().encode(destination.mappings), as: UTF8.self)
         let segments = String(decoding: try JSONEncoder().encode(destination.segments), as: UTF8.self)
         let orgFields = String(decoding: try JSONEncoder().encode(destination.orgFields), as: UTF8.self)
-        try await self.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
-                        org_fields, delivery_error, last_delivery_at, created_at, updated_at, operation, converted_leads, bulk_threshold)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
-                        connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
-                        mappings = excluded.mappings, segments = excluded.segments, org_fields = excluded.org_fields,
-                        delivery_error = excluded.delivery_error, operation = excluded.operation,
-                        converted_leads = excluded.converted_leads, bulk_threshold = excluded.bulk_threshold,
-                        updated_at = excluded.updated_at
-                    """,
-                arguments: [
-                    destination.id, destination.name, destination.description, destination.connectionId,
-                    destination.objectType.rawValue, destination.status.rawValue, mappings, segments, orgFields,
-                    destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
-                    destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
-                    destination.operation.rawValue, destination.convertedLeads.rawValue,
-                    destination.bulkThreshold,
-                ]
-            )
-        }
+        try db.execute(
+            sql: """
+                INSERT INTO destinations (id, name, description, connection_id, object_type, status, mappings, segments,
+                    org_fields, delivery_error, last_delivery_at, created_at, updated_at, operation, converted_leads, bulk_threshold,
+                    marketing_actions, consent_path)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
+                    connection_id = excluded.connection_id, object_type = excluded.object_type, status = excluded.status,
+                    mappings = excluded.mappings, segments = excluded.segments, org_fields = excluded.org_fields,
+                    delivery_error = excluded.delivery_error, operation = excluded.operation,
+                    converted_leads = excluded.converted_leads, bulk_threshold = excluded.bulk_threshold,
+                    marketing_actions = excluded.marketing_actions, consent_path = excluded.consent_path,
+                    updated_at = excluded.updated_at
+                """,
+            arguments: [
+                destination.id, destination.name, destination.description, destination.connectionId,
+                destination.objectType.rawValue, destination.status.rawValue, mappings, segments, orgFields,
+                destination.deliveryError, destination.lastDeliveryAt?.timeIntervalSince1970,
+                destination.createdAt.timeIntervalSince1970, destination.updatedAt.timeIntervalSince1970,
+                destination.operation.rawValue, destination.convertedLeads.rawValue,
+                destination.bulkThreshold, MarketingAction.stored(destination.marketingActions), destination.consentPath,
+            ]
+        )
     }
 
     public func destination(id: String) async throws -> Destination? {
@@ -421,7 +435,8 @@ public final class SQLiteStore: SfdestStore {
             deliveryError: row["delivery_error"],
             lastDeliveryAt: (row["last_delivery_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
-            bulkThreshold: row["bulk_threshold"]
+            bulkThreshold: row["bulk_threshold"], marketingActions: MarketingAction.read(stored: row["marketing_actions"]),
+            consentPath: row["consent_path"]
         )
     }
 

@@ -6,7 +6,8 @@ import Foundation
 /// service asks only for the roles it needs. The store keeps data and applies the domain's rules
 /// inside its transactions (`PendingRecord`, `ActivationPlan`); it starts no work of its own.
 public typealias SfdestStore = ConfigurationStore & IngestStore & DeliveryQueue & MonitoringStore & AlertStore & RecordHistoryStore
-    & AccessStore & BulkQueue & TurnStore & SessionStore & ConnectionPauseStore & WebSessionStore
+    & AccessStore & BulkQueue & TurnStore & SessionStore & ConnectionPauseStore & WebSessionStore & GovernanceStore
+    & ProfileStore
 
 /// Connections (with sealed secrets) and destinations.
 public protocol ConfigurationStore: Sendable {

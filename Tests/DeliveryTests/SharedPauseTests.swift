@@ -43,6 +43,29 @@ struct SharedPauseTests {
         #expect(policy.status(of: "d2") == .pausedAPIBudget(reason: "budget"))
     }
 
+    /// A worker adopted a pause, then another process ended it (the destination enabled again):
+    /// the worker must not wait out the rest of it. Heard of the end only through the store, as a
+    /// worker that adopted the pause after the signal would.
+    @Test func aPauseTheStoreHadAndNoLongerHasEndsHereTooButOnlyIfItWasShared() {
+        var policy = makePolicy()
+        let shared = ConnectionPause(connectionId: "c1", kind: .apiLimit, reason: "limit", until: start.addingTimeInterval(60))
+        #expect(policy.adopt([shared], now: start).kept == ["c1"])
+        #expect(policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start.addingTimeInterval(1)) == .paused)
+        // The store no longer has it: ended elsewhere, 59 s early.
+        let ended = policy.adopt([], now: start.addingTimeInterval(1), wasShared: ["c1"])
+        #expect(ended.kept.isEmpty)
+        #expect(policy.pause(ofConnection: "c1") == nil)
+        #expect(policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start.addingTimeInterval(1)) == .open(sendersRunning: 0))
+        // A pause this process set and has not saved yet is not the store's to end.
+        _ = policy.requestFailed(.throttled, reason: "REQUEST_LIMIT_EXCEEDED", destinationId: "d2", connectionId: "c2", now: start, instant: .now, jitter: 1)
+        policy.adopt([], now: start.addingTimeInterval(1), wasShared: ["c1"])
+        #expect(policy.pause(ofConnection: "c2") != nil)
+        // A budget pause ended elsewhere before it ran out: lifted, and its usage forgotten.
+        policy.pauseForBudget(connectionId: "c3", used: 80, max: 100, now: start)
+        #expect(policy.adopt([], now: start.addingTimeInterval(5), wasShared: ["c3"]).budgetLifted == ["c3"])
+        #expect(policy.pause(ofConnection: "c3") == nil)
+    }
+
     @Test func aBudgetPauseTheStoreNoLongerHasWasLiftedByTheProcessThatReadTheUsage() {
         var policy = makePolicy()
         policy.pauseForBudget(connectionId: "c1", used: 80, max: 100, now: start)

@@ -127,8 +127,8 @@ extension CrashSafetyTests {
         }
     }
 
-    /// The answers a process reported fenced (`sfdest_delivery_answers_fenced_total`), once it
-    /// reports some or `within` has passed.
+    /// One worker meets the org's allowance used up: every worker waits, the `api` process shows
+    /// the pause, and enabling the destination again ends it in every process at once.
     @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
     func theOrgsLimitMetByOneWorkerPausesEveryWorkerAndTheAPIProcessShowsIt() async throws {
         try await PostgresTestDatabase.with { url in
@@ -184,6 +184,8 @@ extension CrashSafetyTests {
         }
     }
 
+    /// The answers a process reported fenced (`sfdest_delivery_answers_fenced_total`), once it
+    /// reports some or `within` has passed.
     static func fencedAnswers(of process: ServeProcess, destination: String, within: Duration) async throws -> Int {
         let client = ContractClient(baseURL: "http://127.0.0.1:\(process.port)", apiKey: ProcessHarness.apiKey)
         let deadline = ContinuousClock.now + within
