@@ -99,6 +99,16 @@ public struct PendingRecord: Sendable, Hashable {
         self.inFlightWaiting = [:]
     }
 
+    /// The profile took back what it wanted (it refused consent): the change not sent yet is
+    /// dropped; one in flight cannot be recalled and resolves as it lands. Returns the waiting
+    /// profiles, by hour, which the caller counts as excluded.
+    public mutating func withdrawQueued() -> [Int64: Int] {
+        let withdrawn = self.waiting
+        self.fields = [:]
+        self.waiting = [:]
+        return withdrawn
+    }
+
     /// Salesforce refused the send for a reason a person must fix: returns what was sent and the
     /// profiles that failed. A newer change stays queued.
     public mutating func failed() -> (sent: [String: FieldValue], failed: [Int64: Int]) {

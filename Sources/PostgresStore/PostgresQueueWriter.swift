@@ -281,6 +281,15 @@ struct PostgresQueueWriter {
             return OutcomeCounts()
         case .excluded(let exclusion):
             let counts = self.ledger.exclude(exclusion, profileId: profileId, destinationId: destination.id)
+            if exclusion.code == .consentRefused, let key = exclusion.recordId {
+                // Refused consent: what is queued for the record is not sent.
+                var row: QueueRecord
+                if let known = self.ahead.records[destination.id]?[key] { row = known } else { row = try await self.lockRecord(destination.id, key) }
+                if self.ledger.withdraw(destinationId: destination.id, row: &row) {
+                    self.ahead.recordWrites[destination.id, default: [:]][key] = row
+                    self.ahead.records[destination.id, default: [:]][key] = row.withStoredCategory()
+                }
+            }
             try await self.applyEffects()
             return counts
         case .record(let desired):

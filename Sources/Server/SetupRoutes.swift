@@ -111,9 +111,11 @@ struct SetupRoutes: Sendable {
             let fresh = Self.fresh(request)
             problems = try await EnablePreflight(services: self.destinations.services).check(destination, fresh: fresh).problems
         }
+        // The data usage policies the (draft) mappings would break, as enabling would refuse them.
+        let violations = try await PolicyCheck.violations(destination, store: self.destinations.services.store)
         return JSON.object([
-            ("ready", .bool(problems.isEmpty)),
-            ("problems", .array(problems.map { ["field": .string($0.field), "message": .string($0.message)] })),
+            ("ready", .bool(problems.isEmpty && violations.isEmpty)),
+            ("problems", .array(problems.map { ["field": .string($0.field), "message": .string($0.message)] } + PolicyCheck.details(violations, destination: destination))),
         ]).response()
     }
 

@@ -162,6 +162,24 @@ package struct QueueLedger {
         return counts
     }
 
+    /// A profile refused consent: the record's change not sent yet is withdrawn, its waiting
+    /// profiles counted as excluded. True when the row changed (the caller writes it).
+    package mutating func withdraw(destinationId: String, row: inout QueueRecord) -> Bool {
+        guard row.exists, var entry = row.pending, !entry.fields.isEmpty else { return false }
+        for (hour, count) in entry.withdrawQueued() {
+            self.count(destinationId, hour: hour) { $0.excluded += count }
+        }
+        row.pending = entry.isSettled ? nil : entry
+        if row.pending == nil {
+            row.dueAt = nil
+            row.queuedAt = nil
+            row.attempts = 0
+            row.retentionUsed = 0
+        }
+        self.saving(row)
+        return true
+    }
+
     /// What a destination wants of a record, received into its row (as read, or new); `write`
     /// says whether the row changed and must be saved. Call `needsExclusionCheck` first.
     package mutating func receive(_ desired: DesiredRecord, destinationId: String, row: inout QueueRecord) -> (counts: OutcomeCounts, write: Bool) {

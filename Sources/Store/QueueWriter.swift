@@ -120,6 +120,11 @@ struct QueueWriter {
             return OutcomeCounts()
         case .excluded(let exclusion):
             let counts = self.ledger.exclude(exclusion, profileId: profileId, destinationId: destination.id)
+            if exclusion.code == .consentRefused, let key = exclusion.recordId {
+                // Refused consent: what is queued for the record is not sent.
+                var row = try self.loadRecord(destination.id, key)
+                if self.ledger.withdraw(destinationId: destination.id, row: &row) { try self.storeRecord(row) }
+            }
             try self.applyEffects()
             return counts
         case .record(let desired):

@@ -192,6 +192,18 @@ struct GovernanceTests {
             try await harness.api.waitUntilDelivered(id, timeout: .seconds(30))
             #expect(try await harness.admin.record(contact)?["FirstName"] as? String == "Consents")
             #expect(!(try await harness.api.expect(200, .GET, "/v1/destinations/\(id)/failures").text.contains("CONSENT_REFUSED")))
+
+            // A change still queued (a label holds the destination) when the refusal comes: withdrawn.
+            try await harness.api.expect(200, .PUT, "/v1/labels", json: [["source": "xdm:person.name.firstName", "labels": ["C2"]]])
+            try await harness.api.postProfiles([Self.profile(contact, firstName: "Queued", consent: "y")])
+            #expect((try await harness.api.expect(200, .GET, "/v1/destinations/\(id)").object["backlog"] as? [String: Int])?["pending"] == 1)
+            try await harness.api.postProfiles([Self.profile(contact, firstName: "Queued", consent: "n")])
+            #expect((try await harness.api.expect(200, .GET, "/v1/destinations/\(id)").object["backlog"] as? [String: Int])?["pending"] == 0)
+            let written = try await harness.admin.stats().recordsWritten
+            try await harness.api.expect(200, .PUT, "/v1/labels", json: [] as [Any])
+            try await harness.api.waitUntilDelivered(id, timeout: .seconds(30))
+            #expect(try await harness.admin.stats().recordsWritten == written)
+            #expect(try await harness.admin.record(contact)?["FirstName"] as? String == "Consents")
         }
     }
 

@@ -105,4 +105,30 @@ struct GovernanceContractTests {
             #expect(fresh.first?.fields == ["LastName": .string("C"), "crm_1_seg__c": .string("realized")])
         }
     }
+
+    @Test(arguments: Backend.available)
+    func aRefusedConsentWithdrawsTheQueuedChangeAndAYesQueuesItAgain(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            let destination = try Q.destination()
+            _ = try await store.ingest([Q.profile(Q.ids[0], lastName: "A")], into: [destination], at: Q.t0)
+            #expect(try await store.backlog(destinationId: "dest-1").pending == 1)
+            var refused = Q.profile(Q.ids[0], lastName: "B")
+            refused.attributes["consents.share.val"] = .string("n")
+            let summary = try await store.ingest([refused], into: [destination], at: Q.t0.addingTimeInterval(1))
+            #expect(summary.perDestination["dest-1"]?.excluded == 1)
+            // Nothing is left to send, and the run is resolved: the waiting profile counts as excluded.
+            #expect(try await store.backlog(destinationId: "dest-1").pending == 0)
+            #expect(try await store.claim(destinationId: "dest-1", limit: 10, lease: 30, now: Q.t0.addingTimeInterval(2)).isEmpty)
+            let run = try #require(try await store.runs(destinationId: "dest-1", limit: 1).first)
+            #expect(run.received == 2 && run.excluded == 2 && run.unresolved == 0, "\(run)")
+            #expect(try await store.failures(destinationId: "dest-1").map(\.code) == ["CONSENT_REFUSED"])
+
+            var consents = refused
+            consents.attributes["consents.share.val"] = .string("y")
+            _ = try await store.ingest([consents], into: [destination], at: Q.t0.addingTimeInterval(3))
+            let claimed = try await store.claim(destinationId: "dest-1", limit: 10, lease: 30, now: Q.t0.addingTimeInterval(3))
+            #expect(claimed.first?.fields == ["LastName": .string("B"), "crm_1_seg__c": .string("realized")])
+            #expect(try await store.failures(destinationId: "dest-1").isEmpty)
+        }
+    }
 }

@@ -174,6 +174,9 @@ extension UIPages {
                 data["profilesRead"] = Int(answer.json["profilesRead"]?.numberValue ?? 0)
             }
         }
+        if page.grants(.viewDestinations) {
+            for (key, value) in try await self.labelsPanel(page, destination: destination) { data[key] = value }
+        }
         data["sources"] = sources.map { source -> [String: Any] in
             let samples = (source["samples"]?.arrayValue ?? []).compactMap(\.stringValue)
             return ["source": source["source"]?.stringValue ?? "", "hint": "\(Int(source["profiles"]?.numberValue ?? 0)) profiles, e.g. \(samples.joined(separator: ", "))"]
@@ -366,6 +369,8 @@ extension UIPages {
             data["problems"] = problems.map { problem -> [String: Any] in
                 var row = problem
                 row["where"] = Self.problemPlace(problem["field"] as? String ?? "")
+                // A policy violation names its destination: the page's own `destination` must win.
+                row["destination"] = nil
                 return row
             }
             data["hasProblems"] = !problems.isEmpty

@@ -33,6 +33,9 @@ struct UIPages: Sendable {
         page(.post, "ui/destinations/{id}/audiences") { try await self.saveAudiences($0) }
         page(.post, "ui/destinations/{id}/check") { try await self.check($0) }
         page(.get, "ui/destinations/{id}/review") { try await self.review($0) }
+        page(.get, "ui/labels") { try await self.labels($0) }
+        page(.post, "ui/labels") { try await self.saveLabels($0) }
+        page(.post, "ui/labels/remove") { try await self.removeLabels($0) }
         page(.get, "ui/alerts") { try await self.alerts($0) }
         page(.post, "ui/alerts/subscriptions") { try await self.subscribe($0) }
         page(.post, "ui/alerts/subscriptions/{id}/delete") { try await self.unsubscribe($0) }

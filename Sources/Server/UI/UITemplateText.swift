@@ -3,7 +3,7 @@ enum UITemplateText {
     static let all: [(String, String)] = [
         ("layout", layout), ("error", error), ("login", login), ("home", home), ("connections", connections),
         ("destinationNew", destinationNew), ("steps", steps), ("destination", destination), ("record", record),
-        ("mapping", mapping), ("audiences", audiences), ("review", review), ("alerts", alerts), ("keys", keys), ("audit", audit),
+        ("mapping", mapping), ("audiences", audiences), ("review", review), ("labels", labels), ("alerts", alerts), ("keys", keys), ("audit", audit),
     ]
 
     static let layout = #"""
@@ -26,6 +26,7 @@ enum UITemplateText {
             <a href="/ui/" {{#nav_home}}aria-current="page"{{/nav_home}}>Destinations</a>
             <a href="/ui/connections" {{#nav_connections}}aria-current="page"{{/nav_connections}}>Connections</a>
             <a href="/ui/alerts" {{#nav_alerts}}aria-current="page"{{/nav_alerts}}>Alerts</a>
+            {{#can.viewDestinations}}<a href="/ui/labels" {{#nav_labels}}aria-current="page"{{/nav_labels}}>Labels</a>{{/can.viewDestinations}}
             {{#can.manageKeys}}<a href="/ui/keys" {{#nav_keys}}aria-current="page"{{/nav_keys}}>API keys</a>
             <a href="/ui/audit" {{#nav_audit}}aria-current="page"{{/nav_audit}}>Audit log</a>{{/can.manageKeys}}
           </nav>
@@ -293,6 +294,9 @@ enum UITemplateText {
         {{#fieldsProblem}}<p class="flash error">The org's fields cannot be read now: {{fieldsProblem}}</p>{{/fieldsProblem}}
         {{#profilesRead}}<p class="help">Sources suggested from the {{profilesRead}} most recent stored profiles, with sample values.</p>{{/profilesRead}}
         <datalist id="source-list">{{#sources}}<option value="{{source}}">{{hint}}</option>{{/sources}}</datalist>
+        {{#hasLabels}}<div class="panel" id="labels-panel"><h2>Data usage labels</h2>
+        <p class="help">This destination does <strong>{{actionsShown}}</strong>. A mapped source whose label a policy forbids for that is refused when the destination is enabled, and pauses it if it is already. <a href="/ui/labels">All labels</a>.</p>
+        <ul>{{#labels}}<li><code>{{source}}</code> {{#labelList}}<span class="badge {{#blocked}}bad{{/blocked}}{{^blocked}}warn{{/blocked}}" title="{{meaning}}">{{name}}</span> {{/labelList}}{{#blocked}}<strong>cannot be mapped here</strong>{{/blocked}}</li>{{/labels}}</ul></div>{{/hasLabels}}
         <form id="mapping" method="post" action="/ui/destinations/{{destination.id}}/mapping" data-check="/ui/destinations/{{destination.id}}/check" data-list="mappings">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <div class="table-wrap"><table>
@@ -307,6 +311,25 @@ enum UITemplateText {
           {{#can.activate}}<div class="actions"><button type="button" class="secondary" data-add-row hidden>Add a row</button><button type="submit" id="save-mapping">Save and continue</button></div>{{/can.activate}}
           {{^can.activate}}<p class="muted">This key cannot change mappings (it lacks activate-destinations).</p>{{/can.activate}}
         </form>
+        """#
+
+    static let labels = #"""
+        <h1>Data usage labels</h1>
+        <p>A label on a profile source says how its data may be used: <code>C2</code> no export to a third party, <code>C12</code> no export at all, <code>C4</code>/<code>C5</code> no cross-site targeting, and the others for the record. A label on <code>xdm:person</code> covers every path under it. Destinations are checked against the policies when they are enabled, and paused when a label added here breaks one.</p>
+        {{#hasLabels}}<div class="table-wrap"><table id="labels"><thead><tr><th>Source</th><th>Labels</th><th></th></tr></thead>
+        <tbody>{{#labels}}<tr><td><code>{{source}}</code></td><td>{{#labelList}}<span class="badge warn" title="{{meaning}}">{{name}}</span> {{/labelList}}</td>
+          <td>{{#can.admin}}<form class="inline" method="post" action="/ui/labels/remove" data-confirm="Take every label off {{source}}?"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="source" value="{{source}}"><button class="secondary" type="submit">Remove</button></form>{{/can.admin}}</td></tr>{{/labels}}</tbody></table></div>{{/hasLabels}}
+        {{^hasLabels}}<p class="muted" id="no-labels">No source is labelled.</p>{{/hasLabels}}
+        {{#hasPaused}}<p class="flash error" id="paused-by-policy">Paused by a policy: {{#paused}}<a href="/ui/destinations/{{id}}">{{name}}</a> {{/paused}}</p>{{/hasPaused}}
+        {{#can.admin}}
+        <form id="label-form" class="panel" method="post" action="/ui/labels">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label for="l-source">Source</label><input id="l-source" name="source" type="text" placeholder="xdm:personalEmail.address" required>
+          <fieldset><legend>Labels (they replace the source's labels)</legend>{{#allLabels}}<p><input type="checkbox" id="label-{{name}}" name="labels" value="{{name}}"><label class="inline" for="label-{{name}}">{{name}}</label> <span class="help">{{meaning}}</span></p>{{/allLabels}}</fieldset>
+          <div class="actions"><button type="submit" id="save-label">Save labels</button></div>
+        </form>
+        {{/can.admin}}
+        {{^can.admin}}<p class="muted">Only an admin key changes labels: taking one off lets data out.</p>{{/can.admin}}
         """#
 
     static let audiences = #"""

@@ -35,7 +35,7 @@ struct UITemplates: Sendable {
             let can: [String: Any] = [
                 "viewDestinations": page.grants(.viewDestinations), "manageDestinations": page.grants(.manageDestinations),
                 "activate": page.grants(.activateDestinations), "manageKeys": page.grants(.manageKeys),
-                "viewProfiles": page.grants(.viewProfiles), "viewSegments": page.grants(.viewSegments),
+                "viewProfiles": page.grants(.viewProfiles), "viewSegments": page.grants(.viewSegments), "admin": page.grants(.admin),
             ]
             layout["signedIn"] = true
             layout["keyName"] = page.session.keyName
