@@ -63,7 +63,7 @@ struct DestinationActivity: Sendable {
         return DestinationActivity(
             backlog: backlog,
             delivery: await services.delivery.status(of: destination.id, inFlight: backlog.inFlight),
-            backfillRunning: destination.status == .enabled && backfilling,
+            backfillRunning: destination.status.isActivated && backfilling,
             bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown),
             violations: try await PolicyCheck.violations(destination, store: services.store)
         )

@@ -107,7 +107,7 @@ struct PermissionTests {
                 }
                 checked += 1
             }
-            #expect(checked >= 29, "only \(checked) routes were checked")
+            #expect(checked >= 33, "only \(checked) routes were checked")
         }
     }
 

@@ -49,7 +49,8 @@ struct WebUIGovernanceTests {
             #expect(after.body.contains("id=\"paused-by-policy\""))
             #expect(after.body.contains("Paused by a policy: Sales contacts"))
             let destination = try await browser.get("/ui/destinations/\(id)")
-            #expect(destination.body.contains("paused_policy"))
+            #expect(destination.body.contains("id=\"paused-policy\""))
+            #expect(destination.body.contains("noExport"))
         }
     }
 

@@ -33,6 +33,14 @@ extension UIPages {
         let id = try self.destinationId(page)
         let destination = try await page.get(self.apiPath(id))
         var data = self.header(page, destination, step: "monitor")
+        if destination["status"]?.stringValue == "paused_policy" {
+            data["pausedByPolicy"] = true
+            data["violations"] = UIValue.objects(destination["policyViolations"]).map { violation -> [String: Any] in
+                var row = violation
+                row["destination"] = nil
+                return row
+            }
+        }
         let runs = try await page.get(self.apiPath(id, "/runs?limit=48")).arrayValue ?? []
         data["runs"] = runs.prefix(24).map { run -> [String: Any] in
             var row = UIValue.object(run)

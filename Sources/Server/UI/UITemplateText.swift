@@ -197,6 +197,8 @@ enum UITemplateText {
         <h1>{{destination.name}}</h1>
         <p class="muted">{{#destination.description}}{{destination.description}} · {{/destination.description}}{{destination.operation}} · delivery {{destination.delivery.status}}{{#destination.delivery.reason}}: {{destination.delivery.reason}}{{/destination.delivery.reason}}{{#lastDeliveryShown}} · last delivery {{lastDeliveryShown}}{{/lastDeliveryShown}}</p>
         {{#destination.deliveryError}}<p class="flash error">{{destination.deliveryError}}</p>{{/destination.deliveryError}}
+        {{#pausedByPolicy}}<div class="flash error" id="paused-policy"><p>Paused by a data usage policy: nothing is sent, changes stay queued, until the mapping or the label changes (<a href="/ui/destinations/{{destination.id}}/mapping">mapping</a>, <a href="/ui/labels">labels</a>).</p>
+        <ul>{{#violations}}<li>{{message}}</li>{{/violations}}</ul></div>{{/pausedByPolicy}}
         <div class="cards" id="backlog">
           <div class="card"><div class="muted">Pending</div><div class="n" id="backlog-pending">{{destination.backlog.pending}}</div></div>
           <div class="card"><div class="muted">In flight</div><div class="n">{{destination.backlog.inFlight}}</div></div>
