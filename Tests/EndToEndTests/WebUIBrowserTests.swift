@@ -50,9 +50,9 @@ struct WebUIBrowserTests {
                 try JSONSerialization.jsonObject(with: Data(printed[reportStart...].utf8)) as? [String: Any], "no JSON report: \(printed.suffix(2000))"
             )
             #expect(report["ok"] as? Bool == true)
-            #expect((report["steps"] as? [String])?.count == 17, "steps: \(report["steps"] ?? "none")")
+            #expect((report["steps"] as? [String])?.count == 18, "steps: \(report["steps"] ?? "none")")
             let screenshots = report["screenshots"] as? [String] ?? []
-            #expect(screenshots.count >= 15)
+            #expect(screenshots.count >= 16)
             for path in screenshots {
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
                 #expect(size > 10_000, "screenshot \(path) is \(size) bytes")

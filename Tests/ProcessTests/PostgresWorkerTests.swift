@@ -184,6 +184,52 @@ extension CrashSafetyTests {
         }
     }
 
+    /// A label put through the `api` process stops both workers before another record goes out;
+    /// the changes streamed meanwhile stay queued, and taking the label off delivers them exactly.
+    @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
+    func aLabelPausesTheDestinationInEveryWorkerAndTakingItOffDeliversWhatWaited() async throws {
+        try await PostgresTestDatabase.with { url in
+            try await ProcessHarness.with(name: "pg-labels", contacts: 40, environment: ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey], deadline: .seconds(200)) { harness in
+                let database = ["--postgres", url.commandLineText]
+                harness.serveArguments = database + ["--role", "api"]
+                try await harness.start()
+                for number in 1...2 { _ = try await harness.launch(number, arguments: database + ["--role", "worker"]) }
+                let destination = try await harness.configureDestination()
+                let ids = harness.emulator.seededContactIds
+                var expected = ExpectedOrg()
+                var figures = CrashSafetyTests.Figures()
+                try await CrashSafetyTests.stream(
+                    ProfileRounds.bodies(round: 0, ids: ids, linesPerBody: 40), harness: harness, expected: &expected, figures: &figures, kill: nil
+                )
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+
+                // The label: paused in the labels' transaction; no worker sends from then on.
+                try await harness.api.expect(200, .PUT, "/v1/labels", json: [["source": "xdm:personalEmail.address", "labels": ["C2"]]])
+                let before = try await harness.admin.stats()
+                try await CrashSafetyTests.stream(
+                    ProfileRounds.bodies(round: 1, ids: ids, linesPerBody: 40), harness: harness, expected: &expected, figures: &figures, kill: nil
+                )
+                try await Task.sleep(for: .seconds(2))
+                let after = try await harness.admin.stats()
+                #expect(after.recordsWritten == before.recordsWritten, "records written after the label: \(after.recordsWritten - before.recordsWritten)")
+                #expect(after.callsByEndpoint["PATCH /composite/sobjects"] == before.callsByEndpoint["PATCH /composite/sobjects"])
+                let shown = try await harness.api.expect(200, .GET, "/v1/destinations/\(destination)").object
+                #expect(shown["status"] as? String == "paused_policy")
+                let waiting = (shown["backlog"] as? [String: Int])?["pending"] ?? 0
+                #expect(waiting > 0, "the changes streamed meanwhile are queued")
+
+                // Off again: enabled, and what waited is delivered, every field exact.
+                let resumed = ContinuousClock.now
+                try await harness.api.expect(200, .PUT, "/v1/labels", json: [] as [Any])
+                try await harness.waitUntilDelivered(destination, timeout: .seconds(60))
+                let (checked, mismatches) = try await harness.mismatches(against: expected)
+                #expect(checked == ids.count)
+                #expect(mismatches.isEmpty, "\(mismatches.prefix(8))")
+                print("ProcessTests pg-labels: \(waiting) records held by the label with two workers, delivered \(ContinuousClock.now - resumed) after it was taken off")
+            }
+        }
+    }
+
     /// The answers a process reported fenced (`sfdest_delivery_answers_fenced_total`), once it
     /// reports some or `within` has passed.
     static func fencedAnswers(of process: ServeProcess, destination: String, within: Duration) async throws -> Int {

@@ -333,6 +333,28 @@ class Flow:
         self.find("#new-subscription")
         self.shot("13-alerts")
 
+        self.step("labels: a C2 label on a mapped source pauses the destination; taken off, it resumes")
+        self.go("/ui/labels")
+        self.find("#no-labels")
+        self.type("#l-source", "xdm:workEmail.address")
+        self.click("#label-C2")
+        self.click("#save-label")
+        self.wait_for_text("Paused by a policy")
+        self.shot("14-labels")
+        _, destination = self.api("GET", f"/v1/destinations/{destination_id}")
+        self.check(destination["status"] == "paused_policy", f"status after the label: {destination['status']}")
+        self.go(f"/ui/destinations/{destination_id}")
+        self.check("noThirdPartyExport" in self.find("#paused-policy").text, "the destination page does not say which policy paused it")
+        self.go(f"/ui/destinations/{destination_id}/mapping")
+        self.check("cannot be mapped here" in self.find("#labels-panel").text, "the mapping page does not mark the labelled source")
+        self.go("/ui/labels")
+        self.type("#l-source", "xdm:workEmail.address")  # no label ticked: every label taken off
+        self.click("#save-label")
+        self.wait_for_text("Labels saved.")
+        self.find("#no-labels")
+        _, destination = self.api("GET", f"/v1/destinations/{destination_id}")
+        self.check(destination["status"] == "enabled", f"status after the label was taken off: {destination['status']}")
+
         self.step("a view-only key made on the keys page")
         self.go("/ui/keys")
         self.type("#k-name", "reps viewer")
@@ -340,14 +362,14 @@ class Flow:
         self.click("#create-key")
         viewer_key = self.find("#new-key-value").text.strip()
         self.check(viewer_key.startswith("sfd_"), f"new key: {viewer_key}")
-        self.shot("14-keys")
+        self.shot("15-keys")
 
         self.step("CSRF: a form with a forged token is refused")
         self.go(f"/ui/destinations/{destination_id}")
         self.driver.execute_script("document.querySelectorAll('input[name=csrf]').forEach(function (f) { f.value = 'forged'; });")
         self.click("#disable")
         self.wait_for_text("CSRF token is missing or wrong")
-        self.shot("15-csrf-refused")
+        self.shot("16-csrf-refused")
         _, destination = self.api("GET", f"/v1/destinations/{destination_id}")
         self.check(destination["status"] == "enabled", "a forged form disabled the destination")
 
@@ -357,7 +379,7 @@ class Flow:
         for action in ["connection.create", "destination.create", "destination.mappings", "destination.segments", "destination.enable", "failures.retry", "key.create"]:
             self.check(action in audit, f"the audit log lacks {action}")
         self.check("bootstrap key" in audit, "the audit log does not name the key")
-        self.shot("16-audit")
+        self.shot("17-audit")
 
         self.step("logout: the old session cookie is worthless")
         self.go("/ui/")
@@ -373,7 +395,7 @@ class Flow:
         self.check("Sales contacts" in self.find("#destinations").text, "the viewer does not see the destination")
         self.go(f"/ui/destinations/{destination_id}")
         self.check(not self.exists("#disable") and not self.exists("form.replay"), "disable or replay offered to a view-only key")
-        self.shot("17-viewer")
+        self.shot("18-viewer")
         self.go(f"/ui/destinations/{destination_id}/mapping")
         self.check(not self.exists("#save-mapping") and not self.find("#source-0").is_enabled(), "the viewer may edit mappings")
         # The server refuses the action anyway: a valid session and CSRF token, not the permission.
