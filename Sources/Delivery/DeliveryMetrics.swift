@@ -25,12 +25,12 @@ public struct DeliveryMetrics: Sendable {
     /// Counts each record's result (`outcome`: acknowledged, retry, postponed, failed) by code, and
     /// times the acknowledged ones from when their change was accepted.
     func record(_ results: [String: DeliveryResult], claimed: [ClaimedRecord], destinationId: String, now: Date = Date()) {
-        let queuedAt = Dictionary(claimed.map { ($0.recordId, $0.queuedAt) }, uniquingKeysWith: { first, _ in first })
+        let acceptedAt = Dictionary(claimed.map { ($0.recordId, $0.acceptedAt) }, uniquingKeysWith: { first, _ in first })
         for (recordId, result) in results {
             let (outcome, code) = Self.labels(of: result)
             Counter(label: Name.outcomes, dimensions: [("destination", destinationId), ("outcome", outcome), ("code", code)], factory: self.factory)
                 .increment()
-            if result.isAcknowledgement, let accepted = queuedAt[recordId] {
+            if result.isAcknowledgement, let accepted = acceptedAt[recordId] {
                 let seconds = max(0, now.timeIntervalSince(accepted))
                 Timer(label: Name.latency, dimensions: [("destination", destinationId)], factory: self.factory)
                     .recordNanoseconds(Int64(seconds * 1e9))

@@ -25,7 +25,7 @@ struct PostgresQueueWriter {
 
     static let recordColumns = """
         destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, claim_token, queued_at, attempts,
-        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object
+        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object, changed_at
         """
 
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
@@ -54,6 +54,7 @@ struct PostgresQueueWriter {
         record.retentionUsed = try row.value("retention_used", as: Double.self)
         record.salesforceId = try row.value("salesforce_id", as: String?.self)
         record.targetObject = try row.value("target_object", as: String?.self)
+        record.changedAt = try row.optionalDate("changed_at")
         record.exists = true
         return record.withStoredCategory()
     }
@@ -81,6 +82,7 @@ struct PostgresQueueWriter {
         let claimToken = inFlight ? row.claimToken : nil
         let queuedAt = row.pending == nil ? nil : row.queuedAt?.timeIntervalSince1970
         let retentionUsed = row.pending == nil ? 0 : row.retentionUsed
+        let changedAt = row.pending == nil ? nil : row.changedAt?.timeIntervalSince1970
         if row.exists {
             try await self.execute("""
                 UPDATE records SET acknowledged = \(acknowledged), acknowledged_at = \(row.acknowledgedAt?.timeIntervalSince1970),
@@ -88,7 +90,7 @@ struct PostgresQueueWriter {
                     claim_token = \(claimToken), queued_at = \(queuedAt), attempts = \(row.attempts),
                     last_error_code = \(row.lastErrorCode), last_error_message = \(row.lastErrorMessage),
                     history_entries = \(row.historyEntries), retention_used = \(retentionUsed), salesforce_id = \(row.salesforceId),
-                    target_object = \(row.targetObject)
+                    target_object = \(row.targetObject), changed_at = \(changedAt)
                 WHERE destination_id = \(row.destinationId) AND record_id = \(row.recordId)
                 """)
             return
@@ -96,10 +98,10 @@ struct PostgresQueueWriter {
         let inserted = try await self.rows("""
             INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at, claimed_until,
                 claim_token, queued_at, attempts, last_error_code, last_error_message, history_entries, retention_used, salesforce_id,
-                target_object)
+                target_object, changed_at)
             VALUES (\(row.destinationId), \(row.recordId), \(acknowledged), \(row.acknowledgedAt?.timeIntervalSince1970), \(pending),
                 \(flight), \(dueAt), \(claimedUntil), \(claimToken), \(queuedAt), \(row.attempts), \(row.lastErrorCode),
-                \(row.lastErrorMessage), \(row.historyEntries), \(retentionUsed), \(row.salesforceId), \(row.targetObject))
+                \(row.lastErrorMessage), \(row.historyEntries), \(retentionUsed), \(row.salesforceId), \(row.targetObject), \(changedAt))
             ON CONFLICT (destination_id, record_id) DO NOTHING RETURNING 1 AS inserted
             """)
         if inserted.isEmpty { throw PostgresStoreRetry(reason: "record \(row.recordId) of \(row.destinationId) was created meanwhile") }
@@ -369,7 +371,7 @@ struct PostgresQueueWriter {
             destination_id text, record_id text, acknowledged text, acknowledged_at double precision, pending text, in_flight smallint,
             due_at double precision, claimed_until double precision, claim_token bigint, queued_at double precision, attempts integer,
             last_error_code text, last_error_message text, history_entries integer, retention_used double precision, salesforce_id text,
-            target_object text
+            target_object text, changed_at double precision
             """
         if !updates.isEmpty {
             try await self.execute("""
@@ -377,7 +379,7 @@ struct PostgresQueueWriter {
                     pending = decode(v.pending, 'base64'), in_flight = v.in_flight, due_at = v.due_at, claimed_until = v.claimed_until,
                     claim_token = v.claim_token, queued_at = v.queued_at, attempts = v.attempts, last_error_code = v.last_error_code,
                     last_error_message = v.last_error_message, history_entries = v.history_entries, retention_used = v.retention_used,
-                    salesforce_id = v.salesforce_id, target_object = v.target_object
+                    salesforce_id = v.salesforce_id, target_object = v.target_object, changed_at = v.changed_at
                 FROM jsonb_to_recordset(\(JSONWriter.text(.array(updates)))::jsonb) AS v(\(unescaped: recordset))
                 WHERE records.destination_id = v.destination_id AND records.record_id = v.record_id
                 """)
@@ -386,10 +388,10 @@ struct PostgresQueueWriter {
             let inserted = try await self.rows("""
                 INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at, claimed_until,
                     claim_token, queued_at, attempts, last_error_code, last_error_message, history_entries, retention_used, salesforce_id,
-                    target_object)
+                    target_object, changed_at)
                 SELECT v.destination_id, v.record_id, decode(v.acknowledged, 'base64'), v.acknowledged_at, decode(v.pending, 'base64'),
                     v.in_flight, v.due_at, v.claimed_until, v.claim_token, v.queued_at, v.attempts, v.last_error_code, v.last_error_message,
-                    v.history_entries, v.retention_used, v.salesforce_id, v.target_object
+                    v.history_entries, v.retention_used, v.salesforce_id, v.target_object, v.changed_at
                 FROM jsonb_to_recordset(\(JSONWriter.text(.array(inserts)))::jsonb) AS v(\(unescaped: recordset))
                 ON CONFLICT (destination_id, record_id) DO NOTHING RETURNING 1 AS inserted
                 """)
@@ -417,6 +419,7 @@ struct PostgresQueueWriter {
             ("last_error_message", .string(row.lastErrorMessage)), ("history_entries", .int(row.historyEntries)),
             ("retention_used", .double(row.pending == nil ? 0 : row.retentionUsed)), ("salesforce_id", .string(row.salesforceId)),
             ("target_object", .string(row.targetObject)),
+            ("changed_at", optionalDouble(row.pending == nil ? nil : row.changedAt?.timeIntervalSince1970)),
         ])
     }
 

@@ -170,6 +170,8 @@ extension PostgresStore {
             "ALTER TABLE destinations ADD COLUMN marketing_actions text NOT NULL DEFAULT 'exportToThirdParty'",
             "ALTER TABLE destinations ADD COLUMN consent_path text NOT NULL DEFAULT 'consents.share.val'",
         ]),
+        // When the newest queued change of a record was accepted (delivery's latency is timed from it).
+        ("pg11_changed_at", ["ALTER TABLE records ADD COLUMN changed_at double precision"]),
     ]
 
     /// The names of every migration, in order.

@@ -71,8 +71,11 @@ public struct ClaimedRecord: Sendable, Hashable {
     public var fields: [String: FieldValue]
     /// Earlier attempts that failed transiently.
     public var attempts: Int
-    /// When this change was first queued (for latency).
+    /// When this change was first queued.
     public var queuedAt: Date
+    /// When the newest of the values sent was accepted (`POST /v1/profiles` answered): delivery's
+    /// latency is timed from it, not from an older change it replaced.
+    public var acceptedAt: Date
     /// Seconds of the retention window this change has used: the waits between its transient
     /// failures. Time the destination spent paused, disabled or out of API budget does not count.
     public var retentionUsed: TimeInterval
@@ -85,9 +88,10 @@ public struct ClaimedRecord: Sendable, Hashable {
 
     public init(
         recordId: String, fields: [String: FieldValue], attempts: Int, queuedAt: Date, retentionUsed: TimeInterval = 0,
-        address: RecordAddress? = nil, claim: Int64 = 0
+        address: RecordAddress? = nil, claim: Int64 = 0, acceptedAt: Date? = nil
     ) {
         self.claim = claim
+        self.acceptedAt = acceptedAt ?? queuedAt
         self.recordId = recordId
         self.fields = fields
         self.attempts = attempts

@@ -21,15 +21,16 @@ final class QueueCalls {
                 return """
                     INSERT INTO records (destination_id, record_id, acknowledged, acknowledged_at, pending, in_flight, due_at,
                         claimed_until, queued_at, attempts, last_error_code, last_error_message, history_entries, retention_used,
-                        salesforce_id, target_object, claim_token)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        salesforce_id, target_object, claim_token, changed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(destination_id, record_id) DO UPDATE SET acknowledged = excluded.acknowledged,
                         acknowledged_at = excluded.acknowledged_at, pending = excluded.pending, in_flight = excluded.in_flight,
                         due_at = excluded.due_at, claimed_until = excluded.claimed_until, queued_at = excluded.queued_at,
                         attempts = excluded.attempts, last_error_code = excluded.last_error_code,
                         last_error_message = excluded.last_error_message, history_entries = excluded.history_entries,
                         retention_used = excluded.retention_used, salesforce_id = excluded.salesforce_id,
-                        target_object = excluded.target_object, claim_token = excluded.claim_token
+                        target_object = excluded.target_object, claim_token = excluded.claim_token,
+                        changed_at = excluded.changed_at
                     """
             case .historyInsert:
                 return """

@@ -173,6 +173,7 @@ package struct QueueLedger {
         if row.pending == nil {
             row.dueAt = nil
             row.queuedAt = nil
+            row.changedAt = nil
             row.attempts = 0
             row.retentionUsed = 0
         }
@@ -187,9 +188,13 @@ package struct QueueLedger {
         counts.received = 1
         self.count(destinationId, hour: self.hour) { $0.received += 1 }
         var entry = row.pending ?? PendingRecord()
+        let queuedBefore = entry.fields
         let outcome = entry.receive(desired, acknowledged: row.acknowledged, hour: self.hour)
         if outcome.changed {
             counts.queued = 1
+            // The values to send are new: latency is timed from now (the same values received
+            // again keep the time they were first accepted).
+            if entry.fields != queuedBefore { row.changedAt = self.now }
             self.queuedRecordIds?.append(desired.key)
         } else {
             counts.unchanged = 1
@@ -254,7 +259,7 @@ package struct QueueLedger {
                     recordId: record.recordId, fields: claim.fields, attempts: record.attempts,
                     queuedAt: record.queuedAt ?? self.now, retentionUsed: record.retentionUsed,
                     address: record.salesforceId.map { RecordAddress(salesforceId: $0, objectType: record.targetObject) },
-                    claim: token
+                    claim: token, acceptedAt: record.changedAt ?? record.queuedAt ?? self.now
                 ))
             }
         }
@@ -320,7 +325,12 @@ package struct QueueLedger {
             record.dueAt = self.now
         }
         record.pending = entry.isSettled ? nil : entry
-        if record.pending == nil { record.queuedAt = nil } else if result.isAcknowledgement { record.queuedAt = self.now }
+        if record.pending == nil {
+            record.queuedAt = nil
+            record.changedAt = nil
+        } else if result.isAcknowledgement {
+            record.queuedAt = self.now
+        }
         self.saving(record)
         return delivered
     }
@@ -336,6 +346,7 @@ package struct QueueLedger {
             record.queuedAt = self.now
             record.dueAt = self.now
         }
+        record.changedAt = self.now
         // History (monitoring): a person replayed the failure.
         self.history(RecordHistoryEntry(at: self.now, event: .replayed, attempt: 0, code: code, fields: sent), for: &record)
         record.pending = entry
@@ -511,6 +522,9 @@ package struct QueueRecord: Equatable {
     /// The token of the claim holding the record while it is in flight (`DeliveryQueue`).
     package var claimToken: Int64?
     package var queuedAt: Date?
+    /// When the newest change queued for the record was accepted (what delivery's latency is
+    /// timed from once Salesforce acknowledges it).
+    package var changedAt: Date?
     package var attempts = 0
     /// Seconds of the retention window used by the current change (the waits between its
     /// transient failures; reset when it settles).

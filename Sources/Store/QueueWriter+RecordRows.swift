@@ -11,7 +11,7 @@ extension QueueWriter {
     /// lowercases and searches on every access).
     static let recordColumns = """
         destination_id, record_id, acknowledged, acknowledged_at, pending, due_at, claimed_until, queued_at, attempts,
-        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object, claim_token
+        last_error_code, last_error_message, history_entries, retention_used, salesforce_id, target_object, claim_token, changed_at
         """
 
     func loadRecord(_ destinationId: String, _ recordId: String) throws -> RecordRow {
@@ -41,6 +41,7 @@ extension QueueWriter {
         record.salesforceId = row.text(13)
         record.targetObject = row.text(14)
         record.historyEntries = row.int(11) ?? 0
+        record.changedAt = row.double(16).map(Date.init(timeIntervalSince1970:))
         record.exists = true
         return record.withStoredCategory()
     }
@@ -71,6 +72,7 @@ extension QueueWriter {
         save.bind(15, row.salesforceId)
         save.bind(16, row.targetObject)
         save.bind(17, row.pending?.inFlight == nil ? nil : row.claimToken)
+        save.bind(18, row.pending == nil ? nil : row.changedAt?.timeIntervalSince1970)
         try save.run()
     }
 }

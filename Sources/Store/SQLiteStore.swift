@@ -221,6 +221,11 @@ public final class SQLiteStore: SfdestStore {
                 ALTER TABLE destinations ADD COLUMN consent_path TEXT NOT NULL DEFAULT 'consents.share.val';
                 """)
         }
+        migrator.registerMigration("v21_changed_at") { db in
+            // When the newest queued change of a record was accepted: delivery's latency is timed
+            // from it (a change that replaced an older one is not charged the older one's wait).
+            try db.execute(sql: "ALTER TABLE records ADD COLUMN changed_at REAL")
+        }
         return migrator
     }
 

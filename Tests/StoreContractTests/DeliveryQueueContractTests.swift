@@ -76,6 +76,30 @@ struct DeliveryQueueContractTests {
         }
     }
 
+    /// Delivery's latency is timed from the acceptance of the newest value sent, not from the first
+    /// change of the record, which a later one replaced (after an outage, a record queued long ago
+    /// and changed again just before the restore waited only since that change).
+    @Test(arguments: Backend.available)
+    func aClaimCarriesWhenItsNewestValueWasAcceptedAndAChangeInFlightKeepsItsOwn(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            let destination = try Self.destination()
+            _ = try await store.ingest([Self.profile(Self.ids[0], lastName: "A")], into: [destination], at: Self.t0)
+            _ = try await store.ingest([Self.profile(Self.ids[0], lastName: "B")], into: [destination], at: Self.t0.addingTimeInterval(100))
+            // The same values again change nothing, and do not make the change newer.
+            _ = try await store.ingest([Self.profile(Self.ids[0], lastName: "B")], into: [destination], at: Self.t0.addingTimeInterval(150))
+            let first = try #require(try await store.claim(destinationId: "dest-1", limit: 10, lease: 30, now: Self.t0.addingTimeInterval(200)).first)
+            #expect(first.queuedAt == Self.t0)
+            #expect(first.acceptedAt == Self.t0.addingTimeInterval(100))
+            // A change arriving while that one is in flight: the answer keeps the claim's time; the
+            // next claim has the new change's.
+            _ = try await store.ingest([Self.profile(Self.ids[0], lastName: "C")], into: [destination], at: Self.t0.addingTimeInterval(210))
+            try await store.complete(destinationId: "dest-1", claim: first.claim, results: [first.recordId: .acknowledged], now: Self.t0.addingTimeInterval(220))
+            let second = try #require(try await store.claim(destinationId: "dest-1", limit: 10, lease: 30, now: Self.t0.addingTimeInterval(230)).first)
+            #expect(second.fields == ["LastName": .string("C")])
+            #expect(second.acceptedAt == Self.t0.addingTimeInterval(210))
+        }
+    }
+
     @Test(arguments: Backend.available)
     func completingAndClaimingTheNextBatchIsOneStepFencedByTheClaim(_ backend: Backend) async throws {
         try await backend.withStore { store in
