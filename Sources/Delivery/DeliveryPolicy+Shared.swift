@@ -41,6 +41,10 @@ extension DeliveryPolicy {
                 state.pause = Pause(until: shared.until, status: Self.status(of: shared))
             }
             self.connections[shared.connectionId] = state
+            if current, shared.kind != .apiBudget {
+                // Refused for every process: this one logs the resume too, when it sends again.
+                self.refused(shared.connectionId, since: now, status: Self.status(of: shared))
+            }
         }
         for (connectionId, state) in self.connections where !kept.contains(connectionId) {
             guard let pause = state.pause else { continue }

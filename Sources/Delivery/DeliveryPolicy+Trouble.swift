@@ -99,6 +99,18 @@ extension DeliveryPolicy {
         self.connections[connectionId, default: ConnectionState()].pause = Pause(until: until, status: status)
     }
 
+    /// Since when Salesforce has been refusing the connection's requests (nil: it is not).
+    func refusedSince(_ connectionId: String) -> Date? {
+        self.connections[connectionId]?.refusedSince?.at
+    }
+
+    /// The first refusal of a stretch is when the connection's requests stopped going through.
+    mutating func refused(_ connectionId: String, since now: Date, status: DeliveryStatus) {
+        if self.connections[connectionId, default: ConnectionState()].refusedSince == nil {
+            self.connections[connectionId]?.refusedSince = (now, status)
+        }
+    }
+
     // MARK: Request-level failures
 
     /// A request failed as a whole; nothing of the batch was written.
@@ -145,12 +157,14 @@ extension DeliveryPolicy {
             self.connections[connectionId, default: ConnectionState()].authenticationRefusals = refusals
             let pause = self.authenticationPause(refusals: refusals)
             self.pauseConnection(connectionId, until: now.addingTimeInterval(pause), status: .authenticationFailed(reason: reason))
+            self.refused(connectionId, since: now, status: .authenticationFailed(reason: reason))
             return .credentialsRefused(pause: pause)
         case .throttled:
             // The org's allowance is shared by every destination of the connection: pause them all,
             // and never re-authenticate for it.
             let pause = self.options.throttlePause
             self.pauseConnection(connectionId, until: now.addingTimeInterval(pause), status: .pausedAPILimit(reason: reason))
+            self.refused(connectionId, since: now, status: .pausedAPILimit(reason: reason))
             return .throttled(pause: pause)
         case .transient(let outcomeUnknown):
             let failures = (self.destinations[destinationId]?.consecutiveFailures ?? 0) + 1

@@ -38,6 +38,20 @@ struct DeliveryPolicy: Sendable {
         var pause: Pause?
         /// Consecutive refusals of the connection's credentials, for the growing pause between logins.
         var authenticationRefusals = 0
+        /// Since when, and why, Salesforce has refused the connection's requests (the org's limit,
+        /// its credentials), until a request goes through again: that moment is logged.
+        var refusedSince: (at: Date, status: DeliveryStatus)?
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.pause == rhs.pause && lhs.authenticationRefusals == rhs.authenticationRefusals
+                && lhs.refusedSince?.at == rhs.refusedSince?.at && lhs.refusedSince?.status == rhs.refusedSince?.status
+        }
+    }
+
+    /// A connection whose requests go through again after Salesforce refused them.
+    struct Resumption: Sendable, Equatable {
+        var after: DeliveryStatus
+        var refusedFor: TimeInterval
     }
 
     /// Whether a destination may start another sender now.
@@ -173,11 +187,17 @@ struct DeliveryPolicy: Sendable {
 
     /// Salesforce took a batch: the destination's backoff, pause and status end, and so does the
     /// count of its connection's refused logins.
-    mutating func delivered(destinationId: String, connectionId: String) {
+    /// A request went through at `now`; when Salesforce had been refusing the connection's
+    /// requests, since when and why (to be said once).
+    @discardableResult
+    mutating func delivered(destinationId: String, connectionId: String, now: Date = Date()) -> Resumption? {
         self.destinations[destinationId]?.consecutiveFailures = 0
         self.destinations[destinationId]?.pausedUntil = nil
         self.destinations[destinationId]?.status = nil
         self.connections[connectionId]?.authenticationRefusals = 0
+        guard let refused = self.connections[connectionId]?.refusedSince else { return nil }
+        self.connections[connectionId]?.refusedSince = nil
+        return Resumption(after: refused.status, refusedFor: max(0, now.timeIntervalSince(refused.at)))
     }
 
     /// The destination changed (enabled, mappings fixed): its pause, backoff and status end.

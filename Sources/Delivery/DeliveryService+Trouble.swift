@@ -66,9 +66,10 @@ extension DeliveryService {
     /// the destination pauses as the failure requires.
     func handle(_ error: SalesforceError, claimed: [ClaimedRecord], destination: Destination) async {
         let reason = [error.code, error.message, error.hint].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        let now = Date()
         let decision = self.policy.requestFailed(
             Self.trouble(of: error), reason: reason, destinationId: destination.id, connectionId: destination.connectionId,
-            now: Date(), instant: .now, jitter: self.jitter()
+            now: now, instant: .now, jitter: self.jitter()
         )
         switch decision {
         case .credentialsRefused(let pause):
@@ -77,7 +78,15 @@ extension DeliveryService {
             await self.markConnection(destination.connectionId, failed: reason)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case .throttled(let pause):
-            self.logger.warning("Salesforce API allowance used up", metadata: ["destination": "\(destination.id)", "reason": "\(reason)"])
+            // Said when the refusals start; each probe after that (every `pause`) only in debug.
+            let first = self.policy.refusedSince(destination.connectionId) == now
+            self.logger.log(
+                level: first ? .warning : .debug, "Salesforce API allowance used up",
+                metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "nextTrySeconds": "\(Int(pause))"]
+            )
+            // The usage a refusal reports (all used) must not hold the next batch back as over the
+            // budget: that batch is the probe, and its answer tells the usage as it is then.
+            try? await self.clients.client(connectionId: destination.connectionId).forgetUsage()
             await self.sharePause(destination.connectionId)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case .backingOff(let wait, let requeueAfter, let outcomeUnknown):

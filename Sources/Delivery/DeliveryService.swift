@@ -22,8 +22,11 @@ public struct DeliveryOptions: Sendable {
     /// Backoff after a transient failure: base * 2^(attempt-1), capped, with ±20% jitter.
     public var backoffBase: TimeInterval = 1
     public var backoffCap: TimeInterval = 300
-    /// How long to wait after Salesforce says the API allowance is used up.
-    public var throttlePause: TimeInterval = 60
+    /// How long to wait after Salesforce says the API allowance is used up
+    /// (`REQUEST_LIMIT_EXCEEDED`) before the next batch tries again. A refused request costs the
+    /// org nothing and the next batch itself is the probe (no extra call), so delivery resumes
+    /// within this of the allowance coming back.
+    public var throttlePause: TimeInterval = 5
     /// How long to wait before trying credentials Salesforce refused again; the wait doubles with
     /// each refusal, up to an hour, and ends at once when the connection gets new credentials.
     public var authenticationPause: TimeInterval = 60
@@ -293,7 +296,12 @@ public actor DeliveryService: Service {
             }.value
             self.metrics.record(outcomes.filter { !completion.fenced.contains($0.key) }, claimed: claimed, destinationId: destinationId)
             self.reportFenced(completion, destinationId: destinationId)
-            self.policy.delivered(destinationId: destination.id, connectionId: destination.connectionId)
+            if let resumed = self.policy.delivered(destinationId: destination.id, connectionId: destination.connectionId, now: answered) {
+                self.logger.notice("Salesforce accepts the connection's requests again: delivery resumed", metadata: [
+                    "connection": "\(destination.connectionId)", "destination": "\(destination.id)", "after": "\(resumed.after.name)",
+                    "refusedForSeconds": "\(Int(resumed.refusedFor.rounded()))",
+                ])
+            }
             await self.sharedPauseEnded(destination.connectionId, now: answered)
             return completion.next
         } catch let error as SalesforceError {

@@ -20,6 +20,9 @@ extension SfdestRuntime.Settings {
     ///   company before a partial batch is sent (a full batch of 200 goes at once).
     /// - `SFDEST_DELIVERY_POLL_MS` (default 250, from 10 to 600000): how often delivery looks for
     ///   due work besides being woken (by ingest in its process, by a PostgreSQL signal from others).
+    /// - `SFDEST_DELIVERY_THROTTLE_SECONDS` (default 5, from 1 to 3600): after Salesforce answers
+    ///   `REQUEST_LIMIT_EXCEEDED`, how long the connection waits before its next batch tries again
+    ///   (that batch is the probe: no extra call).
     /// - `SFDEST_UI_SESSION_IDLE_SECONDS` (default 1800) and `SFDEST_UI_SESSION_HOURS` (default 12):
     ///   when a web UI session ends without a request, and at the latest.
     /// - `SFDEST_ALLOWED_HOSTS` (default empty): extra login hosts (and webhook hosts on private
@@ -48,6 +51,9 @@ extension SfdestRuntime.Settings {
         }
         if let milliseconds = try self.number("SFDEST_DELIVERY_POLL_MS", "a whole number of milliseconds from 10 to 600000", in: 10...600_000, whole: true) {
             self.delivery.pollInterval = .milliseconds(Int64(milliseconds))
+        }
+        if let seconds = try self.number("SFDEST_DELIVERY_THROTTLE_SECONDS", "a number of seconds from 1 to 3600", in: 1...3_600) {
+            self.delivery.throttlePause = seconds
         }
         if let milliseconds = try self.number("SFDEST_DELIVERY_LINGER_MS", "a whole number of milliseconds from 0 to 10000", in: 0...10_000, whole: true) {
             self.delivery.linger = .milliseconds(Int64(milliseconds))

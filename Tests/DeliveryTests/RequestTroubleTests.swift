@@ -26,7 +26,7 @@ struct RequestTroubleTests {
     }
 
     @Test func throttlingPausesEveryDestinationOfTheConnection() {
-        var policy = self.seen([("d1", "c1"), ("d2", "c1"), ("d3", "c2")])
+        var policy = self.seen([("d1", "c1"), ("d2", "c1"), ("d3", "c2")]) { $0.throttlePause = 60 }
         let reason = "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."
         #expect(self.fail(&policy, .throttled, reason: reason) == .throttled(pause: 60))
         #expect(policy.status(of: "d1") == .pausedAPILimit(reason: reason))
@@ -45,10 +45,29 @@ struct RequestTroubleTests {
         #expect(policy.pause(ofConnection: "c1") == nil)
     }
 
-    @Test func theThrottlePauseIsTheConfiguredOne() {
-        var policy = self.seen([("d1", "c1")]) { $0.throttlePause = 5 }
-        #expect(self.fail(&policy, .throttled) == .throttled(pause: 5))
-        #expect(policy.pause(ofConnection: "c1")?.until == start.addingTimeInterval(5))
+    @Test func theThrottlePauseIsTheConfiguredOneAndByDefaultAFewSeconds() {
+        var policy = self.seen([("d1", "c1")]) { $0.throttlePause = 30 }
+        #expect(self.fail(&policy, .throttled) == .throttled(pause: 30))
+        #expect(policy.pause(ofConnection: "c1")?.until == start.addingTimeInterval(30))
+        // By default the next batch tries again after 5 s: it is the probe, so delivery resumes
+        // within 5 s of the allowance coming back.
+        var byDefault = self.seen([("d1", "c1")])
+        #expect(self.fail(&byDefault, .throttled) == .throttled(pause: 5))
+    }
+
+    @Test func theFirstRequestThroughAfterRefusalsSaysSinceWhenAndWhyOnce() {
+        var policy = self.seen([("d1", "c1"), ("d2", "c1")])
+        #expect(policy.delivered(destinationId: "d1", connectionId: "c1", now: start) == nil, "nothing was refused")
+        let reason = "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."
+        _ = self.fail(&policy, .throttled, reason: reason, at: start)
+        _ = self.fail(&policy, .throttled, reason: reason, destination: "d2", at: start.addingTimeInterval(5))
+        // Through again 12 s after the first refusal, whichever destination sends.
+        let resumed = policy.delivered(destinationId: "d2", connectionId: "c1", now: start.addingTimeInterval(12))
+        #expect(resumed == DeliveryPolicy.Resumption(after: .pausedAPILimit(reason: reason), refusedFor: 12))
+        #expect(policy.delivered(destinationId: "d1", connectionId: "c1", now: start.addingTimeInterval(13)) == nil, "said once")
+        // Refused credentials, later fixed, are said the same way.
+        _ = self.fail(&policy, .credentialsRefused, reason: "invalid_grant", at: start.addingTimeInterval(20))
+        #expect(policy.delivered(destinationId: "d1", connectionId: "c1", now: start.addingTimeInterval(80))?.after.name == "authentication_failed")
     }
 
     @Test func refusedCredentialsWaitTwiceAsLongEachTimeUpToAnHour() {

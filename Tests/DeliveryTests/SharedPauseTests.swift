@@ -7,7 +7,7 @@ import Testing
 @Suite("Shared connection pauses")
 struct SharedPauseTests {
     @Test func aLongerPauseSavedByAnotherProcessIsAdoptedAndAShorterOneIsNot() {
-        var policy = makePolicy()
+        var policy = makePolicy { $0.throttlePause = 60 }
         _ = policy.requestFailed(.throttled, reason: "REQUEST_LIMIT_EXCEEDED", destinationId: "d1", connectionId: "c1", now: start, instant: .now, jitter: 1)
         let own = try! #require(policy.pause(ofConnection: "c1"))
         #expect(own.until == start.addingTimeInterval(60))

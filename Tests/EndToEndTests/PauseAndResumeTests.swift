@@ -34,6 +34,29 @@ struct PauseAndResumeTests {
         }
     }
 
+    /// With the default settings: the allowance is used up, then comes back; delivery goes on
+    /// within seconds (the next batch after the 5 s throttle pause is the probe), not after a
+    /// minute, and the log says it resumed.
+    @Test func deliveryResumesWithinSecondsOfTheAllowanceComingBackAndSaysSo() async throws {
+        try await EndToEnd.with(contacts: 20) { e2e in
+            let destination = try await e2e.configureDestination()
+            let stats = try await e2e.admin.stats()
+            try await e2e.admin.setFaults(["apiLimit": Double(stats.apiUsed + 1000), "apiUsed": Double(stats.apiUsed + 1000)])
+            try await e2e.post(e2e.emulator.seededContactIds.map { xdmProfile(id: $0, lastName: "Resumed") })
+            _ = try await self.waitForStatus("paused_api_limit", e2e, destination)
+            try await e2e.admin.setFaults(["apiUsed": 0])
+            let restored = ContinuousClock.now
+            try await e2e.waitUntilDelivered(destination)
+            let waited = ContinuousClock.now - restored
+            // The pause is 5 s: well under the 60 s it was (bounded loosely for a loaded machine).
+            #expect(waited < .seconds(30), "delivered \(waited) after the allowance came back")
+            #expect(try await e2e.admin.record(e2e.emulator.seededContactIds[0])?["LastName"] as? String == "Resumed")
+            let resumed = e2e.logs.all.filter { $0.contains("delivery resumed") }
+            #expect(resumed.count == 1, "\(resumed)")
+            #expect(resumed.first?.contains("after=paused_api_limit") == true, "\(resumed)")
+        }
+    }
+
     @Test func theAPIBudgetPausesTheConnectionUntilUsageAllows() async throws {
         try await EndToEnd.with(contacts: 600, configure: { $0.delivery.apiBudgetRecheck = 0.3; $0.delivery.batchSize = 100; $0.delivery.concurrentRequests = 1 }) { e2e in
             let destination = try await e2e.configureDestination()

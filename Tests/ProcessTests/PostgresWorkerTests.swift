@@ -132,7 +132,9 @@ extension CrashSafetyTests {
     @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
     func theOrgsLimitMetByOneWorkerPausesEveryWorkerAndTheAPIProcessShowsIt() async throws {
         try await PostgresTestDatabase.with { url in
-            try await ProcessHarness.with(name: "pg-pauses", contacts: 40, environment: ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey], deadline: .seconds(200)) { harness in
+            // A long throttle pause, so the two seconds in which no worker may call fall inside it.
+            let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_THROTTLE_SECONDS": "60"]
+            try await ProcessHarness.with(name: "pg-pauses", contacts: 40, environment: environment, deadline: .seconds(200)) { harness in
                 let database = ["--postgres", url.commandLineText]
                 harness.serveArguments = database + ["--role", "api"]
                 try await harness.start()

@@ -16,18 +16,20 @@ struct TuningTests {
         #expect(settings.delivery.concurrentRequests == 4)
         #expect(settings.delivery.linger == .milliseconds(250))
         #expect(settings.delivery.lease == 120)
+        #expect(settings.delivery.throttlePause == 5)
         #expect(settings.salesforceRequestTimeout == .seconds(30))
     }
 
     @Test func everyVariableIsRead() throws {
         var settings = self.settings([
             "SFDEST_DELIVERY_REQUESTS": "12", "SFDEST_DELIVERY_LINGER_MS": " 0 ",
-            "SFDEST_DELIVERY_LEASE_SECONDS": "300", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "2.5",
+            "SFDEST_DELIVERY_LEASE_SECONDS": "300", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "2.5", "SFDEST_DELIVERY_THROTTLE_SECONDS": "90",
         ])
         try settings.applyTuning()
         #expect(settings.delivery.concurrentRequests == 12)
         #expect(settings.delivery.linger == .zero)
         #expect(settings.delivery.lease == 300)
+        #expect(settings.delivery.throttlePause == 90)
         #expect(settings.salesforceRequestTimeout == .milliseconds(2_500))
     }
 
@@ -38,6 +40,7 @@ struct TuningTests {
         ("SFDEST_DELIVERY_LINGER_MS", "-1", "from 0 to 10000"),
         ("SFDEST_DELIVERY_LINGER_MS", "soon", "from 0 to 10000"),
         ("SFDEST_DELIVERY_LEASE_SECONDS", "0.5", "at least 1"),
+        ("SFDEST_DELIVERY_THROTTLE_SECONDS", "0", "from 1 to 3600"),
         ("SFDEST_SALESFORCE_TIMEOUT_SECONDS", "nan", "at least 0.1"),
     ])
     func badValuesAreRefusedWithWhatIsExpected(name: String, value: String, expected: String) {
