@@ -11,6 +11,7 @@ public struct DeliveryMetrics: Sendable {
     public enum Name {
         public static let outcomes = "sfdest_delivery_outcomes_total"
         public static let latency = "sfdest_delivery_latency_seconds"
+        public static let concurrency = "sfdest_delivery_concurrency_limit"
         public static let apiCalls = "sfdest_salesforce_api_calls_total"
         public static let apiUsage = "sfdest_salesforce_api_usage"
         public static let fenced = "sfdest_delivery_answers_fenced_total"
@@ -36,6 +37,11 @@ public struct DeliveryMetrics: Sendable {
                     .recordNanoseconds(Int64(seconds * 1e9))
             }
         }
+    }
+
+    /// The connection's limit of requests in flight (`AdaptiveConcurrency`).
+    func concurrency(connectionId: String, limit: Int) {
+        Gauge(label: Name.concurrency, dimensions: [("connection", connectionId)], factory: self.factory).record(limit)
     }
 
     /// Answers refused because another claim had taken their records over (a lease that ran out).

@@ -74,6 +74,9 @@ struct DeliveryPolicy: Sendable {
     /// The state of each destination seen, and of each connection; changed only through the methods.
     var destinations: [String: DestinationState] = [:]
     var connections: [String: ConnectionState] = [:]
+    /// Each connection's requests in flight at most, as answers adjust it (kept across pauses and
+    /// credential changes: it is about how the org answers, not about this connection's state).
+    var concurrency: [String: AdaptiveConcurrency] = [:]
 
     /// `requestTimeout`: how long one Salesforce call may take; the settle time is twice that
     /// unless `options.ambiguousSettle` says otherwise.
@@ -121,24 +124,70 @@ struct DeliveryPolicy: Sendable {
             if case .pausedAPIBudget = pause.status { return .recheckBudget }
             self.connections[connectionId]?.pause = nil
         }
-        return self.openSender(destinationId)
+        return self.openSender(destinationId, connectionId: connectionId)
     }
 
     /// After `.recheckBudget`, once the org's usage allows sending again: lifts the connection's
     /// pause and answers as `admit` does.
     mutating func admitAfterBudgetCheck(destinationId: String, connectionId: String) -> Admission {
         self.connections[connectionId]?.pause = nil
-        return self.openSender(destinationId)
+        return self.openSender(destinationId, connectionId: connectionId)
     }
 
-    /// One sender per destination, more (up to the concurrency limit) while senders keep finding
-    /// full batches.
-    private mutating func openSender(_ destinationId: String) -> Admission {
+    /// One sender per destination, always; more while senders keep finding full batches, up to
+    /// the connection's limit of requests in flight (shared by its destinations).
+    private mutating func openSender(_ destinationId: String, connectionId: String) -> Admission {
         let running = self.destinations[destinationId]?.senders ?? 0
-        guard running < self.options.concurrentRequests else { return .full }
-        if running > 0 && self.destinations[destinationId]?.busy != true { return .full }
+        if running > 0 {
+            guard self.destinations[destinationId]?.busy == true, self.senders(onConnection: connectionId) < self.concurrencyLimit(connectionId) else {
+                return .full
+            }
+        }
         self.destinations[destinationId]?.busy = false
         return .open(sendersRunning: running)
+    }
+
+    // MARK: Requests in flight per connection
+
+    /// The connection's limit of requests in flight now.
+    func concurrencyLimit(_ connectionId: String) -> Int {
+        self.concurrency[connectionId]?.limit ?? max(1, self.options.concurrentRequests)
+    }
+
+    /// Senders running for the destinations of the connection.
+    func senders(onConnection connectionId: String) -> Int {
+        self.destinations.values.reduce(0) { $0 + ($1.connectionId == connectionId ? $1.senders : 0) }
+    }
+
+    /// Whether the limit adapts (a ceiling above the start).
+    var adaptsConcurrency: Bool { self.options.maxConcurrentRequests > self.options.concurrentRequests }
+
+    /// A request of the connection was answered; returns the new limit when it changed.
+    mutating func answered(connectionId: String, latency: TimeInterval, records: Int, lockErrors: Int, now: Date) -> Int? {
+        guard self.adaptsConcurrency else { return nil }
+        var state = self.concurrency[connectionId] ?? self.startingConcurrency()
+        let changed = state.answered(latency: latency, records: records, lockErrors: lockErrors, now: now)
+        self.concurrency[connectionId] = state
+        return changed ? state.limit : nil
+    }
+
+    /// Salesforce pushed back on a request of the connection; returns the new limit when it changed.
+    mutating func congested(connectionId: String, now: Date) -> Int? {
+        guard self.adaptsConcurrency else { return nil }
+        var state = self.concurrency[connectionId] ?? self.startingConcurrency()
+        let changed = state.congested(now: now)
+        self.concurrency[connectionId] = state
+        return changed ? state.limit : nil
+    }
+
+    private func startingConcurrency() -> AdaptiveConcurrency {
+        AdaptiveConcurrency(initial: self.options.concurrentRequests, ceiling: self.options.maxConcurrentRequests)
+    }
+
+    /// Whether a sender of the destination should stop after its request: the connection has more
+    /// in flight than its limit now, and the destination keeps another sender.
+    func shouldShrink(destinationId: String, connectionId: String) -> Bool {
+        (self.destinations[destinationId]?.senders ?? 0) > 1 && self.senders(onConnection: connectionId) > self.concurrencyLimit(connectionId)
     }
 
     /// Nothing is queued for an admitted destination: with no sender running, it shows idle again.

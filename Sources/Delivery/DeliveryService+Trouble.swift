@@ -87,9 +87,11 @@ extension DeliveryService {
             // The usage a refusal reports (all used) must not hold the next batch back as over the
             // budget: that batch is the probe, and its answer tells the usage as it is then.
             try? await self.clients.client(connectionId: destination.connectionId).forgetUsage()
+            self.concurrencyCongested(destination.connectionId, why: error.code)
             await self.sharePause(destination.connectionId)
             await self.requeue(claimed, destination: destination, code: error.code, message: error.message, after: pause, countAttempt: false)
         case .backingOff(let wait, let requeueAfter, let outcomeUnknown):
+            self.concurrencyCongested(destination.connectionId, why: error.code)
             self.logger.notice("Salesforce call failed, retrying later", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "waitSeconds": "\(Int(wait))"])
             await self.requeue(
                 claimed, destination: destination, code: error.code, message: error.message, after: requeueAfter,

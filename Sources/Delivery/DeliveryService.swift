@@ -9,8 +9,13 @@ import Store
 public struct DeliveryOptions: Sendable {
     /// Records per sObject Collections request (Salesforce's maximum is 200).
     public var batchSize = 200
-    /// Requests in flight at once per destination.
+    /// Requests in flight at once per connection to start with (every destination of a
+    /// connection shares them; each destination may always have one).
     public var concurrentRequests = 4
+    /// How far the adaptive limit may raise the requests in flight per connection (`AdaptiveConcurrency`):
+    /// Salesforce allows 25 long-running requests at once in a production org or sandbox, 5 in a
+    /// developer or trial org. At or below `concurrentRequests` the number stays fixed.
+    public var maxConcurrentRequests = 25
     /// How long a change may wait for company before a partial batch is sent, so load fills
     /// batches of 200 (a full batch goes at once).
     public var linger: Duration = .milliseconds(250)
@@ -247,10 +252,39 @@ public actor DeliveryService: Service {
             }
             guard let next = await self.send(claimed, for: destination) else { return }
             claimed = next
+            // The connection's limit came down: this destination's extra sender stops.
+            if self.policy.shouldShrink(destinationId: destination.id, connectionId: destination.connectionId) {
+                await self.giveBack(claimed, destination: destination)
+                return
+            }
         }
         if !claimed.isEmpty {
             await self.requeue(claimed, destination: destination, code: "SHUTDOWN", message: "the service is stopping", after: 0, countAttempt: false)
         }
+    }
+
+    /// The connection's requests in flight in this process: its limit now, and how many senders
+    /// run for it; nil in a process that does not deliver (an `api` process beside workers).
+    public func concurrency(ofConnection connectionId: String) -> (limit: Int, inFlight: Int)? {
+        guard self.delivers || !self.sharesPauses else { return nil }
+        return (self.policy.concurrencyLimit(connectionId), self.policy.senders(onConnection: connectionId))
+    }
+
+    /// An answer adjusts the connection's limit of requests in flight.
+    func concurrencyAnswered(_ connectionId: String, latency: TimeInterval, records: Int, lockErrors: Int, now: Date) {
+        guard let limit = self.policy.answered(connectionId: connectionId, latency: latency, records: records, lockErrors: lockErrors, now: now) else { return }
+        self.concurrencyChanged(connectionId, limit: limit, why: lockErrors > 0 ? "UNABLE_TO_LOCK_ROW in \(lockErrors) of \(records) records" : "latency \(Int(latency * 1000)) ms")
+    }
+
+    /// Salesforce pushed back on a request of the connection: its limit comes down.
+    func concurrencyCongested(_ connectionId: String, why: String) {
+        guard let limit = self.policy.congested(connectionId: connectionId, now: Date()) else { return }
+        self.concurrencyChanged(connectionId, limit: limit, why: why)
+    }
+
+    private func concurrencyChanged(_ connectionId: String, limit: Int, why: String) {
+        self.metrics.concurrency(connectionId: connectionId, limit: limit)
+        self.logger.debug("requests in flight per connection adjusted", metadata: ["connection": "\(connectionId)", "limit": "\(limit)", "why": "\(why)"])
     }
 
     /// A paused sender gives back what it holds, unsent.
@@ -269,9 +303,11 @@ public actor DeliveryService: Service {
                 await self.requeue(claimed, destination: destination, code: "API_BUDGET", message: "paused: the connection used \(usage.used) of \(usage.max) daily API calls", after: 0, countAttempt: false)
                 return nil
             }
+            let started = ContinuousClock.now
             let written = try await self.renewingLease(of: claimed, destinationId: destination.id) {
                 try await self.write(claimed, destination: destination, client: client)
             }
+            let latency = (ContinuousClock.now - started).inSeconds
             guard written.count == claimed.count else {
                 throw SalesforceError(
                     kind: .invalidResponse, disposition: .retryLater, code: "INVALID_RESPONSE",
@@ -283,6 +319,8 @@ public actor DeliveryService: Service {
             for (record, answer) in zip(claimed, written) {
                 outcomes[record.recordId] = self.outcome(of: answer, for: record, now: answered)
             }
+            let lockErrors = outcomes.values.filter { if case .retry(code: "UNABLE_TO_LOCK_ROW", _, _, _) = $0 { return true } else { return false } }.count
+            self.concurrencyAnswered(destination.connectionId, latency: latency, records: claimed.count, lockErrors: lockErrors, now: answered)
             // Salesforce holds these now: record it even if shutdown cancels this sender meanwhile.
             let store = self.store
             let destinationId = destination.id

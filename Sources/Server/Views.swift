@@ -55,6 +55,8 @@ struct DestinationActivity: Sendable {
     /// The data usage policies its mappings break under the labels now (why it is `paused_policy`;
     /// on a draft, what enabling it would refuse).
     var violations: [PolicyViolation] = []
+    /// The connection's requests in flight in this process (nil where it does not deliver).
+    var concurrency: (limit: Int, inFlight: Int)?
 
     static func of(_ destination: Destination, services: SfdestServices) async throws -> DestinationActivity {
         // From the store: the process running it may be another one.
@@ -65,7 +67,8 @@ struct DestinationActivity: Sendable {
             delivery: await services.delivery.status(of: destination.id, inFlight: backlog.inFlight),
             backfillRunning: destination.status.isActivated && backfilling,
             bulkJobs: try await services.store.recentBulkJobs(destinationId: destination.id, limit: bulkJobsShown),
-            violations: try await PolicyCheck.violations(destination, store: services.store)
+            violations: try await PolicyCheck.violations(destination, store: services.store),
+            concurrency: await services.delivery.concurrency(ofConnection: destination.connectionId)
         )
     }
 }
@@ -73,6 +76,9 @@ struct DestinationActivity: Sendable {
 func destinationJSON(_ destination: Destination, activity: DestinationActivity) -> JSON {
     var delivery: [(String, JSON)] = [("status", .string(activity.delivery.name))]
     if let reason = activity.delivery.reason { delivery.append(("reason", .string(reason))) }
+    if let concurrency = activity.concurrency {
+        delivery.append(("concurrency", ["limit": .int(concurrency.limit), "inFlight": .int(concurrency.inFlight)]))
+    }
     let activityFields: [(String, JSON)] = [
         ("createdAt", .date(destination.createdAt)),
         ("updatedAt", .date(destination.updatedAt)),

@@ -13,9 +13,10 @@ extension SfdestRuntime.Settings {
     /// - `SFDEST_DELIVERY_LEASE_SECONDS` (default 120): how long a claim on records being sent
     ///   lasts before another sender may take them again (after a crash).
     /// - `SFDEST_DELIVERY_REQUESTS` (default 4, at most 25): sObject Collections requests in flight
-    ///   per destination. Against a real org each takes about a second, so this bounds a
-    ///   destination's throughput (4 requests of 200: roughly 400–800 records/s); Salesforce
-    ///   allows 25 long-running requests per org at once.
+    ///   per connection to start with; the limit then adapts to how Salesforce answers, up to
+    ///   `SFDEST_DELIVERY_REQUESTS_MAX` (default 25; Salesforce allows 25 long-running requests at
+    ///   once in a production org or sandbox, 5 in a developer or trial org: set 5 there; set it
+    ///   to `SFDEST_DELIVERY_REQUESTS` for a fixed number).
     /// - `SFDEST_DELIVERY_LINGER_MS` (default 250, at most 10000): how long a change may wait for
     ///   company before a partial batch is sent (a full batch of 200 goes at once).
     /// - `SFDEST_DELIVERY_POLL_MS` (default 250, from 10 to 600000): how often delivery looks for
@@ -42,6 +43,9 @@ extension SfdestRuntime.Settings {
         }
         if let requests = try self.number("SFDEST_DELIVERY_REQUESTS", "a whole number from 1 to 25", in: 1...25, whole: true) {
             self.delivery.concurrentRequests = Int(requests)
+        }
+        if let requests = try self.number("SFDEST_DELIVERY_REQUESTS_MAX", "a whole number from 1 to 25", in: 1...25, whole: true) {
+            self.delivery.maxConcurrentRequests = Int(requests)
         }
         if let seconds = try self.number("SFDEST_UI_SESSION_IDLE_SECONDS", "a number of seconds from 10 to 86400", in: 10...86_400) {
             self.uiSessionIdle = seconds

@@ -58,7 +58,10 @@ struct PauseAndResumeTests {
     }
 
     @Test func theAPIBudgetPausesTheConnectionUntilUsageAllows() async throws {
-        try await EndToEnd.with(contacts: 600, configure: { $0.delivery.apiBudgetRecheck = 0.3; $0.delivery.batchSize = 100; $0.delivery.concurrentRequests = 1 }) { e2e in
+        // One request in flight, fixed: the budget is checked before each, so it is met exactly.
+        try await EndToEnd.with(contacts: 600, configure: {
+            $0.delivery.apiBudgetRecheck = 0.3; $0.delivery.batchSize = 100; $0.delivery.concurrentRequests = 1; $0.delivery.maxConcurrentRequests = 1
+        }) { e2e in
             let destination = try await e2e.configureDestination()
             // 78 of 100 calls used: the next call reaches the 80% budget.
             try await e2e.admin.setFaults(["apiLimit": 100, "apiUsed": 78])

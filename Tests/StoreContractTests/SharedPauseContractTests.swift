@@ -164,7 +164,7 @@ struct SharedPauseContractTests {
             let ids = deployment.emulator.seededContactIds
             // 79 of 100 calls used: the first write reaches the 80% budget.
             try await deployment.admin.setFaults(["apiLimit": 100, "apiUsed": 79])
-            let options: (inout DeliveryOptions) -> Void = { $0.apiBudgetRecheck = 0.2; $0.batchSize = 10; $0.concurrentRequests = 1 }
+            let options: (inout DeliveryOptions) -> Void = { $0.apiBudgetRecheck = 0.2; $0.batchSize = 10; $0.concurrentRequests = 1; $0.maxConcurrentRequests = 1 }
             let first = deployment.process(options)
             let second = deployment.process(options)
             // Another process holds the turn to read the usage again: neither of these may read it.

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import Delivery
+
+/// The connection's requests in flight, as answers adjust them.
+@Suite("Adaptive concurrency")
+struct AdaptiveConcurrencyTests {
+    @Test func cleanAnswersAtAFlatLatencyRaiseTheLimitByOneARoundUpToTheCeiling() {
+        var limit = AdaptiveConcurrency(initial: 4, ceiling: 6)
+        var now = start
+        // Four clean answers (one round at 4) raise it to 5; five more to 6; then it stays.
+        for _ in 0..<3 { do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(!changed) }; now += 0.3 }
+        do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(changed) }
+        #expect(limit.limit == 5)
+        for _ in 0..<5 { limit.answered(latency: 0.31, records: 200, lockErrors: 0, now: now); now += 0.3 }
+        #expect(limit.limit == 6)
+        for _ in 0..<50 { limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); now += 0.3 }
+        #expect(limit.limit == 6, "the ceiling holds")
+    }
+
+    @Test func congestionHalvesTheLimitOncePerRound() {
+        var limit = AdaptiveConcurrency(initial: 16, ceiling: 25)
+        _ = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: start)
+        do { let changed = limit.congested(now: start.addingTimeInterval(1)); #expect(changed) }
+        #expect(limit.limit == 8)
+        // The other requests of that round fail too: no further decrease within the round.
+        do { let changed = limit.congested(now: start.addingTimeInterval(1.2)); #expect(!changed) }
+        #expect(limit.limit == 8)
+        // A later round: halved again, never below 1.
+        do { let changed = limit.congested(now: start.addingTimeInterval(3)); #expect(changed) }
+        #expect(limit.limit == 4)
+        for second in [5.0, 7, 9, 11] { limit.congested(now: start.addingTimeInterval(second)) }
+        #expect(limit.limit == 1)
+    }
+
+    @Test func aBurstOfLockErrorsIsCongestionAndAFewAreNot() {
+        var limit = AdaptiveConcurrency(initial: 8, ceiling: 25)
+        do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 5, now: start); #expect(!changed, "2.5% lock errors: a clean round goes on") }
+        do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 40, now: start.addingTimeInterval(1)); #expect(changed) }
+        #expect(limit.limit == 4)
+    }
+
+    @Test func latencyFarAboveItsFloorLowersTheLimitInsteadOfRaisingIt() {
+        var limit = AdaptiveConcurrency(initial: 6, ceiling: 25)
+        for second in 0..<3 { limit.answered(latency: 0.2, records: 200, lockErrors: 0, now: start.addingTimeInterval(Double(second))) }
+        // The org queues the requests: 0.2 s became 0.9 s.
+        do { let changed = limit.answered(latency: 0.9, records: 200, lockErrors: 0, now: start.addingTimeInterval(5)); #expect(changed) }
+        #expect(limit.limit == 5)
+        // Loopback jitter (2 ms to 20 ms) is not congestion: the 50 ms margin absorbs it.
+        var fast = AdaptiveConcurrency(initial: 2, ceiling: 25)
+        fast.answered(latency: 0.002, records: 200, lockErrors: 0, now: start)
+        fast.answered(latency: 0.02, records: 200, lockErrors: 0, now: start)
+        #expect(fast.limit == 3)
+    }
+
+    @Test func theConnectionsLimitIsSharedByItsDestinationsAndEachKeepsOneSender() {
+        var policy = makePolicy { $0.concurrentRequests = 2; $0.maxConcurrentRequests = 2 }
+        for destination in ["d1", "d2", "d3"] {
+            #expect(policy.admit(destinationId: destination, connectionId: "c1", deliveryError: nil, now: start) == .open(sendersRunning: 0))
+            policy.senderStarted(destination)
+        }
+        // Three senders on a connection limited to 2: none more, even busy; each destination kept one.
+        policy.claimedFullBatch("d1")
+        #expect(policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start) == .full)
+        #expect(!policy.shouldShrink(destinationId: "d1", connectionId: "c1"), "a destination's only sender never stops for the limit")
+        do { let changed = policy.answered(connectionId: "c1", latency: 0.3, records: 200, lockErrors: 0, now: start); #expect(changed == nil, "a fixed limit does not adapt") }
+    }
+
+    @Test func theLimitAdaptsPerConnectionAndExtraSendersStopWhenItComesDown() {
+        var policy = makePolicy { $0.concurrentRequests = 2; $0.maxConcurrentRequests = 25 }
+        #expect(policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start) == .open(sendersRunning: 0))
+        policy.senderStarted("d1")
+        for _ in 0..<2 { _ = policy.answered(connectionId: "c1", latency: 0.3, records: 200, lockErrors: 0, now: start) }
+        #expect(policy.concurrencyLimit("c1") == 3)
+        #expect(policy.concurrencyLimit("c2") == 2, "another connection starts from the setting")
+        for _ in 0..<2 {
+            policy.claimedFullBatch("d1")
+            _ = policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start)
+            policy.senderStarted("d1")
+        }
+        #expect(policy.senders(onConnection: "c1") == 3)
+        do { let changed = policy.congested(connectionId: "c1", now: start.addingTimeInterval(1)); #expect(changed == 1) }
+        #expect(policy.shouldShrink(destinationId: "d1", connectionId: "c1"))
+        policy.senderEnded("d1")
+        policy.senderEnded("d1")
+        #expect(!policy.shouldShrink(destinationId: "d1", connectionId: "c1"))
+    }
+}
