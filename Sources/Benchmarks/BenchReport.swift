@@ -9,6 +9,7 @@ public struct BenchReport: Sendable, Codable {
     public var idle: ServiceBench.IdleResult?
     public var backfill: ServiceBench.BackfillResult?
     public var postgres: [PostgresBench.Run]?
+    public var latency: LatencyBench.Result?
 
     public init() {}
 
@@ -66,6 +67,21 @@ public struct BenchReport: Sendable, Codable {
                 if !run.workerPeakMegabytes.isEmpty {
                     row("scale-out", "\(name): peak RSS per worker", run.workerPeakMegabytes.map { String(format: "%.0f MB", $0) }.joined(separator: ", "))
                 }
+            }
+        }
+        if let latency = self.latency {
+            let peer = latency.peer?.recordsPerSecond
+            row("latency", "org latency; profiles (bodies of 1,000)", "\(latency.latencyMs) ms; \(Self.number(Double(latency.profiles)))")
+            for variant in latency.variants {
+                let ratio = peer.map { String(format: "%.1fx the script", variant.recordsPerSecond / $0) } ?? ""
+                row("latency", "\(variant.name): records/s", Self.number(variant.recordsPerSecond), ratio)
+                row("latency", "\(variant.name): API calls (minimum)", "\(variant.apiCalls) (\(variant.minimumApiCalls))", "= minimum")
+                if let limit = variant.finalLimit { row("latency", "\(variant.name): requests in flight at the end", "\(limit) (max \(variant.requestsMax))") }
+            }
+            if let script = latency.peer {
+                row("latency", "simple-salesforce script, sequential: records/s", Self.number(script.recordsPerSecond), "\(script.calls) calls")
+            } else {
+                row("latency", "simple-salesforce script", "not run", latency.peerProblem ?? "")
             }
         }
         if let scale = self.scale {

@@ -17,12 +17,15 @@ struct BenchService {
     let dataDirectory: String
 
     /// Runs `body` with a started service; stops it and removes its data afterwards.
-    static func with<T: Sendable>(logger: Logger, _ body: @Sendable (BenchService) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(
+        logger: Logger, configure: (inout SfdestRuntime.Settings) -> Void = { _ in }, _ body: @Sendable (BenchService) async throws -> T
+    ) async throws -> T {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sfdest-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         var settings = SfdestRuntime.Settings(dataDirectory: dataDirectory)
         settings.port = 0
         settings.environment = [:]
+        configure(&settings)
         return try await Self.serve(try SfdestRuntime(settings: settings, logger: logger), dataDirectory: dataDirectory, body)
     }
 

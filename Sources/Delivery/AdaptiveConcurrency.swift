@@ -4,7 +4,8 @@ import Foundation
 /// (additive increase, multiplicative decrease). Pure: no clock of its own.
 ///
 /// - Increase: after as many clean answers as the limit (about one round of requests) whose
-///   latency stays near the connection's floor, the limit grows by one, up to `ceiling`.
+///   latency stays near the connection's floor, the limit doubles until the first push back
+///   (slow start), and grows by one a round after that, up to `ceiling`.
 /// - Decrease: congestion halves the limit (at least 1): a burst of `UNABLE_TO_LOCK_ROW` in one
 ///   answer, a 503 or another transient failure, a timeout, or `REQUEST_LIMIT_EXCEEDED` (which is
 ///   also Salesforce's answer past its concurrent long-running requests). Requests sent together
@@ -23,6 +24,8 @@ struct AdaptiveConcurrency: Sendable, Equatable {
     /// seen now (an org that became slower for good gets a new floor).
     private(set) var floor: TimeInterval?
     private var lastDecrease: Date?
+    /// Doubling each round until Salesforce first pushes back.
+    private(set) var slowStart = true
 
     /// A burst of lock errors: at least this share of one answer's records.
     static let lockBurstShare = 0.1
@@ -42,6 +45,7 @@ struct AdaptiveConcurrency: Sendable, Equatable {
         let floor = self.floor.map { min(latency, $0 + (latency - $0) * 0.01) } ?? latency
         self.floor = floor
         if latency > 2 * floor + 0.05 {
+            self.slowStart = false
             guard self.limit > 1, self.mayDecrease(now: now) else { return false }
             self.limit -= 1
             self.changed(now: now, decrease: true)
@@ -49,7 +53,7 @@ struct AdaptiveConcurrency: Sendable, Equatable {
         }
         self.cleanAnswers += 1
         guard self.cleanAnswers >= self.limit, self.limit < self.ceiling else { return false }
-        self.limit += 1
+        self.limit = self.slowStart ? min(self.ceiling, 2 * self.limit) : self.limit + 1
         self.changed(now: now, decrease: false)
         return true
     }
@@ -57,6 +61,7 @@ struct AdaptiveConcurrency: Sendable, Equatable {
     /// Salesforce pushed back (see the type's description). Returns whether the limit changed.
     @discardableResult
     mutating func congested(now: Date) -> Bool {
+        self.slowStart = false
         guard self.mayDecrease(now: now) else { return false }
         let halved = max(1, self.limit / 2)
         self.cleanAnswers = 0

@@ -17,14 +17,16 @@ struct BenchCommand: AsyncParsableCommand {
             with pre-built bodies), sync (fresh profiles from first byte to last acknowledgement; also reports ingest \
             and the unchanged resend), stream (a steady rate: latency from 202 to Salesforce's write), idle (the CPU the \
             idle service uses after delivering --idle-records records), backfill (a backfill of --profiles stored profiles \
-            through Bulk API 2.0 and through sObject Collections, side by side). With --postgres URL: the sync \
+            through Bulk API 2.0 and through sObject Collections, side by side), latency (the sync work against an org \
+            answering every call after --latency-ms: adaptive requests in flight, fixed at 4, and one body at a time, \
+            beside a sequential simple-salesforce script doing the same updates). With --postgres URL: the sync \
             scenario on SQLite, then on PostgreSQL with 1 api and each of --workers worker processes, each run in a new \
             database on that server (the URL's user must be allowed to create databases; each is dropped after its run).
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case scale, ceiling, sync, ingest, unchanged, stream, idle, backfill
+        case scale, ceiling, sync, ingest, unchanged, stream, idle, backfill, latency
     }
 
     static let defaultScenarios: [Scenario] = [.scale, .ceiling, .sync, .stream, .idle]
@@ -52,6 +54,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("idle-seconds"), help: "How long the idle scenario watches the service.")
     var idleSeconds = 10
+
+    @Option(name: .customLong("latency-ms"), help: "The org's latency per call in the latency scenario (the emulator waits that long before answering).")
+    var latencyMs = 300
+
+    @Option(name: .customLong("latency-profiles"), help: "Profiles in the latency scenario (each of its runs, and the reference script, updates that many).")
+    var latencyProfiles = 20_000
 
     @Option(help: "Records to update in the ceiling scenario.")
     var records = 200_000
@@ -82,6 +90,9 @@ struct BenchCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--postgres: \(error.description)")
             }
+        }
+        guard (0...10_000).contains(self.latencyMs), self.latencyProfiles >= 200 else {
+            throw ValidationError("--latency-ms must be from 0 to 10000 and --latency-profiles at least 200")
         }
         guard self.streamRate >= 10, self.streamSeconds >= 1 else { throw ValidationError("--stream-rate must be at least 10 and --stream-seconds at least 1") }
     }
@@ -125,6 +136,15 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if wanted.contains(.backfill) {
             report.backfill = try await bench.runBackfill()
+            progress.finish()
+        }
+        if wanted.contains(.latency) {
+            var latency = LatencyBench.Options()
+            latency.latencyMs = self.latencyMs
+            latency.profiles = self.latencyProfiles
+            report.latency = try await LatencyBench(options: latency, logger: logger) { label, done, total in
+                progress.update(label, done: done, total: total)
+            }.run()
             progress.finish()
         }
         if let text = self.postgresText {

@@ -5,17 +5,23 @@ import Testing
 /// The connection's requests in flight, as answers adjust them.
 @Suite("Adaptive concurrency")
 struct AdaptiveConcurrencyTests {
-    @Test func cleanAnswersAtAFlatLatencyRaiseTheLimitByOneARoundUpToTheCeiling() {
-        var limit = AdaptiveConcurrency(initial: 4, ceiling: 6)
+    @Test func cleanAnswersDoubleTheLimitEachRoundUntilThePushBackThenRaiseItByOne() {
+        var limit = AdaptiveConcurrency(initial: 2, ceiling: 20)
         var now = start
-        // Four clean answers (one round at 4) raise it to 5; five more to 6; then it stays.
-        for _ in 0..<3 { do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(!changed) }; now += 0.3 }
-        do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(changed) }
-        #expect(limit.limit == 5)
-        for _ in 0..<5 { limit.answered(latency: 0.31, records: 200, lockErrors: 0, now: now); now += 0.3 }
-        #expect(limit.limit == 6)
-        for _ in 0..<50 { limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); now += 0.3 }
-        #expect(limit.limit == 6, "the ceiling holds")
+        // Slow start: two clean answers (one round at 2) make 4, four more 8, eight more 16.
+        for expected in [4, 8, 16] {
+            for _ in 0..<(expected / 2 - 1) { do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(!changed) }; now += 0.3 }
+            do { let changed = limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); #expect(changed) }
+            #expect(limit.limit == expected)
+            now += 0.3
+        }
+        // Pushed back once: halved, and from then on one more a round.
+        do { let changed = limit.congested(now: now); #expect(changed) }
+        #expect(limit.limit == 8 && !limit.slowStart)
+        for _ in 0..<8 { limit.answered(latency: 0.31, records: 200, lockErrors: 0, now: now); now += 0.3 }
+        #expect(limit.limit == 9)
+        for _ in 0..<400 { limit.answered(latency: 0.3, records: 200, lockErrors: 0, now: now); now += 0.3 }
+        #expect(limit.limit == 20, "the ceiling holds")
     }
 
     @Test func congestionHalvesTheLimitOncePerRound() {
@@ -50,7 +56,7 @@ struct AdaptiveConcurrencyTests {
         var fast = AdaptiveConcurrency(initial: 2, ceiling: 25)
         fast.answered(latency: 0.002, records: 200, lockErrors: 0, now: start)
         fast.answered(latency: 0.02, records: 200, lockErrors: 0, now: start)
-        #expect(fast.limit == 3)
+        #expect(fast.limit == 4)
     }
 
     @Test func theConnectionsLimitIsSharedByItsDestinationsAndEachKeepsOneSender() {
@@ -71,7 +77,7 @@ struct AdaptiveConcurrencyTests {
         #expect(policy.admit(destinationId: "d1", connectionId: "c1", deliveryError: nil, now: start) == .open(sendersRunning: 0))
         policy.senderStarted("d1")
         for _ in 0..<2 { _ = policy.answered(connectionId: "c1", latency: 0.3, records: 200, lockErrors: 0, now: start) }
-        #expect(policy.concurrencyLimit("c1") == 3)
+        #expect(policy.concurrencyLimit("c1") == 4)
         #expect(policy.concurrencyLimit("c2") == 2, "another connection starts from the setting")
         for _ in 0..<2 {
             policy.claimedFullBatch("d1")
@@ -79,7 +85,7 @@ struct AdaptiveConcurrencyTests {
             policy.senderStarted("d1")
         }
         #expect(policy.senders(onConnection: "c1") == 3)
-        do { let changed = policy.congested(connectionId: "c1", now: start.addingTimeInterval(1)); #expect(changed == 1) }
+        do { let changed = policy.congested(connectionId: "c1", now: start.addingTimeInterval(1)); #expect(changed == 2) }
         #expect(policy.shouldShrink(destinationId: "d1", connectionId: "c1"))
         policy.senderEnded("d1")
         policy.senderEnded("d1")

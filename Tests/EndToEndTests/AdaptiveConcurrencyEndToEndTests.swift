@@ -29,7 +29,8 @@ struct AdaptiveConcurrencyEndToEndTests {
             for id in e2e.emulator.seededContactIds.prefix(50) {
                 #expect(try await e2e.admin.record(id)?["LastName"] as? String == "Adaptive")
             }
-            let metrics = try await e2e.api.expect(200, .GET, "/metrics").text
+            // The whole scrape (`text` is its first 2,000 bytes only).
+            let metrics = String(decoding: try await e2e.api.expect(200, .GET, "/metrics").bytes, as: UTF8.self)
             #expect(metrics.contains("sfdest_delivery_concurrency_limit{connection="), "\(metrics.prefix(300))")
 
             // The org pushes back (lock errors on half the records): the limit comes down, and

@@ -58,7 +58,12 @@ extension CrashSafetyTests {
     @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(5)))
     func aWorkerPausedPastItsLeaseCannotOverwriteWhatTheWorkerAfterItDid() async throws {
         try await PostgresTestDatabase.with { url in
-            let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5"]
+            // Four requests in flight, fixed: the held requests time out, and an adaptive limit would
+            // come down to one request (200 of the 300 records) before every record is in flight.
+            let environment = [
+                "SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_LEASE_SECONDS": "2", "SFDEST_SALESFORCE_TIMEOUT_SECONDS": "1.5",
+                "SFDEST_DELIVERY_REQUESTS": "4", "SFDEST_DELIVERY_REQUESTS_MAX": "4",
+            ]
             try await ProcessHarness.with(name: "pg-sigstop", contacts: 300, environment: environment, deadline: .seconds(280)) { harness in
                 let database = ["--postgres", url.commandLineText]
                 harness.serveArguments = database + ["--role", "api"]
