@@ -12,7 +12,13 @@ import Testing
 final class FormClient: @unchecked Sendable {
     // One test task uses a client at a time.
     let baseURL: String
-    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    /// Idle connections are dropped after 5 s, before the server's 15 s idle timeout closes them:
+    /// a browser retries a request the server reset on a reused connection, this client would not.
+    let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
     var cookies: [String: String] = [:]
 
     struct Page {
