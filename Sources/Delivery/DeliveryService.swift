@@ -325,7 +325,9 @@ public actor DeliveryService: Service {
             let store = self.store
             let destinationId = destination.id
             let paused = self.policy.isPaused(destinationId: destination.id, connectionId: destination.connectionId, now: answered)
-            let (limit, lease, linger) = (self.stopping || paused ? 0 : self.options.batchSize, self.policy.lease, self.policy.linger)
+            // A sender about to stop (a pause, shutdown, the connection's limit come down) claims no next batch.
+            let stops = self.stopping || paused || self.policy.shouldShrink(destinationId: destination.id, connectionId: destination.connectionId)
+            let (limit, lease, linger) = (stops ? 0 : self.options.batchSize, self.policy.lease, self.policy.linger)
             let claim = claimed.first?.claim ?? 0
             let completion = try await Task { [outcomes] in
                 try await store.complete(
