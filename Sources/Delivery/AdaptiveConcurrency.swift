@@ -12,6 +12,9 @@ import Foundation
 ///   fail together: one decrease per round, however many of them fail.
 /// - Latency well above its floor (twice, and 50 ms more) means the org is queueing the requests:
 ///   the limit is lowered by one instead of raised.
+/// - Only an org whose calls take at least `minimumFloor` gets more requests than the start: when
+///   a call is answered in a few milliseconds (a loopback emulator), the time goes to this
+///   machine's CPU and its store, and more requests in flight would only take it from ingest.
 ///
 /// The limit only decides how many requests are in flight at once: it never changes how many
 /// calls a batch of records costs, nor the order of a record's changes (claims are exclusive).
@@ -29,6 +32,8 @@ struct AdaptiveConcurrency: Sendable, Equatable {
 
     /// A burst of lock errors: at least this share of one answer's records.
     static let lockBurstShare = 0.1
+    /// The latency floor below which the limit is not raised.
+    static let minimumFloor: TimeInterval = 0.05
 
     init(initial: Int, ceiling: Int) {
         self.ceiling = max(1, ceiling)
@@ -51,6 +56,7 @@ struct AdaptiveConcurrency: Sendable, Equatable {
             self.changed(now: now, decrease: true)
             return true
         }
+        guard floor >= Self.minimumFloor else { return false }
         self.cleanAnswers += 1
         guard self.cleanAnswers >= self.limit, self.limit < self.ceiling else { return false }
         self.limit = self.slowStart ? min(self.ceiling, 2 * self.limit) : self.limit + 1
