@@ -11,6 +11,13 @@ public enum MappingSource: Hashable, Sendable {
         case .attribute(let path): return "xdm:\(path)"
         }
     }
+
+    /// Parses the contract's text form (`xdm:person.name.lastName`, `identityMap:crmID`).
+    public init(text: String) throws(ConfigurationProblems) {
+        var problems: [ConfigurationProblem] = []
+        guard let source = Mapping.parseSource(text, problems: &problems) else { throw ConfigurationProblems(problems) }
+        self = source
+    }
 }
 
 /// Where a mapped value goes in Salesforce.

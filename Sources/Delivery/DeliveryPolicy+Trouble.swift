@@ -107,7 +107,7 @@ extension DeliveryPolicy {
     /// The first refusal of a stretch is when the connection's requests stopped going through.
     mutating func refused(_ connectionId: String, since now: Date, status: DeliveryStatus) {
         if self.connections[connectionId, default: ConnectionState()].refusedSince == nil {
-            self.connections[connectionId]?.refusedSince = (now, status)
+            self.connections[connectionId]?.refusedSince = Refusal(at: now, status: status)
         }
     }
 

@@ -40,12 +40,13 @@ struct DeliveryPolicy: Sendable {
         var authenticationRefusals = 0
         /// Since when, and why, Salesforce has refused the connection's requests (the org's limit,
         /// its credentials), until a request goes through again: that moment is logged.
-        var refusedSince: (at: Date, status: DeliveryStatus)?
+        var refusedSince: Refusal?
+    }
 
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            lhs.pause == rhs.pause && lhs.authenticationRefusals == rhs.authenticationRefusals
-                && lhs.refusedSince?.at == rhs.refusedSince?.at && lhs.refusedSince?.status == rhs.refusedSince?.status
-        }
+    /// When Salesforce started refusing a connection's requests, and why.
+    struct Refusal: Sendable, Equatable {
+        var at: Date
+        var status: DeliveryStatus
     }
 
     /// A connection whose requests go through again after Salesforce refused them.

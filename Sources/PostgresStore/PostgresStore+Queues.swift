@@ -199,16 +199,18 @@ extension PostgresQueueWriter {
     /// once take different records and never wait for each other.
     mutating func claim(destinationId: String, limit: Int, lease: TimeInterval, partialAfter: TimeInterval) async throws -> [ClaimedRecord] {
         let seconds = self.ledger.now.timeIntervalSince1970
-        // A destination a policy paused sends nothing, whoever asks (one row by its key).
-        if try await self.isPausedByPolicy(destinationId) { return [] }
+        // A destination a policy paused sends nothing, whoever asks: its status is read in the
+        // claim's own statements (one row by its key), not in a round trip of its own.
         let expired = try await self.rows("""
             SELECT \(unescaped: Self.recordColumns) FROM records
             WHERE destination_id = \(destinationId) AND pending IS NOT NULL AND in_flight = 1 AND claimed_until <= \(seconds)
+                AND NOT EXISTS (SELECT 1 FROM destinations WHERE id = \(destinationId) AND status = 'paused_policy')
             ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
             """).map(Self.record(from:))
         let due = expired.count >= limit ? [] : try await self.rows("""
             SELECT \(unescaped: Self.recordColumns) FROM records
             WHERE destination_id = \(destinationId) AND pending IS NOT NULL AND in_flight = 0 AND due_at <= \(seconds)
+                AND NOT EXISTS (SELECT 1 FROM destinations WHERE id = \(destinationId) AND status = 'paused_policy')
             ORDER BY due_at LIMIT \(limit - expired.count) FOR UPDATE SKIP LOCKED
             """).map(Self.record(from:))
         if self.ledger.waitsForCompany(expired: expired, due: due, limit: limit, partialAfter: partialAfter) { return [] }

@@ -44,7 +44,7 @@ func buildRouter(settings: ServerSettings, services: SfdestServices, logger: Log
     ProfileRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     KeyRoutes(services: services, settings: settings, logger: logger).register(on: v1)
     SetupRoutes(destinations: destinations).register(on: v1)
-    GovernanceRoutes(services: services, settings: settings, logger: logger).register(on: v1)
+    GovernanceRoutes(destinations: destinations).register(on: v1)
     ProfileLookupRoutes(services: services, logger: logger).register(on: v1)
     return router
 }

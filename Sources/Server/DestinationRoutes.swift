@@ -129,7 +129,7 @@ struct DestinationRoutes: Sendable {
     static func consentPath(_ text: String?, problems: inout [ConfigurationProblem]) -> String {
         guard let text else { return Governance.defaultConsentPath }
         let path = text.hasPrefix("xdm:") ? String(text.dropFirst(4)) : text
-        guard case .attribute? = try? Mapping(source: "xdm:" + path, target: "attribute:LastName").source else {
+        guard case .attribute? = try? MappingSource(text: "xdm:" + path) else {
             problems.append(.init(field: "consentPath", message: "'\(text)' is not an attribute path: use a dotted XDM path such as consents.share.val"))
             return Governance.defaultConsentPath
         }

@@ -10,9 +10,9 @@ import Store
 /// label put on a source that an enabled destination exports, against a policy, pauses that
 /// destination (`paused_policy`) in the same transaction; taking the label off resumes it.
 struct GovernanceRoutes: Sendable {
-    let services: SfdestServices
-    let settings: ServerSettings
-    let logger: Logger
+    let destinations: DestinationRoutes
+    var services: SfdestServices { self.destinations.services }
+    var logger: Logger { self.destinations.logger }
 
     /// One line of the labels body.
     struct LabelItem: Decodable, Sendable {
@@ -38,7 +38,7 @@ struct GovernanceRoutes: Sendable {
     }
 
     func replace(_ request: Request) async throws -> Response {
-        let items = try await RequestJSON.decode([Lenient<LabelItem>].self, from: request, limit: self.settings.maxConfigurationBodyBytes)
+        let items = try await RequestJSON.decode([Lenient<LabelItem>].self, from: request, limit: self.destinations.settings.maxConfigurationBodyBytes)
             .compactMap(\.value)
         let labels = try Self.check(items)
         let before = try await self.services.store.labels()
@@ -67,7 +67,7 @@ struct GovernanceRoutes: Sendable {
             ])
         }
         for destination in resumed {
-            try await DestinationRoutes(services: self.services, settings: self.settings, logger: self.logger).activate(destination)
+            try await self.destinations.activate(destination)
             self.logger.notice("destination resumed: its mappings break no data usage policy any more", metadata: ["destination": "\(destination.id)"])
         }
         self.logger.notice("labels replaced", metadata: ["sources": "\(labels.count)", "paused": "\(paused.count)", "resumed": "\(resumed.count)"])

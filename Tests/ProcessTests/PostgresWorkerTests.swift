@@ -139,12 +139,7 @@ extension CrashSafetyTests {
         try await PostgresTestDatabase.with { url in
             // A long throttle pause, so the two seconds in which no worker may call fall inside it.
             let environment = ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey, "SFDEST_DELIVERY_THROTTLE_SECONDS": "60"]
-            try await ProcessHarness.with(name: "pg-pauses", contacts: 40, environment: environment, deadline: .seconds(200)) { harness in
-                let database = ["--postgres", url.commandLineText]
-                harness.serveArguments = database + ["--role", "api"]
-                try await harness.start()
-                for number in 1...2 { _ = try await harness.launch(number, arguments: database + ["--role", "worker"]) }
-                let destination = try await harness.configureDestination()
+            try await Self.withAPIAndTwoWorkers(url, name: "pg-pauses", environment: environment) { harness, destination in
                 let ids = harness.emulator.seededContactIds
                 var expected = ExpectedOrg()
                 var figures = CrashSafetyTests.Figures()
@@ -196,12 +191,7 @@ extension CrashSafetyTests {
     @Test(.enabled(if: PostgresTestDatabase.enabled, "needs a PostgreSQL server (SFDEST_TEST_POSTGRES_URL)"), .timeLimit(.minutes(4)))
     func aLabelPausesTheDestinationInEveryWorkerAndTakingItOffDeliversWhatWaited() async throws {
         try await PostgresTestDatabase.with { url in
-            try await ProcessHarness.with(name: "pg-labels", contacts: 40, environment: ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey], deadline: .seconds(200)) { harness in
-                let database = ["--postgres", url.commandLineText]
-                harness.serveArguments = database + ["--role", "api"]
-                try await harness.start()
-                for number in 1...2 { _ = try await harness.launch(number, arguments: database + ["--role", "worker"]) }
-                let destination = try await harness.configureDestination()
+            try await Self.withAPIAndTwoWorkers(url, name: "pg-labels", environment: ["SFDEST_MASTER_KEY": Self.scaleOutMasterKey]) { harness, destination in
                 let ids = harness.emulator.seededContactIds
                 var expected = ExpectedOrg()
                 var figures = CrashSafetyTests.Figures()
@@ -234,6 +224,20 @@ extension CrashSafetyTests {
                 #expect(mismatches.isEmpty, "\(mismatches.prefix(8))")
                 print("ProcessTests pg-labels: \(waiting) records held by the label with two workers, delivered \(ContinuousClock.now - resumed) after it was taken off")
             }
+        }
+    }
+
+    /// One `api` process and two workers on the database at `url`, against an emulator with 40
+    /// Contacts, and the harness's destination configured: `body` gets the harness and its id.
+    static func withAPIAndTwoWorkers(
+        _ url: PostgresURL, name: String, environment: [String: String], _ body: @escaping @Sendable (ProcessHarness, String) async throws -> Void
+    ) async throws {
+        try await ProcessHarness.with(name: name, contacts: 40, environment: environment, deadline: .seconds(200)) { harness in
+            let database = ["--postgres", url.commandLineText]
+            harness.serveArguments = database + ["--role", "api"]
+            try await harness.start()
+            for number in 1...2 { _ = try await harness.launch(number, arguments: database + ["--role", "worker"]) }
+            try await body(harness, try await harness.configureDestination())
         }
     }
 

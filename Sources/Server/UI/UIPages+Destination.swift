@@ -35,11 +35,7 @@ extension UIPages {
         var data = self.header(page, destination, step: "monitor")
         if destination["status"]?.stringValue == "paused_policy" {
             data["pausedByPolicy"] = true
-            data["violations"] = UIValue.objects(destination["policyViolations"]).map { violation -> [String: Any] in
-                var row = violation
-                row["destination"] = nil
-                return row
-            }
+            data["violations"] = Self.problemRows(destination["policyViolations"])
         }
         let runs = try await page.get(self.apiPath(id, "/runs?limit=48")).arrayValue ?? []
         data["runs"] = runs.prefix(24).map { run -> [String: Any] in
@@ -373,14 +369,8 @@ extension UIPages {
         var data = self.header(page, destination, step: "review")
         let answer = try await page.api(.post, self.apiPath(id, "/preflight?fresh=true"))
         if answer.ok {
-            let problems = UIValue.objects(answer.json["problems"])
-            data["problems"] = problems.map { problem -> [String: Any] in
-                var row = problem
-                row["where"] = Self.problemPlace(problem["field"] as? String ?? "")
-                // A policy violation names its destination: the page's own `destination` must win.
-                row["destination"] = nil
-                return row
-            }
+            let problems = Self.problemRows(answer.json["problems"])
+            data["problems"] = problems
             data["hasProblems"] = !problems.isEmpty
             data["ready"] = problems.isEmpty
         } else {
@@ -389,6 +379,17 @@ extension UIPages {
         data["mappings"] = UIValue.objects(destination["mappings"])
         data["segments"] = UIValue.objects(destination["segments"])
         return await self.ui.render("review", title: "Review", data: data, page: page)
+    }
+
+    /// Problems (or policy violations) for a page: each with the step that fixes it (`where`).
+    /// A violation names its destination, which must not hide the page's own `destination`.
+    static func problemRows(_ problems: JSON?) -> [[String: Any]] {
+        UIValue.objects(problems).map { problem in
+            var row = problem
+            row["where"] = Self.problemPlace(problem["field"] as? String ?? "")
+            row["destination"] = nil
+            return row
+        }
     }
 
     /// Which step fixes a problem, by where it is (`mappings[1].target`: the mapping page).
