@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SfdestRuntime
 import SfdestTestSupport
+import Synchronization
 import Testing
 
 /// Deadlines and caps of the HTTP server, driven with raw sockets on loopback: what a slow or greedy
@@ -34,19 +35,32 @@ struct ServerLimitsTests {
 
     static let healthRequest = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
+    /// Runs `work` off the pool while a thread of its own asks the server for `GET /health` every
+    /// 50 ms, and returns how late the server could be meanwhile: the longest such request took,
+    /// or the longest the probing thread itself went unscheduled past its 50 ms. A deadline's
+    /// bound adds it, so that a machine that stalls the whole process for seconds (the full suite
+    /// on 2 cores) does not fail the test, while a deadline that does not fire still does.
+    static func measuringLateness<T: Sendable>(port: Int, _ work: @escaping @Sendable () -> T) async -> (T, Duration) {
+        let probe = LatenessProbe(port: port)
+        probe.start()
+        let result = await offPool(work)
+        return (result, await probe.stop())
+    }
+
     @Test("half a request line is cut off at the idle deadline")
     func stalledRequestLine() async throws {
         try await ServerHarness.run(configure: { $0.serverLimits.idleTimeout = .milliseconds(300) }) { harness in
             let connection = try RawConnection(port: harness.service.port)
             defer { connection.disconnect() }
-            let (closed, elapsed) = await offPool { () -> (Bool, Duration) in
+            let ((closed, elapsed), lateness) = await Self.measuringLateness(port: harness.service.port) { () -> (Bool, Duration) in
                 connection.send("POST /v1/prof")
                 let start = ContinuousClock.now
-                let closed = connection.waitForClose(timeout: .seconds(4))
+                let closed = connection.waitForClose(timeout: .seconds(8))
                 return (closed, ContinuousClock.now - start)
             }
-            #expect(closed, "the connection was still open 4 s after half a request line (idle deadline 300 ms)")
-            #expect(elapsed < .milliseconds(300 + 1500), "closed only after \(elapsed)")
+            #expect(closed, "the connection was still open 8 s after half a request line (idle deadline 300 ms)")
+            // Within 1.5 s of the deadline, plus however late the server answered anything meanwhile.
+            #expect(elapsed < .milliseconds(300 + 1500) + lateness, "closed only after \(elapsed) (the server was at most \(lateness) late)")
             #expect(elapsed >= .milliseconds(200), "closed after \(elapsed), before the idle deadline")
         }
     }
@@ -59,18 +73,18 @@ struct ServerLimitsTests {
         }) { harness in
             let connection = try RawConnection(port: harness.service.port)
             defer { connection.disconnect() }
-            let (closed, elapsed) = await offPool { () -> (Bool, Duration) in
+            let ((closed, elapsed), lateness) = await Self.measuringLateness(port: harness.service.port) { () -> (Bool, Duration) in
                 connection.send(Self.profilesHead(contentLength: 1000) + "[")
                 let start = ContinuousClock.now
-                while ContinuousClock.now - start < .seconds(5) {
+                while ContinuousClock.now - start < .seconds(8) {
                     // One byte every 100 ms: never silent for the idle deadline.
                     guard connection.send(" ") else { return (true, ContinuousClock.now - start) }
                     if connection.readUntilClosed(timeout: .milliseconds(100)).closed { return (true, ContinuousClock.now - start) }
                 }
                 return (false, ContinuousClock.now - start)
             }
-            #expect(closed, "a body trickling for 5 s was not cut off (body deadline 800 ms)")
-            #expect(elapsed < .milliseconds(800 + 1500), "cut off only after \(elapsed)")
+            #expect(closed, "a body trickling for 8 s was not cut off (body deadline 800 ms)")
+            #expect(elapsed < .milliseconds(800 + 1500) + lateness, "cut off only after \(elapsed) (the server was at most \(lateness) late)")
             #expect(elapsed >= .milliseconds(600), "cut off after \(elapsed), before the body deadline")
         }
     }
@@ -285,6 +299,53 @@ struct ServerLimitsTests {
                 return String(decoding: data, as: UTF8.self)
             }
         }.get()
+    }
+}
+
+/// Asks the server for `GET /health` every 50 ms on a thread of its own and keeps the worst
+/// lateness it saw (see `ServerLimitsTests.measuringLateness`).
+final class LatenessProbe: Sendable {
+    private let port: Int
+    private let state = Mutex<(stop: Bool, worst: Duration, finished: CheckedContinuation<Duration, Never>?, done: Bool)>((false, .zero, nil, false))
+
+    init(port: Int) { self.port = port }
+
+    func start() {
+        Thread { [self] in
+            var last = ContinuousClock.now
+            while !self.state.withLock({ $0.stop }) {
+                let asked = ContinuousClock.now
+                // The thread itself may go unscheduled: beyond its 50 ms sleep, that is lateness too.
+                var late = max(.zero, asked - last - .milliseconds(50))
+                if let connection = try? RawConnection(port: self.port) {
+                    connection.send(ServerLimitsTests.healthRequest)
+                    _ = connection.readResponse(timeout: .seconds(5))
+                    connection.disconnect()
+                    late = max(late, ContinuousClock.now - asked)
+                }
+                self.state.withLock { $0.worst = max($0.worst, late) }
+                last = ContinuousClock.now
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let waiting = self.state.withLock { state -> CheckedContinuation<Duration, Never>? in
+                state.done = true
+                return state.finished
+            }
+            waiting?.resume(returning: self.state.withLock { $0.worst })
+        }.start()
+    }
+
+    /// Stops probing and returns the worst lateness seen.
+    func stop() async -> Duration {
+        await withCheckedContinuation { continuation in
+            let finished = self.state.withLock { state -> Bool in
+                state.stop = true
+                if state.done { return true }
+                state.finished = continuation
+                return false
+            }
+            if finished { continuation.resume(returning: self.state.withLock { $0.worst }) }
+        }
     }
 }
 
