@@ -97,10 +97,56 @@ extension DeliveryService {
                pause.kind == .apiBudget || pause.until > Date() {
                 return DeliveryPolicy.status(of: pause)
             }
+            if let backoff = await self.sharedBackoff(of: destinationId) { return backoff }
             return inFlight > 0 ? .delivering : .idle
         } catch {
             self.logger.warning("could not read the destination's shared delivery state", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
             return .idle
+        }
+    }
+
+    // MARK: Backoffs
+
+    /// Saves the destination's backoff for the processes that did not meet the trouble.
+    func shareBackoff(_ backoff: DeliveryBackoff) async {
+        guard self.sharesPauses else { return }
+        do {
+            try await self.store.saveBackoff(backoff)
+            self.sharedBackoffs.insert(backoff.destinationId)
+        } catch {
+            self.logger.warning("could not share the destination's backoff; other processes show it as delivering", metadata: [
+                "destination": "\(backoff.destinationId)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// A batch went through: the backoff this process saved is over (no write when it saved none).
+    func sharedBackoffEnded(_ destinationId: String) async {
+        guard self.sharesPauses, self.sharedBackoffs.contains(destinationId) else { return }
+        await self.clearSharedBackoff(destinationId)
+    }
+
+    /// Ends the destination's saved backoff, whichever process saved it.
+    func clearSharedBackoff(_ destinationId: String) async {
+        guard self.sharesPauses else { return }
+        do {
+            try await self.store.clearBackoff(destinationId: destinationId)
+            self.sharedBackoffs.remove(destinationId)
+        } catch {
+            self.logger.warning("could not end the destination's shared backoff", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
+        }
+    }
+
+    /// The backoff another process saved for the destination, while it lasts.
+    func sharedBackoff(of destinationId: String) async -> DeliveryStatus? {
+        do {
+            guard let backoff = try await self.store.deliveryBackoff(destinationId: destinationId) else { return nil }
+            let left = backoff.until.timeIntervalSinceNow
+            guard left > 0 else { return nil }
+            return .backingOff(until: .now + .seconds(left), reason: backoff.reason)
+        } catch {
+            self.logger.warning("could not read the destination's shared backoff", metadata: ["destination": "\(destinationId)", "error": "\(error)"])
+            return nil
         }
     }
 

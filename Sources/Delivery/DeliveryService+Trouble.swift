@@ -93,6 +93,7 @@ extension DeliveryService {
         case .backingOff(let wait, let requeueAfter, let outcomeUnknown):
             self.concurrencyCongested(destination.connectionId, why: error.code)
             self.logger.notice("Salesforce call failed, retrying later", metadata: ["destination": "\(destination.id)", "reason": "\(reason)", "waitSeconds": "\(Int(wait))"])
+            await self.shareBackoff(DeliveryBackoff(destinationId: destination.id, reason: reason, until: now.addingTimeInterval(wait)))
             await self.requeue(
                 claimed, destination: destination, code: error.code, message: error.message, after: requeueAfter,
                 countAttempt: true, outcomeUnknown: outcomeUnknown

@@ -73,6 +73,8 @@ public actor DeliveryService: Service {
     let holder = Int64.random(in: 1...Int64.max)
     /// The connections the store kept a pause for at the last look.
     var sharedPauses: Set<String> = []
+    /// The destinations whose backoff this process saved for the others and has not ended.
+    var sharedBackoffs: Set<String> = []
     let logger: Logger
     let options: DeliveryOptions
     let metrics: DeliveryMetrics
@@ -114,6 +116,7 @@ public actor DeliveryService: Service {
     /// this process put back while the change was made may have been postponed by the pause.
     public func destinationChanged(_ destinationId: String, heardBySignal: Bool = false) async {
         self.policy.destinationChanged(destinationId)
+        if !heardBySignal { await self.clearSharedBackoff(destinationId) }
         let destination = try? await self.store.destination(id: destinationId)
         if destination?.status == .pausedPolicy {
             // A label broke a policy: senders give back what they hold before their next request
@@ -144,9 +147,16 @@ public actor DeliveryService: Service {
     /// What delivery is doing for a destination. In a process that does not deliver, beside
     /// processes that do (an `api` process), what the store shares: the error that stopped the
     /// destination, its connection's pause, and `inFlight` (its records in flight, when known).
+    /// In a process that delivers beside others, its own state, or another process's backoff when
+    /// this one is idle or delivering.
     public func status(of destinationId: String, inFlight: Int? = nil) async -> DeliveryStatus {
-        guard self.sharesPauses, !self.delivers else { return self.policy.status(of: destinationId) }
-        return await self.sharedStatus(of: destinationId, inFlight: inFlight ?? 0)
+        guard self.sharesPauses else { return self.policy.status(of: destinationId) }
+        guard self.delivers else { return await self.sharedStatus(of: destinationId, inFlight: inFlight ?? 0) }
+        let own = self.policy.status(of: destinationId)
+        switch own {
+        case .idle, .delivering: return await self.sharedBackoff(of: destinationId) ?? own
+        case .backingOff, .pausedAPILimit, .pausedAPIBudget, .authenticationFailed, .failed: return own
+        }
     }
 
     public func run() async throws {
@@ -343,6 +353,7 @@ public actor DeliveryService: Service {
                 ])
             }
             await self.sharedPauseEnded(destination.connectionId, now: answered)
+            await self.sharedBackoffEnded(destination.id)
             return completion.next
         } catch let error as SalesforceError {
             await self.handle(error, claimed: claimed, destination: destination)

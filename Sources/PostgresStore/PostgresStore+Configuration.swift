@@ -60,7 +60,7 @@ extension PostgresStore: ConfigurationStore {
                 throw StoreConflict("the destination is \(status): disable it first (POST /v1/destinations/\(id)/disable)")
             }
             // Everything kept for it, as on SQLite.
-            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
+            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs", "delivery_backoffs"] {
                 try await connection.query("DELETE FROM \(unescaped: table) WHERE destination_id = \(id)", logger: self.logger)
             }
             try await connection.query("""

@@ -69,4 +69,25 @@ extension PostgresStore: ConnectionPauseStore {
             try await self.client.query("DELETE FROM connection_pauses WHERE connection_id = \(connectionId)", logger: self.logger)
         }
     }
+
+    public func saveBackoff(_ backoff: DeliveryBackoff) async throws {
+        try await self.client.query("""
+            INSERT INTO delivery_backoffs (destination_id, reason, until)
+            VALUES (\(backoff.destinationId), \(backoff.reason), \(backoff.until.timeIntervalSince1970))
+            ON CONFLICT (destination_id) DO UPDATE SET reason = excluded.reason, until = excluded.until
+            """, logger: self.logger)
+    }
+
+    public func deliveryBackoff(destinationId: String) async throws -> DeliveryBackoff? {
+        try await self.rows("SELECT reason, until FROM delivery_backoffs WHERE destination_id = \(destinationId)").first.map { row in
+            DeliveryBackoff(
+                destinationId: destinationId, reason: try row.value("reason", as: String.self),
+                until: Date(timeIntervalSince1970: try row.value("until", as: Double.self))
+            )
+        }
+    }
+
+    public func clearBackoff(destinationId: String) async throws {
+        try await self.client.query("DELETE FROM delivery_backoffs WHERE destination_id = \(destinationId)", logger: self.logger)
+    }
 }

@@ -172,6 +172,10 @@ extension PostgresStore {
         ]),
         // When the newest queued change of a record was accepted (delivery's latency is timed from it).
         ("pg11_changed_at", ["ALTER TABLE records ADD COLUMN changed_at double precision"]),
+        // A destination's backoff after transient trouble, shown by every process.
+        ("pg12_delivery_backoffs", [
+            "CREATE TABLE delivery_backoffs (destination_id text PRIMARY KEY, reason text NOT NULL, until double precision NOT NULL)",
+        ]),
     ]
 
     /// The names of every migration, in order.

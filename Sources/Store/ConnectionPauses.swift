@@ -43,4 +43,28 @@ public protocol ConnectionPauseStore: Sendable {
     /// with `ranOutBy`, only a pause that ended by then (a newer one another process just saved
     /// stays).
     func clearPause(connectionId: String, ranOutBy: Date?) async throws
+    /// Keeps a destination's backoff after transient trouble (Salesforce unavailable, timeouts),
+    /// replacing the one before, so that the processes that do not meet it (an `api` process, the
+    /// one evaluating alerts) show it.
+    func saveBackoff(_ backoff: DeliveryBackoff) async throws
+    /// The destination's backoff kept, nil when it has none (whether or not it ran out).
+    func deliveryBackoff(destinationId: String) async throws -> DeliveryBackoff?
+    /// Ends the destination's backoff (a batch of it went through, or it changed).
+    func clearBackoff(destinationId: String) async throws
+}
+
+/// A destination's backoff after transient trouble as the process that met it keeps it: every
+/// process shows `backing_off` with the reason until it runs out or a batch goes through. Each
+/// process still waits out only its own backoffs: another process may well get through.
+public struct DeliveryBackoff: Sendable, Equatable {
+    public var destinationId: String
+    /// What a person is shown while it lasts.
+    public var reason: String
+    public var until: Date
+
+    public init(destinationId: String, reason: String, until: Date) {
+        self.destinationId = destinationId
+        self.reason = reason
+        self.until = until
+    }
 }

@@ -75,6 +75,29 @@ extension SQLiteStore {
         }
     }
 
+    public func saveBackoff(_ backoff: DeliveryBackoff) async throws {
+        try await self.write { db in
+            try db.execute(sql: """
+                INSERT INTO delivery_backoffs (destination_id, reason, until) VALUES (?, ?, ?)
+                ON CONFLICT (destination_id) DO UPDATE SET reason = excluded.reason, until = excluded.until
+                """, arguments: [backoff.destinationId, backoff.reason, backoff.until.timeIntervalSince1970])
+        }
+    }
+
+    public func deliveryBackoff(destinationId: String) async throws -> DeliveryBackoff? {
+        try await self.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT reason, until FROM delivery_backoffs WHERE destination_id = ?", arguments: [destinationId]).map { row in
+                DeliveryBackoff(destinationId: destinationId, reason: row["reason"], until: Date(timeIntervalSince1970: row["until"]))
+            }
+        }
+    }
+
+    public func clearBackoff(destinationId: String) async throws {
+        try await self.write { db in
+            try db.execute(sql: "DELETE FROM delivery_backoffs WHERE destination_id = ?", arguments: [destinationId])
+        }
+    }
+
     public func runningBackfills() async throws -> [String: Int64] {
         try await self.pool.read { db in
             var cursors: [String: Int64] = [:]

@@ -226,6 +226,10 @@ public final class SQLiteStore: SfdestStore {
             // from it (a change that replaced an older one is not charged the older one's wait).
             try db.execute(sql: "ALTER TABLE records ADD COLUMN changed_at REAL")
         }
+        migrator.registerMigration("v22_delivery_backoffs") { db in
+            // A destination's backoff after transient trouble, shown by every process.
+            try db.execute(sql: "CREATE TABLE delivery_backoffs (destination_id TEXT PRIMARY KEY, reason TEXT NOT NULL, until REAL NOT NULL)")
+        }
         return migrator
     }
 
@@ -336,7 +340,7 @@ public final class SQLiteStore: SfdestStore {
             guard DestinationStatus(rawValue: status)?.isActivated != true else {
                 throw StoreConflict("the destination is \(status): disable it first (POST /v1/destinations/\(id)/disable)")
             }
-            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs"] {
+            for table in ["records", "record_history", "failures", "runs", "queue_counts", "alert_settings", "alerts", "bulk_jobs", "delivery_backoffs"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE destination_id = ?", arguments: [id])
             }
             let subscriptions = try String.fetchAll(db, sql: "SELECT id FROM alert_subscriptions WHERE destination_id = ?", arguments: [id])

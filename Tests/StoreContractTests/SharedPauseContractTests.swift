@@ -205,6 +205,59 @@ struct SharedPauseContractTests {
     }
 
     @Test(arguments: Backend.available)
+    func aBackoffOneProcessMeetsIsShownByTheOthersAndEndsWhenABatchGoesThrough(_ backend: Backend) async throws {
+        try await Deployment.with(backend, contacts: 10) { deployment in
+            let ids = deployment.emulator.seededContactIds
+            #expect(try await deployment.store.deliveryBackoff(destinationId: "dest-1") == nil)
+            try await deployment.admin.setFaults(["serverUnavailableRate": 1])
+            // Backoffs of 3 s, long enough to be seen while they last.
+            let worker = deployment.process { $0.backoffBase = 3; $0.backoffCap = 3 }
+            // An `api` process: it delivers nothing and shows what the store shares.
+            let api = deployment.process()
+            #expect(await api.status(of: "dest-1").name == "idle")
+            try await deployment.queue(ids[...], lastName: "Retried")
+            try await Self.running([worker]) {
+                try await Self.eventually("the worker backs off") { await worker.status(of: "dest-1").name == "backing_off" }
+                let own = try #require(await worker.status(of: "dest-1").reason)
+                let stored = try #require(try await deployment.store.deliveryBackoff(destinationId: "dest-1"))
+                #expect(stored.reason == own)
+                #expect(stored.until > Date() && stored.until <= Date().addingTimeInterval(3 * 1.2 + 1), "\(stored.until)")
+                // The api process shows the worker's backoff and its reason.
+                let shown = await api.status(of: "dest-1")
+                #expect(shown.name == "backing_off")
+                #expect(shown.reason == own)
+
+                // Salesforce is back: the worker's next batch goes through and ends the backoff for all.
+                try await deployment.admin.setFaults(["serverUnavailableRate": 0])
+                try await Self.eventually("every record is delivered") {
+                    let settled = try await deployment.settled()
+                    let written = try await deployment.admin.stats().recordsWritten
+                    return settled && written >= ids.count
+                }
+                #expect(try await deployment.store.deliveryBackoff(destinationId: "dest-1") == nil)
+                #expect(await api.status(of: "dest-1").name == "idle")
+            }
+            // A backoff that ran out is not shown, and one that lasts goes with its destination.
+            try await deployment.store.saveBackoff(DeliveryBackoff(destinationId: "dest-1", reason: "old", until: Date().addingTimeInterval(-1)))
+            #expect(await api.status(of: "dest-1").name == "idle")
+            try await deployment.store.saveBackoff(DeliveryBackoff(destinationId: "dest-1", reason: "lasting", until: Date().addingTimeInterval(600)))
+            #expect(await api.status(of: "dest-1").reason == "lasting")
+            // Enabling it again (a person's change) ends it for every process.
+            await api.destinationChanged("dest-1")
+            #expect(try await deployment.store.deliveryBackoff(destinationId: "dest-1") == nil)
+            try await deployment.store.saveBackoff(DeliveryBackoff(destinationId: "dest-1", reason: "lasting", until: Date().addingTimeInterval(600)))
+            var destination = try #require(try await deployment.store.destination(id: "dest-1"))
+            destination.status = .disabled
+            try await deployment.store.saveDestination(destination)
+            #expect(try await deployment.store.deleteDestination(id: "dest-1"))
+            #expect(try await deployment.store.deliveryBackoff(destinationId: "dest-1") == nil)
+            for id in ids {
+                #expect(try await deployment.admin.record(id)?["LastName"] as? String == "Retried")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.available)
     func oneProcessAtATimeSendsADestinationsBulkLane(_ backend: Backend) async throws {
         try await Deployment.with(backend, contacts: 30, bulkThreshold: 10) { deployment in
             let ids = deployment.emulator.seededContactIds
