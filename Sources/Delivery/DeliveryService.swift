@@ -148,14 +148,14 @@ public actor DeliveryService: Service {
     /// processes that do (an `api` process), what the store shares: the error that stopped the
     /// destination, its connection's pause, and `inFlight` (its records in flight, when known).
     /// In a process that delivers beside others, its own state, or another process's backoff when
-    /// this one is idle or delivering.
+    /// this one is idle (a process whose requests go through shows `delivering`).
     public func status(of destinationId: String, inFlight: Int? = nil) async -> DeliveryStatus {
         guard self.sharesPauses else { return self.policy.status(of: destinationId) }
         guard self.delivers else { return await self.sharedStatus(of: destinationId, inFlight: inFlight ?? 0) }
         let own = self.policy.status(of: destinationId)
         switch own {
-        case .idle, .delivering: return await self.sharedBackoff(of: destinationId) ?? own
-        case .backingOff, .pausedAPILimit, .pausedAPIBudget, .authenticationFailed, .failed: return own
+        case .idle: return await self.sharedBackoff(of: destinationId) ?? own
+        case .delivering, .backingOff, .pausedAPILimit, .pausedAPIBudget, .authenticationFailed, .failed: return own
         }
     }
 
