@@ -306,7 +306,8 @@ struct ServerLimitsTests {
 /// lateness it saw (see `ServerLimitsTests.measuringLateness`).
 final class LatenessProbe: Sendable {
     private let port: Int
-    private let state = Mutex<(stop: Bool, worst: Duration, finished: CheckedContinuation<Duration, Never>?, done: Bool)>((false, .zero, nil, false))
+    private let state = Mutex<(stop: Bool, worst: Duration)>((false, .zero))
+    private let finished = DispatchSemaphore(value: 0)
 
     init(port: Int) { self.port = port }
 
@@ -327,24 +328,16 @@ final class LatenessProbe: Sendable {
                 last = ContinuousClock.now
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            let waiting = self.state.withLock { state -> CheckedContinuation<Duration, Never>? in
-                state.done = true
-                return state.finished
-            }
-            waiting?.resume(returning: self.state.withLock { $0.worst })
+            self.finished.signal()
         }.start()
     }
 
-    /// Stops probing and returns the worst lateness seen.
+    /// Stops probing and returns the worst lateness seen (off the pool: it waits for the thread).
     func stop() async -> Duration {
-        await withCheckedContinuation { continuation in
-            let finished = self.state.withLock { state -> Bool in
-                state.stop = true
-                if state.done { return true }
-                state.finished = continuation
-                return false
-            }
-            if finished { continuation.resume(returning: self.state.withLock { $0.worst }) }
+        await offPool {
+            self.state.withLock { $0.stop = true }
+            self.finished.wait()
+            return self.state.withLock { $0.worst }
         }
     }
 }
